@@ -1,0 +1,125 @@
+"""The in-memory form of a data directory: typed tables plus the business policy.
+
+Loaders (``features.loading``) produce it; every later stage reads it. Column dtypes are
+normalized so that downstream code never re-parses:
+
+- ids and other strings: ``str`` (missing = NA); timestamps: ``datetime64`` naive UTC;
+- booleans: ``bool`` with the contract's defaults filled in;
+- ``offers.channels``: tuple of channel names; ``offers.discount_steps``: tuple of floats
+  (sorted ascending); ``offers.max_discount_pct`` and ``offers.active`` filled with defaults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import pandas as pd
+
+from features.policy import Policy
+
+ACCOUNT_COLUMNS = ["account_id", "region", "rep_id", "industry", "employees", "country",
+                   "consent_email", "do_not_contact"]
+REP_COLUMNS = ["rep_id", "name", "region", "weekly_capacity"]
+OFFER_COLUMNS = ["offer_id", "product_category", "name", "channels", "discount_steps",
+                 "max_discount_pct", "margin_rate", "active"]
+ORDER_COLUMNS = ["order_id", "account_id", "ordered_at", "channel", "product_category",
+                 "net_amount", "discount_pct"]
+TOUCH_COLUMNS = ["touch_id", "account_id", "touched_at", "channel", "offer_id", "discount_pct",
+                 "rep_id", "campaign_id", "propensity"]
+WEB_EVENT_COLUMNS = ["account_id", "occurred_at", "event_type", "product_category"]
+
+#: Time column of each table that has one (as-of filtering uses these).
+TIME_COLUMNS = {"orders": "ordered_at", "touches": "touched_at", "web_events": "occurred_at"}
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """All tables of one data directory, validated and typed."""
+
+    accounts: pd.DataFrame
+    offers: pd.DataFrame
+    orders: pd.DataFrame
+    touches: pd.DataFrame
+    web_events: pd.DataFrame
+    reps: pd.DataFrame
+    policy: Policy = field(default_factory=Policy)
+    source: Path | None = None
+
+    @property
+    def extra_account_columns(self) -> list[str]:
+        """The contract's "any other column" attributes of accounts (model features)."""
+        return [c for c in self.accounts.columns if c not in ACCOUNT_COLUMNS]
+
+    @property
+    def categories(self) -> list[str]:
+        """Product categories known from offers and orders, sorted."""
+        cats = set(self.offers["product_category"].dropna().astype(str))
+        cats |= set(self.orders["product_category"].dropna().astype(str))
+        return sorted(cats)
+
+    def category_margin_rates(self) -> dict[str, float]:
+        """Margin rate per category: the mean margin_rate of its offers (all offers, active or not).
+
+        Categories that no offer sells get the mean over all offers.
+        """
+        by_cat = self.offers.groupby("product_category")["margin_rate"].mean()
+        overall = float(self.offers["margin_rate"].mean()) if len(self.offers) else 0.0
+        return {c: float(by_cat.get(c, overall)) for c in self.categories}
+
+    def before(self, as_of: pd.Timestamp) -> Dataset:
+        """The same data restricted to rows strictly before ``as_of`` (as-of correctness)."""
+        as_of = pd.Timestamp(as_of)
+        tables = {
+            name: getattr(self, name).loc[lambda df, c=col: df[c] < as_of].reset_index(drop=True)
+            for name, col in TIME_COLUMNS.items()
+        }
+        return replace(self, **tables)
+
+    def latest_time(self) -> pd.Timestamp | None:
+        """The latest timestamp in any event table (None when all are empty)."""
+        stamps = [getattr(self, t)[c].max() for t, c in TIME_COLUMNS.items() if len(getattr(self, t))]
+        stamps = [s for s in stamps if pd.notna(s)]
+        return max(stamps) if stamps else None
+
+
+def _to_contract_frame(name: str, df: pd.DataFrame) -> pd.DataFrame:
+    """Turn normalized columns back into the contract's file form (lists as ``|`` strings)."""
+    out = df.copy()
+    if name == "offers":
+        for col in ("channels", "discount_steps"):
+            if col in out:
+                out[col] = out[col].map(
+                    lambda v: "|".join(_fmt_step(x) for x in v) if isinstance(v, (tuple, list)) else v
+                )
+    return out
+
+
+def _fmt_step(x: object) -> str:
+    if isinstance(x, float) and x.is_integer():
+        return str(int(x))
+    return str(x)
+
+
+def write_dataset(dataset: Dataset, directory: str | Path, fmt: str = "csv") -> Path:
+    """Write every table (and policy.yaml) of ``dataset`` into ``directory`` as CSV or Parquet.
+
+    Empty optional tables (reps, web_events) are written too, with their header.
+    """
+    from features.policy import write_policy
+
+    if fmt not in ("csv", "parquet"):
+        raise ValueError(f"fmt must be 'csv' or 'parquet', got {fmt!r}")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in ("accounts", "reps", "offers", "orders", "touches", "web_events"):
+        frame = _to_contract_frame(name, getattr(dataset, name))
+        target = directory / f"{name}.{fmt}"
+        tmp = directory / f".{name}.{fmt}.tmp"
+        if fmt == "csv":
+            frame.to_csv(tmp, index=False, date_format="%Y-%m-%dT%H:%M:%S")
+        else:
+            frame.to_parquet(tmp, index=False)
+        tmp.replace(target)
+    write_policy(dataset.policy, directory / "policy.yaml")
+    return directory

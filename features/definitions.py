@@ -1,0 +1,289 @@
+"""Feature declarations: every model feature is declared here as code, with its meaning.
+
+A :class:`FeatureSpec` names a column, its type, what it is about (the account, the category a
+query asks about, or the action), a one-line description, its window and a plain-language
+reason template, so the sentence shown to a rep comes from the same declaration that builds the
+column. ``kind`` and ``key`` say how :mod:`features.builder` computes it (e.g. kind
+``touch_count`` with key ``phone`` and a 30-day window), so a stored spec list rebuilds exactly
+the same columns on new data.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Literal
+
+import pandas as pd
+
+from features.dataset import Dataset
+
+FeatureDtype = Literal["numeric", "categorical"]
+FeatureScope = Literal["account", "category", "action"]
+ReasonWhen = Literal["positive", "negative", "always", "never"]
+SPEC_FORMAT = "symbiose.feature_specs"
+SPEC_FORMAT_VERSION = 1
+N_WEB_EVENT_TYPES = 8
+FIRMOGRAPHICS = {"employees": "numeric", "industry": "categorical", "region": "categorical",
+                 "country": "categorical"}
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """One declared feature.
+
+    ``reason`` is a template with ``{value}`` and ``{category}`` fields; ``reason_when`` says for
+    which values it is a true statement worth showing: ``positive`` (> 0), ``negative`` (< 0),
+    ``always`` (any known value) or ``never``.
+    """
+
+    name: str
+    dtype: FeatureDtype
+    scope: FeatureScope
+    description: str
+    window_days: int | None = None
+    reason: str | None = None
+    reason_when: ReasonWhen = "positive"
+    kind: str | None = None
+    key: str | None = None
+
+
+def _period(days: int) -> str:
+    return "in the last 12 months" if days == 365 else f"in the last {days} days"
+
+
+def channel_words(channel: str) -> tuple[str, str]:
+    """How a rep says one / several contacts of a channel: ("call", "calls")."""
+    known = {"email": ("e-mail", "e-mails"), "phone": ("call", "calls"), "visit": ("visit", "visits"),
+             "webshop_banner": ("webshop banner", "webshop banners")}
+    words = channel.replace("_", " ")
+    return known.get(channel, (f"{words} contact", f"{words} contacts"))
+
+
+def _web_reason(event_type: str, period: str) -> str:
+    known = {
+        "visit": "visited the webshop {value:.0f} times ",
+        "product_view": "viewed products online {value:.0f} times ",
+        "cart": "added to the online cart {value:.0f} times ",
+        "download": "downloaded {value:.0f} documents ",
+        "webinar": "attended {value:.0f} webinars ",
+        "search": "searched the webshop {value:.0f} times ",
+    }
+    words = event_type.replace("_", " ").replace("{", "(").replace("}", ")")
+    return known.get(event_type, "had {value:.0f} online events of type '" + words + "' ") + period
+
+
+def account_specs() -> list[FeatureSpec]:
+    """Account-scope features about orders and revenue."""
+    specs = []
+    for w in (30, 90, 365):
+        specs.append(FeatureSpec(f"orders_{w}d", "numeric", "account", f"number of orders in the last {w} days",
+                                 w, f"ordered {{value:.0f}} times {_period(w)}", kind="order_count"))
+    for w in (30, 90, 365):
+        specs.append(FeatureSpec(f"revenue_{w}d", "numeric", "account", f"net revenue in the last {w} days",
+                                 w, f"bought for {{value:,.0f}} {_period(w)}", kind="revenue"))
+    return [
+        *specs,
+        FeatureSpec("days_since_last_order", "numeric", "account", "days since the last order (NaN: never ordered)",
+                    None, "no order for {value:.0f} days", "positive", kind="days_since_order"),
+        FeatureSpec("tenure_days", "numeric", "account", "days since the first order",
+                    None, "first ordered {value:.0f} days ago", "never", kind="tenure_days"),
+        FeatureSpec("online_share_90d", "numeric", "account", "online share of net revenue, last 90 days",
+                    90, "{value:.0%} of revenue came online in the last 90 days", kind="online_share"),
+        FeatureSpec("online_share_365d", "numeric", "account", "online share of net revenue, last 365 days",
+                    365, "{value:.0%} of revenue came online in the last 12 months", kind="online_share"),
+        FeatureSpec("online_share_change_90d", "numeric", "account",
+                    "online share of revenue in the last 90 days minus that of the 275 days before, in points",
+                    90, "online share of revenue rose by {value:.0f} points in the last 90 days",
+                    kind="online_share_change"),
+        FeatureSpec("revenue_trend_90d", "numeric", "account",
+                    "log(1 + revenue of the last 90 days) - log(1 + revenue of the 90 days before)",
+                    90, "revenue grew in the last 90 days against the 90 days before", kind="revenue_trend"),
+        FeatureSpec("mean_discount_365d", "numeric", "account", "mean discount of order lines in percent, last 365 days",
+                    365, "average discount of {value:.0f}% in the last 12 months", kind="mean_discount"),
+        FeatureSpec("discounted_share_365d", "numeric", "account", "share of order lines with a discount, last 365 days",
+                    365, "{value:.0%} of order lines discounted in the last 12 months", kind="discounted_share"),
+        FeatureSpec("categories_365d", "numeric", "account", "distinct product categories bought, last 365 days",
+                    365, "bought from {value:.0f} product categories in the last 12 months", kind="category_count"),
+    ]
+
+
+def channel_specs(channel: str) -> list[FeatureSpec]:
+    """Contact history of one outreach channel."""
+    one, many = channel_words(channel)
+    specs = [FeatureSpec(f"touches_{w}d__{channel}", "numeric", "account", f"{channel} touches in the last {w} days",
+                         w, f"received {{value:.0f}} {many} {_period(w)}", kind="touch_count", key=channel)
+             for w in (30, 90, 365)]
+    return [
+        *specs,
+        FeatureSpec(f"days_since_touch__{channel}", "numeric", "account", f"days since the last {channel} touch",
+                    None, f"last {one} {{value:.0f}} days ago", "never", kind="days_since_touch", key=channel),
+        FeatureSpec(f"touches_judged__{channel}", "numeric", "account",
+                    f"{channel} touches whose attribution window ended before the as-of time",
+                    None, None, "never", kind="touches_judged", key=channel),
+        FeatureSpec(f"responses__{channel}", "numeric", "account",
+                    f"{channel} touches followed by an order of the offer's category within the window",
+                    None, f"ordered after {{value:.0f}} earlier {many}", kind="responses", key=channel),
+        FeatureSpec(f"response_rate__{channel}", "numeric", "account",
+                    f"share of judged {channel} touches followed by an order (NaN: none judged)",
+                    None, f"ordered after {{value:.0%}} of earlier {many}", kind="response_rate", key=channel),
+    ]
+
+
+def web_specs(event_types: list[str]) -> list[FeatureSpec]:
+    """Web activity per event type, and recency of any web activity."""
+    specs = [FeatureSpec(f"web_{w}d__{t}", "numeric", "account", f"web events of type {t!r} in the last {w} days",
+                         w, _web_reason(t, _period(w)), kind="web_count", key=t)
+             for t in event_types for w in (7, 30, 90)]
+    specs.append(FeatureSpec("days_since_web_event", "numeric", "account", "days since the last web event",
+                             None, "last online activity {value:.0f} days ago", "never", kind="days_since_web"))
+    return specs
+
+
+def attribute_specs(dataset: Dataset) -> list[FeatureSpec]:
+    """Firmographics and every extra account column (numbers numeric, anything else categorical)."""
+    specs = [FeatureSpec(col, dtype, "account", f"account attribute {col}", reason_when="never",
+                         kind="attribute", key=col)
+             for col, dtype in FIRMOGRAPHICS.items()]
+    for col in dataset.extra_account_columns:
+        series = dataset.accounts[col]
+        numeric = pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype)
+        specs.append(FeatureSpec(f"attr__{col}", "numeric" if numeric else "categorical", "account",
+                                 f"extra account attribute {col}", reason_when="never", kind="attribute", key=col))
+    return specs
+
+
+def category_specs(event_types: list[str]) -> list[FeatureSpec]:
+    """Features about the category a query asks about (NaN for queries without a category)."""
+    specs = []
+    for w in (90, 365):
+        specs.append(FeatureSpec(f"cat_orders_{w}d", "numeric", "category", f"orders of the category in the last {w} days",
+                                 w, f"ordered {{category}} {{value:.0f}} times {_period(w)}", kind="cat_order_count"))
+        specs.append(FeatureSpec(f"cat_revenue_{w}d", "numeric", "category", f"net revenue of the category, last {w} days",
+                                 w, f"bought {{category}} for {{value:,.0f}} {_period(w)}", kind="cat_revenue"))
+    specs += [
+        FeatureSpec("cat_days_since_last_order", "numeric", "category", "days since the last order of the category",
+                    None, "no {category} order for {value:.0f} days", kind="cat_days_since_order"),
+        FeatureSpec("cat_revenue_share_365d", "numeric", "category", "category share of net revenue, last 365 days",
+                    365, "{category} made {value:.0%} of revenue in the last 12 months", kind="cat_revenue_share"),
+    ]
+    for w in (7, 30):
+        specs.append(FeatureSpec(f"cat_web_{w}d", "numeric", "category", f"web events on the category, last {w} days",
+                                 w, f"looked at {{category}} online {{value:.0f}} times {_period(w)}",
+                                 kind="cat_web_count"))
+    typed = {"product_view": "viewed {category} online {value:.0f} times ",
+             "cart": "put {category} in the online cart {value:.0f} times "}
+    for t, text in typed.items():
+        if t in event_types:
+            specs += [FeatureSpec(f"cat_web_{w}d__{t}", "numeric", "category",
+                                  f"web events of type {t!r} on the category, last {w} days",
+                                  w, text + _period(w), kind="cat_web_count", key=t) for w in (7, 30)]
+    for w in (90, 365):
+        specs.append(FeatureSpec(f"cat_touches_{w}d", "numeric", "category",
+                                 f"touches with offers of the category, last {w} days",
+                                 w, f"received {{value:.0f}} offers for {{category}} {_period(w)}",
+                                 kind="cat_touch_count"))
+    specs.append(FeatureSpec("cat_mean_discount_365d", "numeric", "category",
+                             "mean discount on the category's order lines in percent, last 365 days",
+                             365, "average discount of {value:.0f}% on {category} in the last 12 months",
+                             kind="cat_mean_discount"))
+    return specs
+
+
+def top_event_types(dataset: Dataset, n: int = N_WEB_EVENT_TYPES) -> list[str]:
+    """The ``n`` most frequent web event types (ties by name)."""
+    counts = dataset.web_events["event_type"].dropna().astype(str).value_counts()
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [name for name, _ in ranked[:n]]
+
+
+def feature_specs(dataset: Dataset) -> list[FeatureSpec]:
+    """The full feature list for ``dataset``: templates expanded over the policy's channels, the
+    most frequent web event types and the account table's extra columns."""
+    event_types = top_event_types(dataset)
+    specs = account_specs()
+    for channel in dataset.policy.channel_names:
+        specs += channel_specs(channel)
+    specs += web_specs(event_types) + attribute_specs(dataset) + category_specs(event_types)
+    return specs
+
+
+_PLURALS = {"times": "time", "days": "day", "offers": "offer", "documents": "document",
+            "webinars": "webinar", "categories": "category", "e-mails": "e-mail", "calls": "call",
+            "visits": "visit", "banners": "banner", "contacts": "contact", "points": "point"}
+_ONE_PLURAL = re.compile(r"(?<![\d.,])1 ((?:[a-z]+ )?)(" + "|".join(map(re.escape, _PLURALS)) + r")\b")
+
+
+def render_reason(spec: FeatureSpec, value: Any, category: str | None = None) -> str | None:
+    """The spec's reason as a sentence for this value, or None when there is nothing true to say.
+
+    Missing values, values outside ``reason_when`` and templates that need a category when
+    none is given render as None. "1 times" reads "1 time".
+    """
+    if not spec.reason or spec.reason_when == "never" or _missing(value):
+        return None
+    if "{category" in spec.reason and _missing(category):
+        return None
+    if spec.dtype == "numeric":
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            return None
+        if (spec.reason_when == "positive" and not value > 0) or (spec.reason_when == "negative" and not value < 0):
+            return None
+        value = abs(value) if spec.reason_when == "negative" else value
+    text = spec.reason.format(value=value, category=category)
+    return _ONE_PLURAL.sub(lambda m: f"1 {m.group(1) or ''}{_PLURALS[m.group(2)]}", text)
+
+
+def _missing(value: Any) -> bool:
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def specs_to_dict(specs: list[FeatureSpec]) -> dict[str, Any]:
+    """JSON-able form of a spec list (what a trained model stores)."""
+    return {"format": SPEC_FORMAT, "version": SPEC_FORMAT_VERSION, "specs": [asdict(s) for s in specs]}
+
+
+def specs_from_dict(data: dict[str, Any] | list[dict[str, Any]]) -> list[FeatureSpec]:
+    """Inverse of :func:`specs_to_dict` (also accepts the bare list of spec dicts)."""
+    if isinstance(data, dict):
+        if data.get("format") != SPEC_FORMAT:
+            raise ValueError(f"feature specs: expected format {SPEC_FORMAT!r}, got {data.get('format')!r}")
+        if data.get("version") != SPEC_FORMAT_VERSION:
+            raise ValueError(f"feature specs: expected version {SPEC_FORMAT_VERSION}, got {data.get('version')!r}")
+        items = data.get("specs")
+    else:
+        items = data
+    if not isinstance(items, list):
+        raise ValueError(f"feature specs: expected a list of specs, got {type(items).__name__}")
+    allowed = {f.name for f in fields(FeatureSpec)}
+    specs = []
+    for i, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise ValueError(f"feature specs: item {i} must be a mapping, got {type(item).__name__}")
+        unknown = set(item) - allowed
+        if unknown:
+            raise ValueError(f"feature specs: item {i} has unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}")
+        spec = FeatureSpec(**item)
+        _check_spec(spec, i)
+        specs.append(spec)
+    return specs
+
+
+def _check_spec(spec: FeatureSpec, i: int) -> None:
+    checks = {"dtype": ("numeric", "categorical"), "scope": ("account", "category", "action"),
+              "reason_when": ("positive", "negative", "always", "never")}
+    for attr, allowed in checks.items():
+        if getattr(spec, attr) not in allowed:
+            raise ValueError(f"feature specs: item {i} ({spec.name!r}) has {attr}={getattr(spec, attr)!r}; "
+                             f"expected one of: {', '.join(allowed)}")
+    window = spec.window_days
+    if window is not None and (isinstance(window, bool) or not isinstance(window, int) or window < 1):
+        raise ValueError(f"feature specs: item {i} ({spec.name!r}) has window_days={spec.window_days!r}; "
+                         "expected a whole number >= 1 or null")

@@ -1,0 +1,150 @@
+"""Design matrix: account/category features plus action features, as LightGBM sees them.
+
+The same object encodes training rows (logged touches) and scoring rows (account × action),
+so categorical levels learned at fit time are applied identically at scoring time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from features.definitions import FeatureSpec
+from features.policy import NONE_CHANNEL
+
+#: Action features: what the model knows about the action being scored.
+ACTION_SPECS: list[FeatureSpec] = [
+    FeatureSpec("action_channel", "categorical", "action",
+                "channel of the action (`none` = no outreach)", reason_when="never"),
+    FeatureSpec("action_offer_id", "categorical", "action",
+                "offer of the action (missing for `none`)", reason_when="never"),
+    FeatureSpec("action_discount_pct", "numeric", "action",
+                "discount granted by the action, in percent", reason_when="never"),
+    FeatureSpec("action_is_contact", "numeric", "action",
+                "1 when the action contacts the account, 0 for `none`", reason_when="never"),
+    FeatureSpec("action_executed_by_rep", "numeric", "action",
+                "1 when a field rep executes the action (phone, visit)", reason_when="never"),
+]
+#: The account's own history with the channel of the action being scored: lets one pooled model
+#: learn that an account's response differs by channel without one model per channel.
+CONTEXT_KINDS = {
+    "touch_count": "touches of this channel in the last {w} days",
+    "days_since_touch": "days since the last touch on this channel",
+    "touches_judged": "earlier touches on this channel whose outcome is known",
+    "responses": "earlier touches on this channel followed by an order",
+    "response_rate": "share of earlier touches on this channel followed by an order",
+}
+ACTION_COLUMNS = [s.name for s in ACTION_SPECS]
+#: Conversion never falls as the discount rises (LightGBM monotone constraint).
+MONOTONE_INCREASING = ("action_discount_pct",)
+
+
+def action_frame(channel: pd.Series | np.ndarray, offer_id: pd.Series | np.ndarray,
+                 discount_pct: pd.Series | np.ndarray, executed_by: pd.Series | np.ndarray) -> pd.DataFrame:
+    """The action feature columns for aligned arrays of action attributes."""
+    channel = np.asarray(channel, dtype=object)
+    is_contact = (channel != NONE_CHANNEL).astype(np.float32)
+    return pd.DataFrame({
+        "action_channel": channel,
+        "action_offer_id": np.asarray(offer_id, dtype=object),
+        "action_discount_pct": np.asarray(discount_pct, dtype=np.float32),
+        "action_is_contact": is_contact,
+        "action_executed_by_rep": (np.asarray(executed_by, dtype=object) == "rep").astype(np.float32),
+    })
+
+
+def context_specs(specs: list[FeatureSpec]) -> list[tuple[FeatureSpec, dict[str, str]]]:
+    """Action-context features derived from per-channel account features: (spec, channel -> source column)."""
+    groups: dict[tuple[str, int | None], dict[str, str]] = {}
+    for spec in specs:
+        if spec.kind in CONTEXT_KINDS and spec.key and spec.scope == "account" and spec.dtype == "numeric":
+            groups.setdefault((spec.kind, spec.window_days), {})[spec.key] = spec.name
+    out = []
+    for (kind, window), sources in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
+        name = f"action_channel_{kind}" + (f"_{window}d" if window else "")
+        desc = CONTEXT_KINDS[kind].format(w=window)
+        out.append((FeatureSpec(name, "numeric", "action", desc, window_days=window,
+                                reason_when="never"), sources))
+    return out
+
+
+def add_context(X: pd.DataFrame, channels: np.ndarray, context: list[tuple[FeatureSpec, dict[str, str]]]
+                ) -> None:
+    """Fill the action-context columns of ``X`` in place from its per-channel columns."""
+    channels = np.asarray(channels, dtype=object)
+    for spec, sources in context:
+        values = np.full(len(X), np.nan, dtype=np.float32)
+        for channel, column in sources.items():
+            if column in X.columns:
+                mask = channels == channel
+                if mask.any():
+                    values[mask] = pd.to_numeric(X[column], errors="coerce").to_numpy(
+                        dtype=np.float32, na_value=np.nan)[mask]
+        X[spec.name] = values
+
+
+@dataclass
+class DesignMatrix:
+    """Encodes feature frames for LightGBM: numerics as float32, strings as pandas categoricals
+    with the levels seen at fit time (unseen levels become missing)."""
+
+    specs: list[FeatureSpec]
+    levels_: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def context(self) -> list[tuple[FeatureSpec, dict[str, str]]]:
+        return context_specs(self.specs)
+
+    @property
+    def all_specs(self) -> list[FeatureSpec]:
+        return [*self.specs, *ACTION_SPECS, *(spec for spec, _ in self.context)]
+
+    @property
+    def columns(self) -> list[str]:
+        return [s.name for s in self.all_specs]
+
+    @property
+    def categorical_columns(self) -> list[str]:
+        return [s.name for s in self.all_specs if s.dtype == "categorical"]
+
+    def fit(self, frame: pd.DataFrame) -> DesignMatrix:
+        """Learn categorical levels from a frame holding all feature and action columns."""
+        context_names = {spec.name for spec, _ in self.context}
+        missing = [c for c in self.columns if c not in frame.columns and c not in context_names]
+        if missing:
+            raise KeyError(f"design matrix: frame lacks columns {missing[:5]}; has {list(frame.columns)[:10]}...")
+        self.levels_ = {
+            c: sorted(frame[c].dropna().astype(str).unique().tolist()) for c in self.categorical_columns
+        }
+        return self
+
+    def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Columns in model order with model dtypes; missing numeric columns become NaN."""
+        out: dict[str, object] = {}
+        n = len(frame)
+        context = self.context
+        context_names = {spec.name for spec, _ in context}
+        for spec in self.all_specs:
+            if spec.name in context_names:
+                continue
+            col = frame[spec.name] if spec.name in frame.columns else None
+            if spec.dtype == "categorical":
+                values = col.astype(object).where(col.notna(), None) if col is not None else [None] * n
+                out[spec.name] = pd.Categorical(values, categories=self.levels_.get(spec.name, []))
+            else:
+                out[spec.name] = (
+                    pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float32, na_value=np.nan)
+                    if col is not None else np.full(n, np.nan, dtype=np.float32)
+                )
+        X = pd.DataFrame(out, index=frame.index)
+        if "action_channel" in frame.columns:
+            add_context(X, frame["action_channel"].to_numpy(dtype=object), context)
+        else:
+            for spec, _ in context:
+                X[spec.name] = np.float32(np.nan)
+        return X[self.columns]
+
+    def monotone_constraints(self) -> list[int]:
+        return [1 if name in MONOTONE_INCREASING else 0 for name in self.columns]

@@ -1,0 +1,177 @@
+"""LightGBM response models wrapped as scikit-learn estimators.
+
+- :class:`ConversionClassifier` estimates P(convert | account, category, action) with a monotone
+  constraint (conversion never falls as the discount rises) and Platt calibration on held-out rows.
+- :class:`ConversionValueRegressor` estimates the list-price revenue of a conversion, from which the
+  decision derives margin with the contract's formula.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils.validation import check_is_fitted
+
+_EPS = 1e-6
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, _EPS, 1 - _EPS)
+    return np.log(p / (1 - p))
+
+
+def _check_frame(X: Any, name: str = "X") -> pd.DataFrame:
+    if not isinstance(X, pd.DataFrame):
+        raise TypeError(f"{name} must be a pandas DataFrame (encoded by DesignMatrix), got {type(X).__name__}")
+    return X
+
+
+class ConversionClassifier(ClassifierMixin, BaseEstimator):
+    """Pooled conversion model over all actions (one model with action features).
+
+    ``fit(X, y, X_calib=..., y_calib=...)`` trains LightGBM on ``X`` with early stopping on the
+    calibration rows, then fits a Platt (logistic) map on their out-of-sample scores. Platt is
+    strictly monotone, so the small differences between an action and ``none`` that the decision
+    depends on survive calibration (isotonic steps would flatten them into ties).
+    """
+
+    def __init__(self, *, n_estimators: int = 600, learning_rate: float = 0.04, num_leaves: int = 31,
+                 min_child_samples: int = 40, reg_lambda: float = 1.0, colsample_bytree: float = 0.8,
+                 subsample: float = 0.8, monotone_constraints: list[int] | None = None,
+                 early_stopping_rounds: int = 50, calibrate: bool = True, random_state: int = 0,
+                 n_jobs: int = 2):
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.reg_lambda = reg_lambda
+        self.colsample_bytree = colsample_bytree
+        self.subsample = subsample
+        self.monotone_constraints = monotone_constraints
+        self.early_stopping_rounds = early_stopping_rounds
+        self.calibrate = calibrate
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def _lgb_params(self) -> dict[str, Any]:
+        params: dict[str, Any] = dict(
+            objective="binary", n_estimators=self.n_estimators, learning_rate=self.learning_rate,
+            num_leaves=self.num_leaves, min_child_samples=self.min_child_samples,
+            reg_lambda=self.reg_lambda, colsample_bytree=self.colsample_bytree,
+            subsample=self.subsample, subsample_freq=1 if self.subsample < 1 else 0,
+            random_state=self.random_state, n_jobs=self.n_jobs, verbose=-1,
+        )
+        if self.monotone_constraints is not None:
+            params["monotone_constraints"] = list(self.monotone_constraints)
+            params["monotone_constraints_method"] = "advanced"
+        return params
+
+    def fit(self, X: pd.DataFrame, y: Any, *, X_calib: pd.DataFrame | None = None,
+            y_calib: Any = None) -> ConversionClassifier:
+        X = _check_frame(X)
+        y = np.asarray(y, dtype=float)
+        if len(X) != len(y):
+            raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
+        if set(np.unique(y)) - {0.0, 1.0}:
+            raise ValueError(f"y must be 0/1 conversion labels, got values {np.unique(y)[:5]}")
+        if len(np.unique(y)) < 2:
+            raise ValueError("y has a single class; need converted and non-converted examples to learn")
+        if self.monotone_constraints is not None and len(self.monotone_constraints) != X.shape[1]:
+            raise ValueError(
+                f"monotone_constraints has {len(self.monotone_constraints)} entries for {X.shape[1]} columns"
+            )
+        model = lgb.LGBMClassifier(**self._lgb_params())
+        fit_kwargs: dict[str, Any] = {}
+        has_calib = X_calib is not None and y_calib is not None and len(X_calib) > 0
+        if has_calib:
+            X_calib = _check_frame(X_calib, "X_calib")
+            y_calib = np.asarray(y_calib, dtype=float)
+            fit_kwargs = dict(eval_set=[(X_calib, y_calib)], eval_metric="binary_logloss",
+                              callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)])
+        model.fit(X, y, **fit_kwargs)
+        self.booster_ = model.booster_
+        self.lgbm_ = model
+        self.classes_ = np.array([0, 1])
+        self.n_features_in_ = X.shape[1]
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.best_iteration_ = int(model.best_iteration_ or model.n_estimators)
+        self.calibrator_: tuple[float, float] | None = None
+        if self.calibrate and has_calib and len(np.unique(y_calib)) == 2:
+            raw = self._raw(X_calib)
+            lr = LogisticRegression(C=1e4, max_iter=1000).fit(raw.reshape(-1, 1), y_calib)
+            slope, intercept = float(lr.coef_[0, 0]), float(lr.intercept_[0])
+            if slope > 0:  # a non-increasing map would reverse the ranking; keep raw scores then
+                self.calibrator_ = (slope, intercept)
+        return self
+
+    def _raw(self, X: pd.DataFrame) -> np.ndarray:
+        return np.asarray(self.booster_.predict(X, raw_score=True, num_iteration=self.best_iteration_))
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        check_is_fitted(self, "booster_")
+        raw = self._raw(_check_frame(X))
+        if self.calibrator_ is not None:
+            slope, intercept = self.calibrator_
+            raw = slope * raw + intercept
+        p = 1.0 / (1.0 + np.exp(-raw))
+        return np.column_stack([1 - p, p])
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
+
+    def predict_contrib(self, X: pd.DataFrame) -> np.ndarray:
+        """Per-feature contributions (log-odds, before calibration); last column is the bias."""
+        check_is_fitted(self, "booster_")
+        return np.asarray(self.booster_.predict(_check_frame(X), pred_contrib=True,
+                                                num_iteration=self.best_iteration_))
+
+
+class ConversionValueRegressor(RegressorMixin, BaseEstimator):
+    """Expected list-price revenue of a conversion, E[revenue | convert, account, action].
+
+    Fits LightGBM on log revenue of converted examples and returns ``exp(prediction)`` times the
+    smearing factor (mean of exp(residuals)), an unbiased back-transform for log-normal noise.
+    """
+
+    def __init__(self, *, n_estimators: int = 300, learning_rate: float = 0.05, num_leaves: int = 15,
+                 min_child_samples: int = 30, reg_lambda: float = 5.0, random_state: int = 0,
+                 n_jobs: int = 2):
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.reg_lambda = reg_lambda
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def fit(self, X: pd.DataFrame, y: Any) -> ConversionValueRegressor:
+        X = _check_frame(X)
+        y = np.asarray(y, dtype=float)
+        if len(X) != len(y):
+            raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
+        if len(y) == 0:
+            raise ValueError("no converted examples: cannot learn the value of a conversion")
+        if (y <= 0).any():
+            raise ValueError(f"revenue of a conversion must be > 0, got {int((y <= 0).sum())} rows <= 0")
+        log_y = np.log(y)
+        model = lgb.LGBMRegressor(
+            objective="regression", n_estimators=self.n_estimators, learning_rate=self.learning_rate,
+            num_leaves=self.num_leaves, min_child_samples=min(self.min_child_samples, max(2, len(y) // 10)),
+            reg_lambda=self.reg_lambda, random_state=self.random_state, n_jobs=self.n_jobs, verbose=-1,
+        )
+        model.fit(X, log_y)
+        self.booster_ = model.booster_
+        resid = log_y - model.predict(X)
+        self.smearing_ = float(np.mean(np.exp(np.clip(resid, -10, 10))))
+        self.n_features_in_ = X.shape[1]
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        return self
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        check_is_fitted(self, "booster_")
+        return np.exp(np.asarray(self.booster_.predict(_check_frame(X)))) * self.smearing_

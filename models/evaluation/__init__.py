@@ -1,0 +1,1 @@
+"""Offline evaluation: metrics on held-out periods and policy values."""

@@ -1,0 +1,203 @@
+"""The whole decision pipeline as one object: eligibility → scoring → ranking → reasons.
+
+A :class:`DecisionPipeline` is what ``symbiose train`` fits and logs to MLflow, what
+``symbiose recommend`` runs, and what the HTTP service loads once at start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.actions import eligible_mask
+from features.definitions import FeatureSpec
+from features.policy import NONE_CHANNEL, Policy
+from models.decision import best_any, design_block, rank_actions, score_actions
+from models.design import DesignMatrix, action_frame
+from models.estimators import ConversionClassifier, ConversionValueRegressor
+from models.explain import history_reasons, money, value_reason
+
+#: Columns of the recommendations file (contract §3), in order.
+OUTPUT_COLUMNS = ["account_id", "rank", "channel", "offer_id", "discount_pct", "p_convert",
+                  "p_convert_baseline", "expected_incremental_margin", "executed_by", "rep_id",
+                  "reasons", "model_version"]
+#: Columns the pipeline reads per account besides features (from ``features.actions.contact_state``).
+STATE_PREFIX = "touches_30d__"
+STATE_COLUMNS = ["consent_email", "do_not_contact", "days_since_last_order", "in_quiet_period"]
+
+
+@dataclass
+class DecisionPipeline:
+    """Fitted models plus the catalog and policy they were trained with."""
+
+    specs: list[FeatureSpec]
+    design: DesignMatrix
+    classifier: ConversionClassifier
+    value_model: ConversionValueRegressor
+    actions: pd.DataFrame
+    offers: pd.DataFrame
+    policy: dict[str, Any]
+    category_margin: dict[str, float]
+    model_version: str = "unregistered"
+    trained_at: str = ""
+    as_of: str = ""
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def categories(self) -> list[str]:
+        return sorted(set(self.actions["category"].astype(str)))
+
+    def recommend(self, frame: pd.DataFrame, state: pd.DataFrame, *, top_k: int = 3,
+                  actions: pd.DataFrame | None = None, policy: Policy | None = None,
+                  offers: pd.DataFrame | None = None, category_margin: dict[str, float] | None = None,
+                  blocked: pd.DataFrame | None = None, model_version: str | None = None,
+                  rank_by: str = "incremental_margin") -> pd.DataFrame:
+        """Recommendations (contract §3) for every account of ``state``.
+
+        ``frame``: one row per account × category (account_id, category, feature columns);
+        ``state``: one row per account indexed by account_id with rep_id and the contact-state
+        columns. ``actions``/``policy``/``offers`` default to the training-time catalog and policy;
+        pass the data directory's current ones so deactivated offers or new caps apply at once.
+        """
+        actions = self.actions if actions is None else actions
+        policy = Policy.from_dict(self.policy) if policy is None else policy
+        offers = self.offers if offers is None else offers
+        category_margin = self.category_margin if category_margin is None else category_margin
+        version = model_version or self.model_version
+        accounts = state.index.to_numpy()
+        frame = frame[frame["account_id"].isin(state.index)]
+        # Keep the frame's account order identical to the state's.
+        order = pd.Index(accounts).get_indexer(frame["account_id"])
+        frame = frame.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
+        missing = np.setdiff1d(accounts, frame["account_id"].unique())
+        if len(missing):
+            filler = pd.DataFrame({"account_id": np.repeat(missing, len(self.categories)),
+                                   "category": np.tile(self.categories, len(missing))})
+            frame = pd.concat([frame, filler], ignore_index=True)
+            order = pd.Index(accounts).get_indexer(frame["account_id"])
+            frame = frame.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
+        eligible = eligible_mask(state, actions, policy, blocked)
+        scored = score_actions(frame, eligible, actions, design=self.design, classifier=self.classifier,
+                               value_model=self.value_model, category_margin=category_margin)
+        ranked = rank_actions(scored, actions, top_k, rank_by=rank_by)
+        out = self._action_rows(scored, ranked, frame, actions, state)
+        none_rows = self._none_rows(scored, ranked, actions, state, offers, top_k)
+        result = pd.concat([out, none_rows], ignore_index=True)
+        result["model_version"] = version
+        result = result.sort_values(["account_order", "rank"], kind="mergesort").drop(columns="account_order")
+        return result.reset_index(drop=True)[[*OUTPUT_COLUMNS, "category", "offer_name"]]
+
+    def _action_rows(self, scored: Any, ranked: pd.DataFrame, frame: pd.DataFrame,
+                     actions: pd.DataFrame, state: pd.DataFrame) -> pd.DataFrame:
+        pair = ranked["pair"].to_numpy()
+        acts = actions.iloc[scored.pair_action[pair]].reset_index(drop=True)
+        rows = scored.pair_row[pair]
+        raw = frame.iloc[rows].reset_index(drop=True)
+        act_raw = action_frame(acts["channel"].to_numpy(), acts["offer_id"].to_numpy(),
+                               acts["discount_pct"].to_numpy(), acts["executed_by"].to_numpy())
+        X = design_block(self.design.transform(raw), act_raw, self.design)
+        contrib = self.classifier.predict_contrib(X) if len(X) else np.zeros((0, len(self.design.columns) + 1))
+        history = history_reasons(contrib, raw, acts["category"].to_numpy(dtype=object),
+                                  self.specs, self.design.columns)
+        value = scored.value[pair]
+        reasons = [
+            "; ".join([*h, value_reason(v, d)])
+            for h, v, d in zip(history, value, acts["discount_pct"].to_numpy(dtype=float), strict=True)
+        ]
+        account_ids = scored.accounts[ranked["account"].to_numpy()]
+        names = self.offers.set_index("offer_id")["name"] if "name" in self.offers else pd.Series(dtype=object)
+        return pd.DataFrame({
+            "account_id": account_ids,
+            "rank": ranked["rank"].to_numpy(dtype=np.int64),
+            "channel": acts["channel"].to_numpy(dtype=object),
+            "offer_id": acts["offer_id"].to_numpy(dtype=object),
+            "discount_pct": acts["discount_pct"].to_numpy(dtype=float),
+            "p_convert": scored.p_convert[pair],
+            "p_convert_baseline": scored.p_baseline[pair],
+            "expected_incremental_margin": value,
+            "executed_by": acts["executed_by"].to_numpy(dtype=object),
+            "rep_id": state["rep_id"].reindex(account_ids).to_numpy(dtype=object),
+            "reasons": reasons,
+            "category": acts["category"].to_numpy(dtype=object),
+            "offer_name": names.reindex(acts["offer_id"]).to_numpy(dtype=object),
+            "account_order": ranked["account"].to_numpy(),
+        })
+
+    def _none_rows(self, scored: Any, ranked: pd.DataFrame, actions: pd.DataFrame, state: pd.DataFrame,
+                   offers: pd.DataFrame, top_k: int) -> pd.DataFrame:
+        n = len(scored.accounts)
+        counts = np.bincount(ranked["account"].to_numpy(dtype=np.int64), minlength=n)
+        need = np.flatnonzero(counts < top_k)
+        best = best_any(scored).set_index("account")["pair"]
+        best_pair = best.reindex(need).to_numpy()
+        has_best = ~pd.isna(best_pair)
+        best_pair_i = np.where(has_best, best_pair, 0).astype(np.int64)
+        # Baseline conversion shown for `none`: the category of the best (even if losing) action,
+        # else the account's most likely category.
+        base = np.nan_to_num(scored.base_p[need], nan=-1.0)
+        top_cat = base.argmax(axis=1) if len(need) else np.zeros(0, dtype=np.int64)
+        cat_index = pd.Index(scored.categories)
+        if len(scored.pair_action):
+            best_cat = cat_index.get_indexer(actions["category"].astype(str).to_numpy()[scored.pair_action[best_pair_i]])
+        else:
+            best_cat = np.zeros(len(need), dtype=np.int64)
+        cat = np.where(has_best, best_cat, top_cat)
+        p0 = scored.base_p[need, cat] if len(need) else np.zeros(0)
+        p0 = np.where(np.isnan(p0), 0.0, p0)
+        st = state.iloc[need]
+        any_eligible = scored.eligible[need].any(axis=1) if scored.eligible.size else np.zeros(len(need), bool)
+        reasons = []
+        for i, acc_pos in enumerate(need):
+            if counts[acc_pos] > 0:
+                reasons.append("no further action is expected to pay off now")
+            elif bool(st["do_not_contact"].iloc[i]):
+                reasons.append("account is marked do-not-contact")
+            elif not any_eligible[i]:
+                reasons.append(_blocked_reason(st.iloc[i]))
+            elif has_best[i]:
+                pair = best_pair_i[i]
+                act = actions.iloc[scored.pair_action[pair]]
+                reasons.append(
+                    f"no outreach pays off now: the best option ({act['channel']}, {_offer_label(act, offers)}) "
+                    f"would change margin by {money(scored.value[pair])} after costs"
+                )
+            else:
+                reasons.append("no history for the offered categories yet")
+        return pd.DataFrame({
+            "account_id": scored.accounts[need],
+            "rank": counts[need].astype(np.int64) + 1,
+            "channel": NONE_CHANNEL,
+            "offer_id": pd.Series([None] * len(need), dtype=object),
+            "discount_pct": 0.0,
+            "p_convert": p0,
+            "p_convert_baseline": p0,
+            "expected_incremental_margin": 0.0,
+            "executed_by": pd.Series([None] * len(need), dtype=object),
+            "rep_id": st["rep_id"].to_numpy(dtype=object),
+            "reasons": reasons,
+            "category": np.asarray(scored.categories, dtype=object)[cat] if len(need) else np.zeros(0, object),
+            "offer_name": pd.Series([None] * len(need), dtype=object),
+            "account_order": need,
+        })
+
+
+def _offer_label(act: pd.Series, offers: pd.DataFrame) -> str:
+    match = offers.loc[offers["offer_id"] == act["offer_id"], "name"] if "name" in offers else pd.Series([])
+    name = match.iloc[0] if len(match) and pd.notna(match.iloc[0]) else act["offer_id"]
+    disc = f" at {act['discount_pct']:g}% off" if act["discount_pct"] > 0 else ""
+    return f"{name}{disc}"
+
+
+def _blocked_reason(row: pd.Series) -> str:
+    parts = []
+    if bool(row.get("in_quiet_period", False)):
+        parts.append("in the quiet period after a recent order")
+    capped = [c.removeprefix(STATE_PREFIX) for c in row.index if c.startswith(STATE_PREFIX) and row[c] > 0]
+    if capped:
+        parts.append("contact limits reached on " + ", ".join(capped))
+    if not bool(row.get("consent_email", False)):
+        parts.append("no e-mail consent")
+    return "no eligible action: " + ("; ".join(parts) if parts else "no active offer fits this account")

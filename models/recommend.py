@@ -1,0 +1,35 @@
+"""Recommendations for a data directory at an as-of time with a registered (or given) model."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from features.actions import action_space
+from features.dataset import Dataset
+from features.snapshot import build_snapshot
+from models.pipeline import DecisionPipeline
+from models.pyfunc import load_pipeline, split_snapshot
+from models.registry import configure_tracking, resolve_model_uri
+
+
+def load_model(model: str | None = None) -> tuple[DecisionPipeline, str]:
+    """(pipeline, version string) for a model URI, or the champion / latest registered version."""
+    configure_tracking()
+    uri, version = resolve_model_uri(model)
+    return load_pipeline(uri), version
+
+
+def recommend_dataset(dataset: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipeline, *,
+                      top_k: int = 3, model_version: str | None = None,
+                      rank_by: str = "incremental_margin") -> pd.DataFrame:
+    """Suggestions for every account of ``dataset`` with the data directory's current offers and policy."""
+    as_of = pd.Timestamp(as_of)
+    data = dataset.before(as_of)
+    actions = action_space(data)
+    categories = sorted(set(actions["category"].astype(str))) or pipeline.categories
+    snapshot = build_snapshot(data, as_of, pipeline.specs, categories)
+    frame, state = split_snapshot(snapshot)
+    recs = pipeline.recommend(frame, state, top_k=top_k, actions=actions, policy=data.policy,
+                              offers=data.offers, category_margin=data.category_margin_rates(),
+                              model_version=model_version, rank_by=rank_by)
+    return recs

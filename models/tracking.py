@@ -1,0 +1,62 @@
+"""One ``symbiose train`` = one MLflow run: parameters, data summary, metrics, the pyfunc model."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import mlflow
+import pandas as pd
+
+from features.dataset import Dataset
+from features.snapshot import build_snapshot
+from models.pyfunc import log_and_register
+from models.registry import configure_tracking, ensure_experiment
+from models.training import TrainingConfig, TrainingResult, train_pipeline
+from models.validation_policy import validation_policy_value
+
+
+@dataclass(frozen=True)
+class TrainRun:
+    run_id: str
+    model_uri: str
+    model_version: str | None
+    result: TrainingResult
+
+
+def train_and_log(dataset: Dataset, as_of: pd.Timestamp | None = None, *,
+                  config: TrainingConfig | None = None, register: bool = True,
+                  example_accounts: int = 5) -> TrainRun:
+    """Train, evaluate and log everything in one MLflow run; register the model unless told not to.
+
+    All computation happens before the run starts, so a failure leaves no run and no model version.
+    """
+    result = train_pipeline(dataset, as_of, config)
+    pipeline = result.pipeline
+    as_of_ts = pd.Timestamp(pipeline.as_of)
+    policy_metrics = validation_policy_value(dataset, pipeline, result.validation)
+    result.metrics.update(policy_metrics)
+    pipeline.metrics = dict(result.metrics)
+    accounts = dataset.accounts["account_id"].iloc[:example_accounts]
+    small = dataset.before(as_of_ts)
+    example = build_snapshot(small, as_of_ts, pipeline.specs, pipeline.categories)
+    example = example[example["account_id"].isin(accounts)].reset_index(drop=True)
+
+    configure_tracking()
+    experiment_id = ensure_experiment()
+    with mlflow.start_run(experiment_id=experiment_id, run_name=f"train as of {as_of_ts:%Y-%m-%d}") as run:
+        mlflow.log_params({k: _param(v) for k, v in result.params.items()})
+        mlflow.log_params({f"data_{k}": v for k, v in result.data_summary.items()})
+        if dataset.source is not None:
+            mlflow.set_tag("data_dir", str(dataset.source))
+        mlflow.log_metrics({k: float(v) for k, v in result.metrics.items() if pd.notna(v)})
+        mlflow.log_dict({"features": [s.__dict__ for s in pipeline.specs]}, "features.json")
+        mlflow.log_text(json.dumps(pipeline.policy, indent=2), "policy.json")
+        model_uri, version = log_and_register(pipeline, example, register=register)
+        if version:
+            mlflow.set_tag("model_version", version)
+    return TrainRun(run.info.run_id, model_uri, version, result)
+
+
+def _param(value: object) -> object:
+    return value if isinstance(value, (int, float, str, bool)) or value is None else str(value)

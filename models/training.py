@@ -1,0 +1,148 @@
+"""Training: logged touches → labelled, as-of feature rows → fitted DecisionPipeline + metrics.
+
+Time-ordered split of the labelled touches: the earliest part trains the models, the next part
+stops boosting early and calibrates probabilities, the latest part (the validation period) is
+only used for metrics, so they are honest about the future.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from features.actions import action_space
+from features.builder import build_features
+from features.dataset import Dataset
+from features.definitions import FeatureSpec, feature_specs
+from features.outcomes import label_touches
+from features.policy import NONE_CHANNEL
+from models.design import DesignMatrix, action_frame
+from models.estimators import ConversionClassifier, ConversionValueRegressor
+from models.metrics import classification_metrics
+from models.pipeline import DecisionPipeline
+
+
+class TrainingError(ValueError):
+    """The data cannot support training; the message says what is missing."""
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    """How training splits time and sizes the models."""
+
+    calibration_share: float = 0.15
+    validation_share: float = 0.15
+    min_examples: int = 200
+    min_conversions: int = 20
+    random_state: int = 0
+
+
+@dataclass
+class TrainingResult:
+    pipeline: DecisionPipeline
+    metrics: dict[str, float]
+    params: dict[str, object]
+    data_summary: dict[str, float]
+    validation: pd.DataFrame = field(repr=False)
+
+
+def training_examples(dataset: Dataset, as_of: pd.Timestamp, specs: list[FeatureSpec]) -> pd.DataFrame:
+    """One row per labelled logged decision and category: features as of the touch's own time,
+    the action columns and the outcome (``converted``, ``list_revenue``)."""
+    labels = label_touches(dataset, as_of)
+    labels = labels[labels["complete"] & labels["category"].notna()].reset_index(drop=True)
+    if labels.empty:
+        return labels
+    queries = pd.DataFrame({"account_id": labels["account_id"], "at": labels["touched_at"],
+                            "category": labels["category"]})
+    feats = build_features(dataset, queries, specs)
+    executed = labels["channel"].map(
+        {n: r.executed_by for n, r in dataset.policy.channels.items()}).astype(object)
+    acts = action_frame(labels["channel"].to_numpy(), labels["offer_id"].astype(object).to_numpy(),
+                        labels["discount_pct"].fillna(0).to_numpy(), executed.to_numpy())
+    meta = labels[["touch_id", "account_id", "touched_at", "category", "channel", "offer_id",
+                   "discount_pct", "propensity", "converted", "list_revenue", "margin"]]
+    out = pd.concat([meta.reset_index(drop=True), feats.reset_index(drop=True).drop(
+        columns=[c for c in ("account_id", "category") if c in feats.columns]), acts], axis=1)
+    return out.sort_values("touched_at", kind="mergesort").reset_index(drop=True)
+
+
+def _split(times: pd.Series, cfg: TrainingConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Boolean masks (train, calibration, validation) by time quantiles; a day never straddles two parts."""
+    t = times.to_numpy()
+    q_val = np.quantile(t.astype("datetime64[us]").astype(np.int64), 1 - cfg.validation_share)
+    q_cal = np.quantile(t.astype("datetime64[us]").astype(np.int64),
+                        1 - cfg.validation_share - cfg.calibration_share)
+    ti = t.astype("datetime64[us]").astype(np.int64)
+    valid = ti >= q_val
+    calib = (ti >= q_cal) & ~valid
+    return ~(valid | calib), calib, valid
+
+
+def train_pipeline(dataset: Dataset, as_of: pd.Timestamp | None = None,
+                   config: TrainingConfig | None = None) -> TrainingResult:
+    """Fit the conversion and value models and assemble the decision pipeline."""
+    cfg = config or TrainingConfig()
+    started = time.perf_counter()
+    if as_of is None:
+        latest = dataset.latest_time()
+        if latest is None:
+            raise TrainingError("no orders, touches or web events: nothing to learn from")
+        as_of = latest.normalize() + pd.Timedelta(days=1)
+    as_of = pd.Timestamp(as_of)
+    data = dataset.before(as_of)
+    actions = action_space(data)
+    if actions.empty:
+        raise TrainingError("the action space is empty: no active offer has a channel of the policy")
+    specs = feature_specs(data)
+    examples = training_examples(data, as_of, specs)
+    n_pos = int(examples["converted"].sum()) if len(examples) else 0
+    if len(examples) < cfg.min_examples or n_pos < cfg.min_conversions:
+        raise TrainingError(
+            f"touches: {len(examples)} labelled examples with {n_pos} conversions before {as_of:%Y-%m-%d}; "
+            f"need at least {cfg.min_examples} examples and {cfg.min_conversions} conversions "
+            f"(touches whose {data.policy.attribution_window_days}-day window ends before the as-of time)"
+        )
+    train, calib, valid = _split(examples["touched_at"], cfg)
+    design = DesignMatrix(specs).fit(examples)
+    X = design.transform(examples)
+    y = examples["converted"].to_numpy(dtype=float)
+    clf = ConversionClassifier(monotone_constraints=design.monotone_constraints(),
+                               random_state=cfg.random_state)
+    clf.fit(X[train], y[train], X_calib=X[calib], y_calib=y[calib])
+    conv = (y == 1) & ~valid & (examples["list_revenue"].to_numpy(dtype=float) > 0)
+    value_model = ConversionValueRegressor(random_state=cfg.random_state).fit(
+        X[conv], examples.loc[conv, "list_revenue"].to_numpy(dtype=float))
+
+    p_valid = clf.predict_proba(X[valid])[:, 1]
+    metrics = {f"valid_{k}": v for k, v in classification_metrics(y[valid], p_valid).items()}
+    p_train = clf.predict_proba(X[train])[:, 1]
+    metrics.update({f"train_{k}": v for k, v in classification_metrics(y[train], p_train).items()
+                    if k in ("auc", "log_loss")})
+    metrics["best_iteration"] = float(clf.best_iteration_)
+    offers = data.offers[["offer_id", "name", "product_category"]].copy() if "name" in data.offers \
+        else data.offers[["offer_id", "product_category"]].assign(name=None)
+    pipeline = DecisionPipeline(
+        specs=specs, design=design, classifier=clf, value_model=value_model, actions=actions,
+        offers=offers, policy=data.policy.to_dict(), category_margin=data.category_margin_rates(),
+        trained_at=pd.Timestamp.now(tz="UTC").isoformat(timespec="seconds"), as_of=as_of.isoformat(),
+    )
+    validation = examples.loc[valid, ["touch_id", "account_id", "touched_at", "category", "channel",
+                                      "offer_id", "discount_pct", "propensity", "converted"]].copy()
+    validation["p_convert"] = p_valid
+    metrics["training_seconds"] = time.perf_counter() - started
+    summary = {
+        "accounts": float(len(data.accounts)), "orders": float(len(data.orders)),
+        "touches": float(len(data.touches)), "web_events": float(len(data.web_events)),
+        "offers_active": float(int(data.offers["active"].sum())), "actions": float(len(actions)),
+        "examples_train": float(train.sum()), "examples_calibration": float(calib.sum()),
+        "examples_validation": float(valid.sum()), "conversion_rate": float(y.mean()),
+        "none_share": float((examples["channel"] == NONE_CHANNEL).mean()),
+    }
+    params = {"as_of": as_of.isoformat(), "features": len(specs), **cfg.__dict__,
+              **{f"clf_{k}": v for k, v in clf.get_params().items() if k != "monotone_constraints"}}
+    pipeline.metrics = dict(metrics)
+    return TrainingResult(pipeline, metrics, params, summary, validation)

@@ -1,0 +1,192 @@
+"""The ``symbiose`` command line (contract §4).
+
+Every command exits 0 on success and non-zero with a clear message on stderr otherwise; a failed
+command leaves no partial output file and no model version behind.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.console import Console
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Symbiose: next best actions for B2B outreach, ranked by incremental margin.")
+out = Console()
+err = Console(stderr=True)
+
+DataOpt = Annotated[Path, typer.Option("--data", help="data directory (contract §1)")]
+AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="as-of time, ISO 8601 (e.g. 2025-07-01)")]
+
+
+class CommandError(Exception):
+    """A user-facing failure: printed to stderr, exit code 1."""
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    from features.policy import PolicyError
+    from features.validation import ContractError
+    from models.registry import ModelNotFoundError
+    from models.training import TrainingError
+
+    try:
+        yield
+    except ContractError as exc:
+        err.print(f"[bold red]error:[/] the data directory does not match the contract "
+                  f"({len(exc.problems)} problem(s)):", highlight=False)
+        for problem in exc.problems:
+            err.print(f"  - {problem}", highlight=False, markup=False)
+        raise typer.Exit(1) from None
+    except (CommandError, PolicyError, TrainingError, ModelNotFoundError, FileNotFoundError,
+            NotADirectoryError, ValueError) as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+def _as_of(value: str | None) -> pd.Timestamp | None:
+    if value is None:
+        return None
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise CommandError(f"--as-of {value!r}: expected an ISO 8601 date or time such as 2025-07-01") from exc
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return ts
+
+
+def _load(data: Path) -> Any:
+    from features.loading import load_dataset
+
+    if not data.exists():
+        raise CommandError(f"--data {data}: no such directory")
+    if not data.is_dir():
+        raise CommandError(f"--data {data}: expected a directory, got a file")
+    return load_dataset(data)
+
+
+@app.command()
+def validate(data: DataOpt) -> None:
+    """Check a data directory against the data contract."""
+    with _errors():
+        ds = _load(data)
+        out.print(f"[green]ok[/] {data}: {len(ds.accounts):,} accounts, {len(ds.offers):,} offers, "
+                  f"{len(ds.orders):,} order lines, {len(ds.touches):,} touches, "
+                  f"{len(ds.web_events):,} web events, {len(ds.reps):,} reps")
+
+
+@app.command()
+def generate(
+    out_dir: Annotated[Path, typer.Option("--out", help="data directory to write")],
+    accounts: Annotated[int, typer.Option("--accounts", min=10, help="number of accounts")] = 2000,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    as_of: AsOfOpt = None,
+    truth: Annotated[Path | None, typer.Option("--truth", help="ground-truth file (default: beside --out)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
+) -> None:
+    """Write a realistic sample data set (and its ground truth, outside the data directory)."""
+    from features.sample_data import DEFAULT_AS_OF, generate as run_generate
+
+    with _errors():
+        summary = run_generate(out_dir, n_accounts=accounts, seed=seed,
+                               as_of=_as_of(as_of) or DEFAULT_AS_OF, truth_path=truth, fmt=fmt)
+        out.print(f"[green]wrote[/] {summary}")
+
+
+@app.command()
+def train(data: DataOpt, as_of: AsOfOpt = None) -> None:
+    """Build features, train, evaluate, log to MLflow and register a model version."""
+    from models.tracking import train_and_log
+
+    with _errors():
+        ds = _load(data)
+        with _status("training"):
+            run = train_and_log(ds, _as_of(as_of))
+        _print_training(run)
+
+
+def _print_training(run: Any) -> None:
+    from rich.table import Table
+
+    m = run.result.metrics
+    table = Table(title=f"model {run.model_version} (run {run.run_id[:8]})", show_header=True)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key in ("valid_auc", "valid_log_loss", "valid_calibration_error", "valid_base_rate",
+                "valid_policy_value", "valid_policy_value_none", "valid_policy_value_logging",
+                "valid_policy_incremental_value", "training_seconds"):
+        if key in m:
+            table.add_row(key, f"{m[key]:.4f}")
+    out.print(table)
+
+
+@contextmanager
+def _status(text: str) -> Iterator[None]:
+    if out.is_terminal:
+        with out.status(text + " ..."):
+            yield
+    else:
+        yield
+
+
+@app.command()
+def recommend(
+    data: DataOpt,
+    out_file: Annotated[Path, typer.Option("--out", help="recommendations file (.csv or .parquet)")],
+    as_of: AsOfOpt = None,
+    top_k: Annotated[int, typer.Option("--top-k", min=1, max=50)] = 3,
+    model: Annotated[str | None, typer.Option("--model", help="model URI (default: champion, else latest)")] = None,
+) -> None:
+    """Write the recommendations file: next best actions for every account."""
+    from models.recommend import load_model, recommend_dataset
+    from serving.output import output_format, write_frame_atomic
+
+    with _errors():
+        output_format(out_file)
+        ts = _as_of(as_of)
+        ds = _load(data)
+        if ts is None:
+            latest = ds.latest_time()
+            ts = (latest.normalize() + pd.Timedelta(days=1)) if latest is not None else pd.Timestamp.now().normalize()
+        pipeline, version = load_model(model)
+        with _status("scoring"):
+            recs = recommend_dataset(ds, ts, pipeline, top_k=top_k, model_version=version)
+        write_frame_atomic(recs, out_file)
+        n_acc = recs["account_id"].nunique()
+        acting = recs[(recs["rank"] == 1) & (recs["channel"] != "none")]
+        out.print(f"[green]wrote[/] {out_file}: {len(recs):,} suggestions for {n_acc:,} accounts "
+                  f"({len(acting):,} with an action worth taking), model {version}, as of {ts:%Y-%m-%d}")
+
+
+@app.command()
+def demo(
+    accounts: Annotated[int, typer.Option("--accounts", min=100)] = 2000,
+    seed: Annotated[int, typer.Option("--seed")] = 7,
+    workdir: Annotated[Path, typer.Option("--dir", help="where demo data and results go")] = Path(".symbiose/demo"),
+) -> None:
+    """Generate a sample data set, train, recommend and summarize — no other set-up needed."""
+    from serving.demo import run_demo
+
+    with _errors():
+        run_demo(workdir, n_accounts=accounts, seed=seed, console=out)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point."""
+    command: Callable[..., Any] = typer.main.get_command(app)
+    try:
+        command.main(args=argv if argv is not None else sys.argv[1:], prog_name="symbiose",
+                     standalone_mode=True)
+    except SystemExit as exc:
+        raise SystemExit(exc.code) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -16,8 +16,17 @@ import pandas as pd
 from features.dataset import Dataset
 from features.definitions import FeatureSpec, feature_specs
 from features.policy import NONE_CHANNEL
-from features.windows import (AsOfWindows, EventIndex, QueryClock, Timeline, codes_in, combine_codes,
-                              days_to_us, to_us)
+from features.windows import (
+    AsOfWindows,
+    EventIndex,
+    QueryClock,
+    Timeline,
+    codes_in,
+    combine_codes,
+    days_to_us,
+    lookup,
+    to_us,
+)
 
 QUERY_COLUMNS = ("account_id", "at", "category")
 
@@ -68,7 +77,7 @@ class _Context:
     def n_cat(self) -> int:
         return len(self.categories)
 
-    def _acc_cat(self, acc: np.ndarray, cat: np.ndarray) -> np.ndarray:
+    def acc_cat(self, acc: np.ndarray, cat: np.ndarray) -> np.ndarray:
         return combine_codes([acc, cat], [self.n_acc, self.n_cat])
 
     # -- event tables, coded once ----------------------------------------------------------------
@@ -108,7 +117,7 @@ class _Context:
         t = t.loc[(t["channel"] != NONE_CHANNEL).to_numpy(dtype=bool, na_value=True)]
         offer_category = pd.Series(self.dataset.offers["product_category"].to_numpy(),
                                    index=pd.Index(self.dataset.offers["offer_id"]))
-        category = t["offer_id"].map(offer_category)
+        category = lookup(t["offer_id"], offer_category, None)
         return pd.DataFrame({
             "acc": codes_in(t["account_id"], self.accounts),
             "ch": codes_in(t["channel"], self.channels),
@@ -163,12 +172,12 @@ class _Context:
 
     @cached_property
     def category_lines(self) -> EventIndex:
-        keys = self._acc_cat(self.orders["acc"].to_numpy(), self.orders["cat"].to_numpy())
+        keys = self.acc_cat(self.orders["acc"].to_numpy(), self.orders["cat"].to_numpy())
         return self._order_index(keys, ("net", "discount"))
 
     @cached_property
     def category_order_events(self) -> EventIndex:
-        keys = self._acc_cat(self.orders["acc"].to_numpy(), self.orders["cat"].to_numpy())
+        keys = self.acc_cat(self.orders["acc"].to_numpy(), self.orders["cat"].to_numpy())
         return self._order_index(keys, rows=self._category_order_heads)
 
     def _acc_channel(self, acc: np.ndarray, ch: np.ndarray) -> np.ndarray:
@@ -192,7 +201,7 @@ class _Context:
         if generic.any():
             converted[generic] = self.order_lines.count(acc[generic], time[generic], window_end[generic], "right")
         if (~generic).any():
-            keys = self._acc_cat(acc[~generic], cat[~generic])
+            keys = self.acc_cat(acc[~generic], cat[~generic])
             converted[~generic] = self.category_lines.count(keys, time[~generic], window_end[~generic], "right")
         return EventIndex(self._acc_channel(acc, t["ch"].to_numpy()), window_end,
                           {"converted": (converted > 0).astype(np.float64)})
@@ -200,7 +209,7 @@ class _Context:
     @cached_property
     def touches_by_category(self) -> EventIndex:
         t = self.touches
-        return EventIndex(self._acc_cat(t["acc"].to_numpy(), t["cat"].to_numpy()), self.touch_timeline.times,
+        return EventIndex(self.acc_cat(t["acc"].to_numpy(), t["cat"].to_numpy()), self.touch_timeline.times,
                           timeline=self.touch_timeline)
 
     def _web_index(self, keys: np.ndarray) -> EventIndex:
@@ -218,7 +227,7 @@ class _Context:
 
     @cached_property
     def web_by_category(self) -> EventIndex:
-        return self._web_index(self._acc_cat(self.web["acc"].to_numpy(), self.web["cat"].to_numpy()))
+        return self._web_index(self.acc_cat(self.web["acc"].to_numpy(), self.web["cat"].to_numpy()))
 
     @cached_property
     def web_by_category_type(self) -> EventIndex:
@@ -249,7 +258,7 @@ class _Context:
         if index_name in ("order_lines", "order_events", "web_by_account"):
             return self.q_acc
         if index_name in ("category_lines", "category_order_events", "touches_by_category", "web_by_category"):
-            return self._acc_cat(self.q_acc, self.q_cat)
+            return self.acc_cat(self.q_acc, self.q_cat)
         if index_name in ("touches_by_channel", "judged_touches"):
             code = self.channels.get_indexer([key])[0]
             return self._acc_channel(self.q_acc, np.full(n, code))
@@ -289,7 +298,7 @@ def _category_count(c: _Context, s: FeatureSpec) -> np.ndarray:
     """Distinct categories with an order line in the window (a loop over the few categories)."""
     w, total = _window(s), np.zeros(len(c.q_acc))
     for code in range(c.n_cat):
-        keys = c._acc_cat(c.q_acc, np.full(len(c.q_acc), code))
+        keys = c.acc_cat(c.q_acc, np.full(len(c.q_acc), code))
         total += AsOfWindows(c.category_lines, keys, c.clock(c.category_lines)).count(w) > 0
     return total
 
@@ -358,7 +367,7 @@ def build_features(dataset: Dataset, queries: pd.DataFrame, specs: list[FeatureS
         raise ValueError(f"build_features: feature names must be unique; repeated: {dupes}")
     unknown = [f"{s.name} (kind {s.kind!r})" for s in specs if s.kind not in KINDS]
     if unknown:
-        raise ValueError(f"build_features: no computation for features {unknown[:5]}; "
+        raise ValueError(f"build_features: no computation for features {', '.join(unknown[:5])}; "
                          f"known kinds: {', '.join(KINDS)}")
     context = _Context(dataset, queries)
     columns: dict[str, np.ndarray] = {}

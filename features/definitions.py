@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, fields
+from string import Formatter
 from typing import Any, Literal
 
 import pandas as pd
@@ -34,7 +35,9 @@ class FeatureSpec:
 
     ``reason`` is a template with ``{value}`` and ``{category}`` fields; ``reason_when`` says for
     which values it is a true statement worth showing: ``positive`` (> 0), ``negative`` (< 0),
-    ``always`` (any known value) or ``never``.
+    ``always`` (any known value) or ``never``. ``kind`` names the computation in
+    ``features.builder.KINDS`` and ``key`` its parameter (a channel, an event type, an account
+    column); action-scope specs are built by the models and need neither.
     """
 
     name: str
@@ -217,8 +220,9 @@ _ONE_PLURAL = re.compile(r"(?<![\d.,])1 ((?:[a-z]+ )?)(" + "|".join(map(re.escap
 def render_reason(spec: FeatureSpec, value: Any, category: str | None = None) -> str | None:
     """The spec's reason as a sentence for this value, or None when there is nothing true to say.
 
-    Missing values, values outside ``reason_when`` and templates that need a category when
-    none is given render as None. "1 times" reads "1 time".
+    Missing values, values outside ``reason_when``, values that would print as zero ("0% of
+    revenue") and templates that need a category when none is given render as None.
+    "1 times" reads "1 time".
     """
     if not spec.reason or spec.reason_when == "never" or _missing(value):
         return None
@@ -232,8 +236,18 @@ def render_reason(spec: FeatureSpec, value: Any, category: str | None = None) ->
         if (spec.reason_when == "positive" and not value > 0) or (spec.reason_when == "negative" and not value < 0):
             return None
         value = abs(value) if spec.reason_when == "negative" else value
+        if spec.reason_when != "always" and _shows_zero(spec.reason, value):
+            return None
     text = spec.reason.format(value=value, category=category)
     return _ONE_PLURAL.sub(lambda m: f"1 {m.group(1) or ''}{_PLURALS[m.group(2)]}", text)
+
+
+def _shows_zero(template: str, value: float) -> bool:
+    """Whether the template would print the value as zero ("0%", "0 days"): nothing to say."""
+    for _, field, format_spec, _ in Formatter().parse(template):
+        if field == "value" and not any(ch in "123456789" for ch in format(value, format_spec or "")):
+            return True
+    return False
 
 
 def _missing(value: Any) -> bool:
@@ -270,6 +284,9 @@ def specs_from_dict(data: dict[str, Any] | list[dict[str, Any]]) -> list[Feature
         unknown = set(item) - allowed
         if unknown:
             raise ValueError(f"feature specs: item {i} has unknown keys {sorted(unknown)}; allowed: {sorted(allowed)}")
+        absent = [k for k in ("name", "dtype", "scope", "description") if k not in item]
+        if absent:
+            raise ValueError(f"feature specs: item {i} lacks required keys {absent}")
         spec = FeatureSpec(**item)
         _check_spec(spec, i)
         specs.append(spec)
@@ -287,3 +304,9 @@ def _check_spec(spec: FeatureSpec, i: int) -> None:
     if window is not None and (isinstance(window, bool) or not isinstance(window, int) or window < 1):
         raise ValueError(f"feature specs: item {i} ({spec.name!r}) has window_days={spec.window_days!r}; "
                          "expected a whole number >= 1 or null")
+    if spec.reason is not None:
+        try:
+            spec.reason.format(value=1.0, category="category")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"feature specs: item {i} ({spec.name!r}) has a reason template that does not "
+                             f"render ({exc!r}); it may use only {{value}} and {{category}}") from None

@@ -18,7 +18,15 @@ import pandas as pd
 
 from features.dataset import Dataset
 from features.policy import NONE_CHANNEL
-from features.windows import EventIndex, Timeline, codes_in, combine_codes, days_to_us, to_us
+from features.windows import (
+    EventIndex,
+    Timeline,
+    codes_in,
+    combine_codes,
+    days_to_us,
+    lookup,
+    to_us,
+)
 
 OUTCOME_COLUMNS = ["converted", "margin", "revenue", "list_revenue", "n_lines", "window_end"]
 LABEL_COLUMNS = ["touch_id", "account_id", "touched_at", "channel", "offer_id", "discount_pct",
@@ -36,7 +44,7 @@ def line_values(orders: pd.DataFrame, category_margin: dict[str, float]) -> dict
         if "discount_pct" in orders else np.zeros(len(orders))
     list_price = np.where(d < 1.0, net / np.where(d < 1.0, 1.0 - d, 1.0), net)
     overall = float(np.mean(list(category_margin.values()))) if category_margin else 0.0
-    rate = orders["product_category"].map(category_margin).to_numpy(dtype=np.float64, na_value=overall)
+    rate = lookup(orders["product_category"], pd.Series(category_margin, dtype=np.float64), overall).astype(np.float64)
     return {"net": net, "list": list_price, "margin": net - (1.0 - rate) * list_price}
 
 
@@ -86,6 +94,8 @@ def window_outcomes(dataset: Dataset, queries: pd.DataFrame, window_days: int | 
         if not rows.any():
             continue
         index = EventIndex(index_keys, timeline.times, values, timeline)
+        rows = np.flatnonzero(rows)
+        rows = rows[np.lexsort((at[rows], keys[rows]))]  # sorted probes search faster
         start, stop = index.bounds(keys[rows], at[rows], end[rows], closed="right")
         n_lines[rows] = stop - start
         net[rows] = index.sum_between("net", keys[rows], start, stop)
@@ -145,12 +155,12 @@ def label_touches(dataset: Dataset, as_of: pd.Timestamp | str | None = None) -> 
     row_offer = has_offer[rows]
 
     offer_ids = labels["offer_id"].where(pd.Series(row_offer), None)
-    category = offer_ids.map(offers["product_category"]).astype(object)
-    margin_rate = offer_ids.map(offers["margin_rate"]).to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+    category = lookup(offer_ids, offers["product_category"], None)
+    margin_rate = lookup(offer_ids, offers["margin_rate"]).astype(np.float64)
     if row_none.any():
         none_cats = np.tile(np.asarray(categories, dtype=object), int(is_none.sum()))
         category[row_none] = none_cats
-        margin_rate[row_none] = pd.Series(none_cats).map(rates).to_numpy(dtype=np.float64)
+        margin_rate[row_none] = np.tile(np.asarray(list(rates.values()), dtype=np.float64), int(is_none.sum()))
     discount = labels["discount_pct"].to_numpy(dtype=np.float64, na_value=0.0) \
         if "discount_pct" in labels else np.zeros(len(labels))
     discount = np.where(row_none, 0.0, discount)

@@ -107,7 +107,8 @@ def _as_of(value: str | pd.Timestamp) -> pd.Timestamp:
     if ts.tzinfo is not None:
         ts = ts.tz_convert("UTC").tz_localize(None)
     if ts != ts.normalize():
-        raise ValueError(f"as_of must be a date at midnight such as 2025-07-01, got {value!r}")
+        raise ValueError(
+            f"as_of must be a date at midnight (UTC) such as 2025-07-01, got {value!r}")
     return ts
 
 

@@ -43,6 +43,8 @@ RING = CAP_WINDOW_DAYS + 1
 EVENT_TYPES = ("visit", "product_view", "cart", "download")
 CART_PROBABILITY = np.array([0.05, 0.12, 0.35])  # per product view, by intent state
 DOWNLOAD_PROBABILITY = 0.04
+#: Daily probability to leave each intent state (idle uses the cell's own entry probability).
+INTENT_LEAVE = np.array([0.0, INTENT_TO_BUYING + INTENT_ABANDON, INTENT_EXIT])
 
 
 @dataclass(frozen=True)
@@ -208,12 +210,14 @@ def simulate(world: World, rng: np.random.Generator) -> SimulationLog:
 
 
 def next_intent(state: np.ndarray, u: np.ndarray, entry: np.ndarray) -> np.ndarray:
-    """Sample one day of the intent chain from uniforms ``u``."""
-    idle_next = np.where(u < entry, 1, 0)
-    research_next = np.where(u < INTENT_TO_BUYING, 2,
-                             np.where(u < INTENT_TO_BUYING + INTENT_ABANDON, 0, 1))
-    buying_next = np.where(u < INTENT_EXIT, 0, 2)
-    return np.choose(state, (idle_next, research_next, buying_next)).astype(np.int8)
+    """Sample one day of the intent chain from uniforms ``u`` (same shape as ``state``)."""
+    leave = np.where(state == 0, entry, INTENT_LEAVE[state])
+    moving = np.flatnonzero(u < leave)
+    was = state.ravel()[moving]
+    to_buying = u.ravel()[moving] < INTENT_TO_BUYING
+    new = state.copy()
+    new.ravel()[moving] = np.where(was == 0, 1, np.where((was == 1) & to_buying, 2, 0))
+    return new
 
 
 def _events(counts: np.ndarray, n_cat: int) -> tuple[np.ndarray, np.ndarray]:

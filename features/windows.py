@@ -66,8 +66,14 @@ def codes_in(values: pd.Series | np.ndarray, vocabulary: pd.Index) -> np.ndarray
     Factorizes first, so the hash lookup runs over the distinct values only.
     """
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    lookup = np.append(vocabulary.get_indexer(uniques), -1).astype(np.int64)
-    return lookup[codes]
+    positions = np.append(vocabulary.get_indexer(uniques), -1).astype(np.int64)
+    return positions[codes]
+
+
+def lookup(values: pd.Series | np.ndarray, table: pd.Series, default: object = np.nan) -> np.ndarray:
+    """``table[value]`` for every value (``default`` for missing or unknown ones), vectorised."""
+    codes = codes_in(values, pd.Index(table.index))
+    return np.append(table.to_numpy(dtype=object), np.array([default], dtype=object))[codes]
 
 
 def _segmented_cumsum(values: np.ndarray, keys: np.ndarray) -> np.ndarray:
@@ -125,16 +131,16 @@ class EventIndex:
             raise ValueError(f"too many keys × distinct times for int64 composite keys ({max_key + 1} keys)")
         composite = keys[keep] * self._radix + timeline.ranks[keep]
         sort = np.argsort(composite, kind="stable")
-        self.order = keep[sort]
+        order = keep[sort]
         self._composite = composite[sort]
-        self.keys = keys[self.order]
-        self.times = times_us[self.order]
+        self.keys = keys[order]
+        self.times = times_us[order]
         self._cumsums: dict[str, np.ndarray] = {}
         for name, vals in (values or {}).items():
             vals = np.asarray(vals, dtype=np.float64)
             if vals.shape != keys.shape:
                 raise ValueError(f"value column {name!r} has {len(vals)} rows; expected {len(keys)}")
-            self._cumsums[name] = _segmented_cumsum(vals[self.order], self.keys)
+            self._cumsums[name] = _segmented_cumsum(vals[order], self.keys)
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -234,8 +240,9 @@ class AsOfWindows:
     Window positions are computed once per distinct ``days`` and reused.
     """
 
-    def __init__(self, index: EventIndex, keys: np.ndarray, at_us: np.ndarray | QueryClock) -> None:
-        clock = at_us if isinstance(at_us, QueryClock) else QueryClock(index.timeline, at_us)
+    def __init__(self, index: EventIndex, keys: np.ndarray, at: np.ndarray | QueryClock) -> None:
+        """``at``: the queries' times in µs, or a :class:`QueryClock` over the index's timeline."""
+        clock = at if isinstance(at, QueryClock) else QueryClock(index.timeline, at)
         if clock.timeline is not index.timeline:
             raise ValueError("the query clock belongs to another timeline than the index")
         self.index = index

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from features.policy import NONE_CHANNEL
-from models.design import DesignMatrix, action_frame, add_context
+from models.design import DesignMatrix, action_frame
 from models.estimators import ConversionClassifier, ConversionValueRegressor
 
 
@@ -64,15 +64,17 @@ def score_actions(frame: pd.DataFrame, eligible: np.ndarray, actions: pd.DataFra
     if eligible.shape != (len(accounts), len(actions)):
         raise ValueError(f"eligible has shape {eligible.shape}, expected {(len(accounts), len(actions))}")
     cat_of_action = pd.Index(categories).get_indexer(actions["category"].astype(str))
-    encoded = design.transform(frame)
+    encoded = design.encode(frame)
+    n_account_cols = len(design.account_columns)
 
     # Baseline: one `none` row per account × category present in the frame.
     base_rows = pos[pos >= 0]
-    base_X = encoded.iloc[base_rows].reset_index(drop=True)
     n_base = len(base_rows)
     none_actions = action_frame(np.full(n_base, NONE_CHANNEL, dtype=object), np.full(n_base, None),
                                 np.zeros(n_base), np.full(n_base, None))
-    base_p_flat, base_rev_flat = _predict(base_X, none_actions, design, classifier, value_model, chunk_rows)
+    base_p_flat = _predict(encoded, base_rows, none_actions, design, classifier, chunk_rows)
+    # The value of a conversion depends on the account and category, not on the action.
+    base_rev_flat = value_model.predict(encoded[base_rows, :n_account_cols]) if n_base else np.zeros(0)
     base_p = np.full(pos.shape, np.nan)
     base_rev = np.full(pos.shape, np.nan)
     base_p[pos >= 0] = base_p_flat
@@ -84,12 +86,12 @@ def score_actions(frame: pd.DataFrame, eligible: np.ndarray, actions: pd.DataFra
     keep = pair_row >= 0
     pair_account, pair_action, pair_row = pair_account[keep], pair_action[keep], pair_row[keep]
     acts = actions.iloc[pair_action]
-    pair_X = encoded.iloc[pair_row].reset_index(drop=True)
     pair_actions = action_frame(acts["channel"].to_numpy(), acts["offer_id"].to_numpy(),
                                 acts["discount_pct"].to_numpy(), acts["executed_by"].to_numpy())
-    p_a, rev_a = _predict(pair_X, pair_actions, design, classifier, value_model, chunk_rows)
+    p_a = _predict(encoded, pair_row, pair_actions, design, classifier, chunk_rows)
 
     cat_idx = cat_of_action[pair_action]
+    rev_a = base_rev[pair_account, cat_idx]
     m_o = acts["margin_rate"].to_numpy(dtype=float)
     d = acts["discount_pct"].to_numpy(dtype=float) / 100.0
     m_c = np.array([category_margin.get(c, np.nan) for c in categories])[cat_idx]
@@ -101,27 +103,15 @@ def score_actions(frame: pd.DataFrame, eligible: np.ndarray, actions: pd.DataFra
                          p_a, p0, value, base_p, eligible)
 
 
-def _predict(X: pd.DataFrame, act: pd.DataFrame, design: DesignMatrix, classifier: ConversionClassifier,
-             value_model: ConversionValueRegressor, chunk_rows: int) -> tuple[np.ndarray, np.ndarray]:
-    p = np.empty(len(X))
-    rev = np.empty(len(X))
-    for start in range(0, len(X), chunk_rows):
-        stop = min(start + chunk_rows, len(X))
-        block = design_block(X.iloc[start:stop], act.iloc[start:stop], design)
+def _predict(encoded: np.ndarray, rows: np.ndarray, act: pd.DataFrame, design: DesignMatrix,
+             classifier: ConversionClassifier, chunk_rows: int) -> np.ndarray:
+    """P(convert) for feature rows ``encoded[rows]`` under the aligned actions ``act``, in chunks."""
+    p = np.empty(len(rows))
+    for start in range(0, len(rows), chunk_rows):
+        stop = min(start + chunk_rows, len(rows))
+        block = design.with_actions(encoded[rows[start:stop]], act.iloc[start:stop])
         p[start:stop] = classifier.predict_proba(block)[:, 1]
-        rev[start:stop] = value_model.predict(block)
-    return p, rev
-
-
-def design_block(X: pd.DataFrame, act: pd.DataFrame, design: DesignMatrix) -> pd.DataFrame:
-    """Encoded feature rows with the action columns of ``act`` filled in, in model column order."""
-    X = X.reset_index(drop=True).copy()
-    act = act.reset_index(drop=True)
-    encoded_act = design.transform(act)
-    for col in act.columns:
-        X[col] = encoded_act[col]
-    add_context(X, act["action_channel"].to_numpy(dtype=object), design.context)
-    return X[design.columns]
+    return p
 
 
 def rank_actions(scored: ScoredActions, actions: pd.DataFrame, top_k: int,

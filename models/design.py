@@ -70,21 +70,6 @@ def context_specs(specs: list[FeatureSpec]) -> list[tuple[FeatureSpec, dict[str,
     return out
 
 
-def add_context(X: pd.DataFrame, channels: np.ndarray, context: list[tuple[FeatureSpec, dict[str, str]]]
-                ) -> None:
-    """Fill the action-context columns of ``X`` in place from its per-channel columns."""
-    channels = np.asarray(channels, dtype=object)
-    for spec, sources in context:
-        values = np.full(len(X), np.nan, dtype=np.float32)
-        for channel, column in sources.items():
-            if column in X.columns:
-                mask = channels == channel
-                if mask.any():
-                    values[mask] = pd.to_numeric(X[column], errors="coerce").to_numpy(
-                        dtype=np.float32, na_value=np.nan)[mask]
-        X[spec.name] = values
-
-
 @dataclass
 class DesignMatrix:
     """Encodes feature frames for LightGBM: numerics as float32, strings as pandas categoricals
@@ -106,6 +91,11 @@ class DesignMatrix:
         return [s.name for s in self.all_specs]
 
     @property
+    def account_columns(self) -> list[str]:
+        """Columns that describe the account and category only (no action)."""
+        return [s.name for s in self.specs]
+
+    @property
     def categorical_columns(self) -> list[str]:
         return [s.name for s in self.all_specs if s.dtype == "categorical"]
 
@@ -121,30 +111,64 @@ class DesignMatrix:
         return self
 
     def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Columns in model order with model dtypes; missing numeric columns become NaN."""
+        """Columns in model order with model dtypes (float32, categoricals with the fitted levels);
+        missing columns become NaN. The same values as :meth:`encode`, as a DataFrame for fitting."""
+        X = self.encode(frame)
         out: dict[str, object] = {}
-        n = len(frame)
-        context = self.context
-        context_names = {spec.name for spec, _ in context}
-        for spec in self.all_specs:
-            if spec.name in context_names:
-                continue
-            col = frame[spec.name] if spec.name in frame.columns else None
+        for j, spec in enumerate(self.all_specs):
             if spec.dtype == "categorical":
-                values = col.astype(object).where(col.notna(), None) if col is not None else [None] * n
-                out[spec.name] = pd.Categorical(values, categories=self.levels_.get(spec.name, []))
+                codes = np.nan_to_num(X[:, j], nan=-1).astype(np.int64)
+                out[spec.name] = pd.Categorical.from_codes(codes, categories=self.levels_.get(spec.name, []))
             else:
-                out[spec.name] = (
-                    pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float32, na_value=np.nan)
-                    if col is not None else np.full(n, np.nan, dtype=np.float32)
-                )
-        X = pd.DataFrame(out, index=frame.index)
+                out[spec.name] = X[:, j]
+        return pd.DataFrame(out, index=frame.index)
+
+    def _encode_column(self, spec: FeatureSpec, frame: pd.DataFrame) -> np.ndarray:
+        n = len(frame)
+        if spec.name not in frame.columns:
+            return np.full(n, np.nan, dtype=np.float32)
+        col = frame[spec.name]
+        if spec.dtype == "categorical":
+            codes = pd.Index(self.levels_.get(spec.name, []), dtype=object).get_indexer(
+                col.astype(object).where(col.notna(), None)).astype(np.float32)
+            codes[codes < 0] = np.nan  # missing or a level not seen in training
+            return codes
+        return pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float32, na_value=np.nan)
+
+    def encode(self, frame: pd.DataFrame) -> np.ndarray:
+        """The encoding of :meth:`transform` as one float32 matrix (categoricals as level codes,
+        unknown levels NaN): what LightGBM predicts from without pandas overhead. Action and
+        action-context columns are NaN unless ``frame`` has ``action_channel``."""
+        out = np.full((len(frame), len(self.columns)), np.nan, dtype=np.float32)
+        context_names = {spec.name for spec, _ in self.context}
+        for j, spec in enumerate(self.all_specs):
+            if spec.name not in context_names:
+                out[:, j] = self._encode_column(spec, frame)
         if "action_channel" in frame.columns:
-            add_context(X, frame["action_channel"].to_numpy(dtype=object), context)
-        else:
-            for spec, _ in context:
-                X[spec.name] = np.float32(np.nan)
-        return X[self.columns]
+            self._fill_context(out, frame["action_channel"].to_numpy(dtype=object))
+        return out
+
+    def with_actions(self, X: np.ndarray, act: pd.DataFrame) -> np.ndarray:
+        """Rows of an encoded matrix ``X`` with the action columns of ``act`` (raw values, aligned)
+        and the action-context columns filled in; ``X`` itself is not modified."""
+        X = np.array(X, dtype=np.float32, copy=True)
+        act = act.reset_index(drop=True)
+        columns = self.columns
+        for spec in ACTION_SPECS:
+            if spec.name in act.columns:
+                X[:, columns.index(spec.name)] = self._encode_column(spec, act)
+        self._fill_context(X, act["action_channel"].to_numpy(dtype=object))
+        return X
+
+    def _fill_context(self, X: np.ndarray, channels: np.ndarray) -> None:
+        columns = self.columns
+        for spec, sources in self.context:
+            values = np.full(len(X), np.nan, dtype=np.float32)
+            for channel, source in sources.items():
+                if source in columns:
+                    mask = channels == channel
+                    values[mask] = X[mask, columns.index(source)]
+            X[:, columns.index(spec.name)] = values
 
     def monotone_constraints(self) -> list[int]:
         return [1 if name in MONOTONE_INCREASING else 0 for name in self.columns]

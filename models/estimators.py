@@ -31,6 +31,16 @@ def _check_frame(X: Any, name: str = "X") -> pd.DataFrame:
     return X
 
 
+def _check_input(X: Any, n_features: int) -> pd.DataFrame | np.ndarray:
+    """Prediction input: a DataFrame as in fit, or the same columns as a float matrix
+    (``DesignMatrix.encode``: categoricals as level codes)."""
+    if isinstance(X, np.ndarray):
+        if X.ndim != 2 or X.shape[1] != n_features:
+            raise ValueError(f"X has shape {X.shape}; expected (n, {n_features})")
+        return X
+    return _check_frame(X)
+
+
 class ConversionClassifier(ClassifierMixin, BaseEstimator):
     """Pooled conversion model over all actions (one model with action features).
 
@@ -40,11 +50,11 @@ class ConversionClassifier(ClassifierMixin, BaseEstimator):
     depends on survive calibration (isotonic steps would flatten them into ties).
     """
 
-    def __init__(self, *, n_estimators: int = 600, learning_rate: float = 0.04, num_leaves: int = 31,
+    def __init__(self, *, n_estimators: int = 500, learning_rate: float = 0.06, num_leaves: int = 31,
                  min_child_samples: int = 40, reg_lambda: float = 1.0, colsample_bytree: float = 0.8,
                  subsample: float = 0.8, monotone_constraints: list[int] | None = None,
-                 early_stopping_rounds: int = 50, calibrate: bool = True, random_state: int = 0,
-                 n_jobs: int = 2):
+                 early_stopping_rounds: int = 50, calibrate: bool = True,
+                 baseline_columns: list[str] | None = None, random_state: int = 0, n_jobs: int = 2):
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -55,6 +65,7 @@ class ConversionClassifier(ClassifierMixin, BaseEstimator):
         self.monotone_constraints = monotone_constraints
         self.early_stopping_rounds = early_stopping_rounds
         self.calibrate = calibrate
+        self.baseline_columns = baseline_columns
         self.random_state = random_state
         self.n_jobs = n_jobs
 
@@ -68,7 +79,7 @@ class ConversionClassifier(ClassifierMixin, BaseEstimator):
         )
         if self.monotone_constraints is not None:
             params["monotone_constraints"] = list(self.monotone_constraints)
-            params["monotone_constraints_method"] = "advanced"
+            params["monotone_constraints_method"] = "intermediate"
         return params
 
     def fit(self, X: pd.DataFrame, y: Any, *, X_calib: pd.DataFrame | None = None,
@@ -85,15 +96,29 @@ class ConversionClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"monotone_constraints has {len(self.monotone_constraints)} entries for {X.shape[1]} columns"
             )
-        model = lgb.LGBMClassifier(**self._lgb_params())
-        fit_kwargs: dict[str, Any] = {}
         has_calib = X_calib is not None and y_calib is not None and len(X_calib) > 0
         if has_calib:
             X_calib = _check_frame(X_calib, "X_calib")
             y_calib = np.asarray(y_calib, dtype=float)
-            fit_kwargs = dict(eval_set=[(X_calib, y_calib)], eval_metric="binary_logloss",
-                              callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)])
-        model.fit(X, y, **fit_kwargs)
+        self.baseline_: lgb.Booster | None = None
+        init_train = init_calib = None
+        if self.baseline_columns:
+            unknown = [c for c in self.baseline_columns if c not in X.columns]
+            if unknown:
+                raise ValueError(f"baseline_columns {unknown[:5]} are not columns of X")
+            params = {k: v for k, v in self._lgb_params().items() if not k.startswith("monotone")}
+            base = lgb.LGBMClassifier(**params)
+            base.fit(X[self.baseline_columns], y, **self._early_stopping(
+                X_calib[self.baseline_columns] if has_calib else None, y_calib if has_calib else None))
+            self.baseline_ = base.booster_
+            self.baseline_iteration_ = int(base.best_iteration_ or base.n_estimators)
+            self.baseline_index_ = X.columns.get_indexer(self.baseline_columns)
+            init_train = self._baseline_raw(X)
+            init_calib = self._baseline_raw(X_calib) if has_calib else None
+        model = lgb.LGBMClassifier(**self._lgb_params())
+        fit_kwargs = self._early_stopping(X_calib if has_calib else None, y_calib if has_calib else None,
+                                          init_calib)
+        model.fit(X, y, init_score=init_train, **fit_kwargs)
         self.booster_ = model.booster_
         self.lgbm_ = model
         self.classes_ = np.array([0, 1])
@@ -109,12 +134,32 @@ class ConversionClassifier(ClassifierMixin, BaseEstimator):
                 self.calibrator_ = (slope, intercept)
         return self
 
+    def _early_stopping(self, X_calib: pd.DataFrame | None, y_calib: np.ndarray | None,
+                        init_calib: np.ndarray | None = None) -> dict[str, Any]:
+        if X_calib is None or y_calib is None:
+            return {}
+        out: dict[str, Any] = dict(eval_set=[(X_calib, y_calib)], eval_metric="binary_logloss",
+                                   callbacks=[lgb.early_stopping(self.early_stopping_rounds, verbose=False)])
+        if init_calib is not None:
+            out["eval_init_score"] = [init_calib]
+        return out
+
+    def _baseline_input(self, X: pd.DataFrame | np.ndarray) -> pd.DataFrame | np.ndarray:
+        return X[:, self.baseline_index_] if isinstance(X, np.ndarray) else X[self.baseline_columns]
+
+    def _baseline_raw(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
+        return np.asarray(self.baseline_.predict(self._baseline_input(X), raw_score=True,
+                                                 num_iteration=self.baseline_iteration_))
+
     def _raw(self, X: pd.DataFrame) -> np.ndarray:
-        return np.asarray(self.booster_.predict(X, raw_score=True, num_iteration=self.best_iteration_))
+        raw = np.asarray(self.booster_.predict(X, raw_score=True, num_iteration=self.best_iteration_))
+        if self.baseline_ is not None:
+            raw = raw + self._baseline_raw(X)
+        return raw
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         check_is_fitted(self, "booster_")
-        raw = self._raw(_check_frame(X))
+        raw = self._raw(_check_input(X, self.n_features_in_))
         if self.calibrator_ is not None:
             slope, intercept = self.calibrator_
             raw = slope * raw + intercept
@@ -127,8 +172,14 @@ class ConversionClassifier(ClassifierMixin, BaseEstimator):
     def predict_contrib(self, X: pd.DataFrame) -> np.ndarray:
         """Per-feature contributions (log-odds, before calibration); last column is the bias."""
         check_is_fitted(self, "booster_")
-        return np.asarray(self.booster_.predict(_check_frame(X), pred_contrib=True,
-                                                num_iteration=self.best_iteration_))
+        X = _check_input(X, self.n_features_in_)
+        contrib = np.asarray(self.booster_.predict(X, pred_contrib=True, num_iteration=self.best_iteration_))
+        if self.baseline_ is not None:
+            base = np.asarray(self.baseline_.predict(self._baseline_input(X), pred_contrib=True,
+                                                     num_iteration=self.baseline_iteration_))
+            contrib[:, self.baseline_index_] += base[:, :-1]
+            contrib[:, -1] += base[:, -1]
+        return contrib
 
 
 class ConversionValueRegressor(RegressorMixin, BaseEstimator):
@@ -174,4 +225,5 @@ class ConversionValueRegressor(RegressorMixin, BaseEstimator):
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         check_is_fitted(self, "booster_")
-        return np.exp(np.asarray(self.booster_.predict(_check_frame(X)))) * self.smearing_
+        X = _check_input(X, self.n_features_in_)
+        return np.exp(np.asarray(self.booster_.predict(X))) * self.smearing_

@@ -15,7 +15,7 @@ import pandas as pd
 from features.actions import eligible_mask
 from features.definitions import FeatureSpec
 from features.policy import NONE_CHANNEL, Policy
-from models.decision import best_any, design_block, rank_actions, score_actions
+from models.decision import best_any, rank_actions, score_actions
 from models.design import DesignMatrix, action_frame
 from models.estimators import ConversionClassifier, ConversionValueRegressor
 from models.explain import history_reasons, money, value_reason
@@ -54,13 +54,14 @@ class DecisionPipeline:
                   actions: pd.DataFrame | None = None, policy: Policy | None = None,
                   offers: pd.DataFrame | None = None, category_margin: dict[str, float] | None = None,
                   blocked: pd.DataFrame | None = None, model_version: str | None = None,
-                  rank_by: str = "incremental_margin") -> pd.DataFrame:
+                  rank_by: str = "incremental_margin", explain: bool = True) -> pd.DataFrame:
         """Recommendations (contract §3) for every account of ``state``.
 
         ``frame``: one row per account × category (account_id, category, feature columns);
         ``state``: one row per account indexed by account_id with rep_id and the contact-state
         columns. ``actions``/``policy``/``offers`` default to the training-time catalog and policy;
         pass the data directory's current ones so deactivated offers or new caps apply at once.
+        ``explain=False`` skips the reasons (for offline evaluation, where nobody reads them).
         """
         actions = self.actions if actions is None else actions
         policy = Policy.from_dict(self.policy) if policy is None else policy
@@ -83,7 +84,7 @@ class DecisionPipeline:
         scored = score_actions(frame, eligible, actions, design=self.design, classifier=self.classifier,
                                value_model=self.value_model, category_margin=category_margin)
         ranked = rank_actions(scored, actions, top_k, rank_by=rank_by)
-        out = self._action_rows(scored, ranked, frame, actions, state)
+        out = self._action_rows(scored, ranked, frame, actions, state, explain)
         none_rows = self._none_rows(scored, ranked, actions, state, offers, top_k)
         result = pd.concat([out, none_rows], ignore_index=True)
         result["model_version"] = version
@@ -91,17 +92,19 @@ class DecisionPipeline:
         return result.reset_index(drop=True)[[*OUTPUT_COLUMNS, "category", "offer_name"]]
 
     def _action_rows(self, scored: Any, ranked: pd.DataFrame, frame: pd.DataFrame,
-                     actions: pd.DataFrame, state: pd.DataFrame) -> pd.DataFrame:
+                     actions: pd.DataFrame, state: pd.DataFrame, explain: bool) -> pd.DataFrame:
         pair = ranked["pair"].to_numpy()
         acts = actions.iloc[scored.pair_action[pair]].reset_index(drop=True)
         rows = scored.pair_row[pair]
         raw = frame.iloc[rows].reset_index(drop=True)
         act_raw = action_frame(acts["channel"].to_numpy(), acts["offer_id"].to_numpy(),
                                acts["discount_pct"].to_numpy(), acts["executed_by"].to_numpy())
-        X = design_block(self.design.transform(raw), act_raw, self.design)
-        contrib = self.classifier.predict_contrib(X) if len(X) else np.zeros((0, len(self.design.columns) + 1))
-        history = history_reasons(contrib, raw, acts["category"].to_numpy(dtype=object),
-                                  self.specs, self.design.columns)
+        if explain and len(raw):
+            X = self.design.with_actions(self.design.encode(raw), act_raw)
+            history = history_reasons(self.classifier.predict_contrib(X), raw,
+                                      acts["category"].to_numpy(dtype=object), self.specs, self.design.columns)
+        else:
+            history = [[] for _ in range(len(raw))]
         value = scored.value[pair]
         reasons = [
             "; ".join([*h, value_reason(v, d)])

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import pandas as pd
+from mlflow.exceptions import MlflowException
 
 from features.actions import action_space
 from features.dataset import Dataset
 from features.snapshot import build_snapshot
 from models.pipeline import DecisionPipeline
 from models.pyfunc import load_pipeline, split_snapshot
-from models.registry import configure_tracking, resolve_model_uri
+from models.registry import ModelNotFoundError, configure_tracking, resolve_model_uri
 
 
 def load_model(model: str | None = None) -> tuple[DecisionPipeline, str]:
     """(pipeline, version string) for a model URI, or the champion / latest registered version."""
     configure_tracking()
     uri, version = resolve_model_uri(model)
-    return load_pipeline(uri), version
+    try:
+        return load_pipeline(uri), version
+    except (MlflowException, OSError) as exc:
+        message = exc.message if isinstance(exc, MlflowException) else str(exc)
+        raise ModelNotFoundError(f"--model {uri}: cannot load it ({message})") from exc
 
 
 def recommend_dataset(dataset: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipeline, *,

@@ -67,8 +67,8 @@ def resolve_model_uri(uri: str | None = None) -> tuple[str, str]:
                     raise ModelNotFoundError(f"model {name!r} has no alias {alias!r}") from exc
                 return f"models:/{name}/{mv.version}", f"{name}/{mv.version}"
             name, _, version = rest.partition("/")
-            if not version:
-                raise ModelNotFoundError(f"model URI {uri!r}: expected models:/NAME/VERSION or models:/NAME@ALIAS")
+            if not version:  # a logged model id such as models:/m-0123abcd
+                return uri, uri
             return uri, f"{name}/{version}"
         return uri, uri
     try:

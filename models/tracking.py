@@ -55,6 +55,8 @@ def train_and_log(dataset: Dataset, as_of: pd.Timestamp | None = None, *,
         model_uri, version = log_and_register(pipeline, example, register=register)
         if version:
             mlflow.set_tag("model_version", version)
+    if version:  # the registry URI, which `recommend --model` and the service accept
+        model_uri = f"models:/{version}"
     return TrainRun(run.info.run_id, model_uri, version, result)
 
 

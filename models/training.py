@@ -37,6 +37,8 @@ class TrainingConfig:
     validation_share: float = 0.15
     min_examples: int = 200
     min_conversions: int = 20
+    max_examples: int | None = 400_000
+    baseline_offset: bool = False
     random_state: int = 0
 
 
@@ -49,13 +51,23 @@ class TrainingResult:
     validation: pd.DataFrame = field(repr=False)
 
 
-def training_examples(dataset: Dataset, as_of: pd.Timestamp, specs: list[FeatureSpec]) -> pd.DataFrame:
+def training_examples(dataset: Dataset, as_of: pd.Timestamp, specs: list[FeatureSpec],
+                      max_examples: int | None = None, seed: int = 0) -> pd.DataFrame:
     """One row per labelled logged decision and category: features as of the touch's own time,
-    the action columns and the outcome (``converted``, ``list_revenue``)."""
+    the action columns and the outcome (``converted``, ``list_revenue``).
+
+    With more than ``max_examples`` rows, a uniform random sample of whole decisions (touches)
+    is kept, so every period and action stays represented in proportion.
+    """
     labels = label_touches(dataset, as_of)
     labels = labels[labels["complete"] & labels["category"].notna()].reset_index(drop=True)
     if labels.empty:
         return labels
+    if max_examples is not None and len(labels) > max_examples:
+        touch_ids = labels["touch_id"].unique()
+        rng = np.random.default_rng(seed)
+        keep = rng.random(len(touch_ids)) < max_examples / len(labels)
+        labels = labels[labels["touch_id"].isin(touch_ids[keep])].reset_index(drop=True)
     queries = pd.DataFrame({"account_id": labels["account_id"], "at": labels["touched_at"],
                             "category": labels["category"]})
     feats = build_features(dataset, queries, specs)
@@ -98,7 +110,7 @@ def train_pipeline(dataset: Dataset, as_of: pd.Timestamp | None = None,
     if actions.empty:
         raise TrainingError("the action space is empty: no active offer has a channel of the policy")
     specs = feature_specs(data)
-    examples = training_examples(data, as_of, specs)
+    examples = training_examples(data, as_of, specs, cfg.max_examples, cfg.random_state)
     n_pos = int(examples["converted"].sum()) if len(examples) else 0
     if len(examples) < cfg.min_examples or n_pos < cfg.min_conversions:
         raise TrainingError(
@@ -111,11 +123,12 @@ def train_pipeline(dataset: Dataset, as_of: pd.Timestamp | None = None,
     X = design.transform(examples)
     y = examples["converted"].to_numpy(dtype=float)
     clf = ConversionClassifier(monotone_constraints=design.monotone_constraints(),
+                               baseline_columns=design.account_columns if cfg.baseline_offset else None,
                                random_state=cfg.random_state)
     clf.fit(X[train], y[train], X_calib=X[calib], y_calib=y[calib])
     conv = (y == 1) & ~valid & (examples["list_revenue"].to_numpy(dtype=float) > 0)
     value_model = ConversionValueRegressor(random_state=cfg.random_state).fit(
-        X[conv], examples.loc[conv, "list_revenue"].to_numpy(dtype=float))
+        X.loc[conv, design.account_columns], examples.loc[conv, "list_revenue"].to_numpy(dtype=float))
 
     p_valid = clf.predict_proba(X[valid])[:, 1]
     metrics = {f"valid_{k}": v for k, v in classification_metrics(y[valid], p_valid).items()}

@@ -19,7 +19,7 @@ from features.policy import NONE_CHANNEL
 from models.metrics import SelfNormalizedIPS
 from models.pipeline import DecisionPipeline
 
-MAX_DECISIONS = 20_000
+MAX_DECISIONS = 10_000
 
 
 def logged_decisions(validation: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
@@ -68,7 +68,7 @@ def validation_policy_value(dataset: Dataset, pipeline: DecisionPipeline, valida
     if len(dec) > MAX_DECISIONS:
         dec = dec.sample(MAX_DECISIONS, random_state=seed).reset_index(drop=True)
     frame, state = _decision_snapshot(dataset, dec, pipeline)
-    recs = pipeline.recommend(frame, state, top_k=1)
+    recs = pipeline.recommend(frame, state, top_k=1, explain=False)
     chosen = recs[recs["rank"] == 1].set_index("account_id").reindex(dec["touch_id"])
     logged_none = (dec["channel"] == NONE_CHANNEL).to_numpy()
     chosen_none = (chosen["channel"] == NONE_CHANNEL).to_numpy()

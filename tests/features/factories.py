@@ -11,8 +11,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.dataset import (ACCOUNT_COLUMNS, OFFER_COLUMNS, ORDER_COLUMNS, REP_COLUMNS, TOUCH_COLUMNS,
-                              WEB_EVENT_COLUMNS, Dataset)
+from features.dataset import (
+    ACCOUNT_COLUMNS,
+    OFFER_COLUMNS,
+    ORDER_COLUMNS,
+    REP_COLUMNS,
+    TOUCH_COLUMNS,
+    WEB_EVENT_COLUMNS,
+    Dataset,
+)
 from features.policy import Policy
 
 T0 = pd.Timestamp("2025-06-01")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -69,6 +71,14 @@ def test_guardrail_exactly_on_a_step_keeps_that_step() -> None:
     ds = make_dataset(offers_rows=[{"offer_id": "f", "product_category": "c", "discount_steps": (0, 5, 10),
                                     "max_discount_pct": 10}])
     assert action_space(ds)["discount_pct"].tolist() == [0.0, 5.0, 10.0]
+
+
+def test_missing_guardrail_defaults_to_the_largest_step() -> None:
+    ds = make_dataset(offers_rows=[{"offer_id": "f", "product_category": "c", "discount_steps": (0, 5)}])
+    ds = replace(ds, offers=ds.offers.assign(max_discount_pct=np.nan))
+    actions = action_space(ds)
+    assert actions["discount_pct"].tolist() == [0.0, 5.0]
+    assert actions["max_discount_pct"].tolist() == [5.0, 5.0]
 
 
 def test_empty_catalog_gives_an_empty_action_space() -> None:

@@ -12,8 +12,16 @@ import pytest
 from features.dataset import Dataset
 from features.policy import NONE_CHANNEL, Policy
 from features.sample_data import DEFAULT_AS_OF, generate, generate_dataset
-from features.sample_truth import TRUTH_COLUMNS
-from features.sample_world import OFFER_SPECS, P_NONE
+from features.sample_simulation import DAY_SECONDS, next_intent, simulate
+from features.sample_truth import TRUTH_COLUMNS, expected_purchases
+from features.sample_world import (
+    EFFECT_DAYS,
+    INTENT_PURCHASE_FACTOR,
+    OFFER_SPECS,
+    P_NONE,
+    build_world,
+    purchase_season,
+)
 
 N_ACCOUNTS = 1500
 TABLES = ("accounts", "reps", "offers", "orders", "touches", "web_events")
@@ -326,6 +334,43 @@ def test_truth_baseline_agrees_with_purchase_history(ds: Dataset, truth: pd.Data
     assert joined["p"].corr(joined["n"], method="spearman") > 0.6
     predicted = -np.log1p(-joined["p"])
     assert 0.5 < predicted.sum() / joined["n"].sum() < 2.0
+
+
+def test_truth_expectation_matches_simulating_the_next_month() -> None:
+    rng = np.random.default_rng(21)
+    world = build_world(120, rng, DEFAULT_AS_OF, Policy())
+    log = simulate(world, rng)
+    within, after = expected_purchases(world, log)
+    window = world.policy.attribution_window_days
+    season = purchase_season(world.dates(world.n_days, window))
+    runs = 300
+    state = np.repeat(log.intent_at_end[None], runs, axis=0)
+    entry = np.broadcast_to(world.intent_entry, state.shape)
+    counts = np.zeros(state.shape)
+    for k in range(window):
+        state = next_intent(state, rng.random(state.shape), entry)
+        carry = np.exp(log.carry_log[:, :, k]) if k < EFFECT_DAYS else 1.0
+        counts += rng.poisson(world.base_rate * season[k] * INTENT_PURCHASE_FACTOR[state] * carry)
+    simulated, analytic = counts.mean(axis=0), within + after
+    assert simulated.sum() == pytest.approx(analytic.sum(), rel=0.03)
+    assert np.corrcoef(simulated.ravel(), analytic.ravel())[0, 1] > 0.97
+    assert (log.intent_at_end > 0).any() and (log.carry_log != 0).any()
+
+
+def test_quiet_days_after_an_order_block_outreach() -> None:
+    rng = np.random.default_rng(4)
+    world = build_world(150, rng, DEFAULT_AS_OF, Policy(quiet_days_after_order=5))
+    log = simulate(world, rng)
+    order_time = log.lines["day"] * DAY_SECONDS + log.lines["second"]
+    key = np.sort(log.lines["account"] * 10**9 + order_time)
+    t = log.touches
+    touch_key = t["account"] * 10**9 + t["day"] * DAY_SECONDS + t["second"]
+    orders_in_window = (np.searchsorted(key, touch_key, side="left")
+                        - np.searchsorted(key, touch_key - 5 * DAY_SECONDS, side="left"))
+    contacted = t["channel"] >= 0
+    assert contacted.sum() > 100 and (orders_in_window[contacted] == 0).all()
+    blocked = (orders_in_window > 0) & ~world.do_not_contact[t["account"]]
+    assert blocked.any() and (t["propensity"][blocked] == 1.0).all()
 
 
 def test_generate_writes_data_and_truth_outside_it(tmp_path: Path) -> None:

@@ -6,8 +6,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from features.windows import (US_PER_DAY, AsOfWindows, EventIndex, QueryClock, Timeline, codes_in,
-                              combine_codes, days_to_us, to_us)
+from features.windows import (
+    US_PER_DAY,
+    AsOfWindows,
+    EventIndex,
+    QueryClock,
+    Timeline,
+    codes_in,
+    combine_codes,
+    days_to_us,
+    to_us,
+)
 
 DAY = US_PER_DAY
 

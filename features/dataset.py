@@ -54,9 +54,8 @@ class Dataset:
     @property
     def categories(self) -> list[str]:
         """Product categories known from offers and orders, sorted."""
-        cats = set(self.offers["product_category"].dropna().astype(str))
-        cats |= set(self.orders["product_category"].dropna().astype(str))
-        return sorted(cats)
+        cats = pd.concat([self.offers["product_category"], self.orders["product_category"]]).dropna()
+        return sorted(pd.unique(cats.astype(str)).tolist())
 
     def category_margin_rates(self) -> dict[str, float]:
         """Margin rate per category: the mean margin_rate of its offers (all offers, active or not).

@@ -47,6 +47,7 @@ class Policy:
     attribution_window_days: int = 30
     quiet_days_after_order: int = 0
     channels: dict[str, ChannelRule] = field(default_factory=lambda: dict(DEFAULT_CHANNELS))
+    currency: str = "EUR"  # ISO 4217 code of amounts, for texts shown to people (not in contract v1)
 
     @property
     def channel_names(self) -> list[str]:
@@ -66,6 +67,7 @@ class Policy:
         return {
             "attribution_window_days": self.attribution_window_days,
             "quiet_days_after_order": self.quiet_days_after_order,
+            "currency": self.currency,
             "channels": {
                 name: {k: v for k, v in asdict(rule).items() if k != "name"}
                 for name, rule in self.channels.items()
@@ -90,7 +92,11 @@ class Policy:
             if not isinstance(channels_raw, dict) or not channels_raw:
                 raise PolicyError("policy.yaml: 'channels' must be a non-empty mapping of channel name to rules")
             channels = {str(n): _channel(str(n), spec) for n, spec in channels_raw.items()}
-        return cls(attribution_window_days=window, quiet_days_after_order=quiet, channels=channels)
+        currency = raw.get("currency", "EUR")
+        if not isinstance(currency, str) or len(currency) != 3 or not currency.isalpha():
+            raise PolicyError(f"policy.yaml: currency must be a 3-letter ISO code such as EUR, got {currency!r}")
+        return cls(attribution_window_days=window, quiet_days_after_order=quiet, channels=channels,
+                   currency=currency.upper())
 
 
 def _non_negative_int(value: Any, key: str) -> int:

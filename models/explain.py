@@ -42,14 +42,19 @@ def history_reasons(contrib: np.ndarray, raw: pd.DataFrame, categories: np.ndarr
     return out
 
 
-def money(x: float) -> str:
-    """A euro amount the way a rep reads it: "€1,240" / "€38"."""
-    return f"€{x:,.0f}"
+SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "CHF": "CHF "}
 
 
-def value_reason(value: float, discount_pct: float) -> str:
+def money(x: float, currency: str = "EUR") -> str:
+    """An amount the way a rep reads it: "€1,240", "-€38", "1,240 PLN"."""
+    sign = "-" if x < 0 else ""
+    symbol = SYMBOLS.get(currency)
+    return f"{sign}{symbol}{abs(x):,.0f}" if symbol else f"{sign}{abs(x):,.0f} {currency}"
+
+
+def value_reason(value: float, discount_pct: float, currency: str = "EUR") -> str:
     """Why this action: its expected extra margin, and that the discount is already paid for."""
-    text = f"expected {money(value)} extra margin over no outreach, after costs"
+    text = f"expected {money(value, currency)} extra margin over no outreach, after costs"
     if discount_pct > 0:
         text += f" and the {discount_pct:g}% discount"
     return text

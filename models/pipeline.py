@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.actions import eligible_mask
+from features.actions import eligible_mask, explain_ineligible
 from features.definitions import FeatureSpec
 from features.policy import NONE_CHANNEL, Policy
 from models.decision import best_any, rank_actions, score_actions
@@ -25,7 +25,7 @@ OUTPUT_COLUMNS = ["account_id", "rank", "channel", "offer_id", "discount_pct", "
                   "p_convert_baseline", "expected_incremental_margin", "executed_by", "rep_id",
                   "reasons", "model_version"]
 #: Columns the pipeline reads per account besides features (from ``features.actions.contact_state``).
-STATE_PREFIX = "touches_30d__"
+STATE_PREFIX = "touches_30d__"  # contact-state columns: touches per channel in the last 30 days
 STATE_COLUMNS = ["consent_email", "do_not_contact", "days_since_last_order", "in_quiet_period"]
 
 
@@ -84,15 +84,15 @@ class DecisionPipeline:
         scored = score_actions(frame, eligible, actions, design=self.design, classifier=self.classifier,
                                value_model=self.value_model, category_margin=category_margin)
         ranked = rank_actions(scored, actions, top_k, rank_by=rank_by)
-        out = self._action_rows(scored, ranked, frame, actions, state, explain)
-        none_rows = self._none_rows(scored, ranked, actions, state, offers, top_k)
+        out = self._action_rows(scored, ranked, frame, actions, state, explain, policy.currency)
+        none_rows = self._none_rows(scored, ranked, actions, state, offers, top_k, policy)
         result = pd.concat([out, none_rows], ignore_index=True)
         result["model_version"] = version
         result = result.sort_values(["account_order", "rank"], kind="mergesort").drop(columns="account_order")
         return result.reset_index(drop=True)[[*OUTPUT_COLUMNS, "category", "offer_name"]]
 
     def _action_rows(self, scored: Any, ranked: pd.DataFrame, frame: pd.DataFrame,
-                     actions: pd.DataFrame, state: pd.DataFrame, explain: bool) -> pd.DataFrame:
+                     actions: pd.DataFrame, state: pd.DataFrame, explain: bool, currency: str) -> pd.DataFrame:
         pair = ranked["pair"].to_numpy()
         acts = actions.iloc[scored.pair_action[pair]].reset_index(drop=True)
         rows = scored.pair_row[pair]
@@ -107,7 +107,7 @@ class DecisionPipeline:
             history = [[] for _ in range(len(raw))]
         value = scored.value[pair]
         reasons = [
-            "; ".join([*h, value_reason(v, d)])
+            "; ".join([*h, value_reason(v, d, currency)])
             for h, v, d in zip(history, value, acts["discount_pct"].to_numpy(dtype=float), strict=True)
         ]
         account_ids = scored.accounts[ranked["account"].to_numpy()]
@@ -130,7 +130,8 @@ class DecisionPipeline:
         })
 
     def _none_rows(self, scored: Any, ranked: pd.DataFrame, actions: pd.DataFrame, state: pd.DataFrame,
-                   offers: pd.DataFrame, top_k: int) -> pd.DataFrame:
+                   offers: pd.DataFrame, top_k: int, policy: Policy) -> pd.DataFrame:
+        currency = policy.currency
         n = len(scored.accounts)
         counts = np.bincount(ranked["account"].to_numpy(dtype=np.int64), minlength=n)
         need = np.flatnonzero(counts < top_k)
@@ -159,13 +160,13 @@ class DecisionPipeline:
             elif bool(st["do_not_contact"].iloc[i]):
                 reasons.append("account is marked do-not-contact")
             elif not any_eligible[i]:
-                reasons.append(_blocked_reason(st.iloc[i]))
+                reasons.append(_blocked_reason(st.iloc[i], actions, policy))
             elif has_best[i]:
                 pair = best_pair_i[i]
                 act = actions.iloc[scored.pair_action[pair]]
                 reasons.append(
                     f"no outreach pays off now: the best option ({act['channel']}, {_offer_label(act, offers)}) "
-                    f"would change margin by {money(scored.value[pair])} after costs"
+                    f"would change margin by {money(scored.value[pair], currency)} after costs"
                 )
             else:
                 reasons.append("no history for the offered categories yet")
@@ -194,13 +195,11 @@ def _offer_label(act: pd.Series, offers: pd.DataFrame) -> str:
     return f"{name}{disc}"
 
 
-def _blocked_reason(row: pd.Series) -> str:
-    parts = []
-    if bool(row.get("in_quiet_period", False)):
-        parts.append("in the quiet period after a recent order")
-    capped = [c.removeprefix(STATE_PREFIX) for c in row.index if c.startswith(STATE_PREFIX) and row[c] > 0]
-    if capped:
-        parts.append("contact limits reached on " + ", ".join(capped))
-    if not bool(row.get("consent_email", False)):
-        parts.append("no e-mail consent")
-    return "no eligible action: " + ("; ".join(parts) if parts else "no active offer fits this account")
+def _blocked_reason(row: pd.Series, actions: pd.DataFrame, policy: Policy) -> str:
+    """Why no action is eligible: the rules that block each channel, each said once."""
+    reasons: list[str] = []
+    for _, action in actions.drop_duplicates("channel").iterrows():
+        for text in explain_ineligible(row, action, policy):
+            if text not in reasons:
+                reasons.append(text)
+    return "no eligible action: " + ("; ".join(reasons) if reasons else "no active offer fits this account")

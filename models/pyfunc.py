@@ -9,6 +9,7 @@ So ``mlflow models serve`` and Spark's ``spark_udf`` run the same decisions as t
 from __future__ import annotations
 
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -55,15 +56,21 @@ def log_and_register(pipeline: DecisionPipeline, example: pd.DataFrame, *,
     """
     expected = next_version() if register else None
     pipeline.model_version = f"{MODEL_NAME}/{expected}" if register else "unregistered"
+    # Counts are integers here but may be missing elsewhere: declare every integer input as double.
+    ints = example.select_dtypes(include=["integer"]).columns
+    example = example.astype({c: "float64" for c in ints})
     frame, state = split_snapshot(example)
     output = pipeline.recommend(frame, state, top_k=3)
-    signature = infer_signature(example, output, params={"top_k": 3})
+    with warnings.catch_warnings():  # the output's integer rank is never missing
+        warnings.filterwarnings("ignore", message=".*integer column.*")
+        signature = infer_signature(example, output, params={"top_k": 3})
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "pipeline.joblib"
         joblib.dump(pipeline, path)
         info = mlflow.pyfunc.log_model(
             name="model", python_model=SymbiosePyfunc(), artifacts={"pipeline": str(path)},
-            signature=signature, pip_requirements=PIP_REQUIREMENTS,
+            signature=signature, input_example=example.iloc[: min(len(example), 16)],
+            pip_requirements=PIP_REQUIREMENTS,
             registered_model_name=MODEL_NAME if register else None,
         )
     version = None

@@ -178,6 +178,43 @@ def demo(
         run_demo(workdir, n_accounts=accounts, seed=seed, console=out)
 
 
+@app.command()
+def serve(
+    data: Annotated[Path | None, typer.Option("--data", help="data directory (default: SYMBIOSE_DATA)")] = None,
+    host: Annotated[str | None, typer.Option("--host", help="interface (default 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option("--port", min=1, max=65535, help="port (default 8000)")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="model URI (default: champion, else latest)")] = None,
+    as_of: AsOfOpt = None,
+) -> None:
+    """Start the HTTP service over the data directory's latest snapshot (docs at /docs)."""
+    import uvicorn
+
+    from serving.app import create_app
+    from serving.settings import Settings
+
+    with _errors():
+        overrides = {k: v for k, v in (("data", data), ("host", host), ("port", port), ("model", model),
+                                       ("as_of", as_of)) if v is not None}
+        settings = Settings(**overrides)
+        if settings.data is None:
+            raise CommandError("no data directory: pass --data DIR or set SYMBIOSE_DATA")
+        with _status("loading model and scoring the snapshot"):
+            application = create_app(settings)
+        snap = application.state.runtime.snapshot
+        out.print(f"serving model {snap.model.version} over {settings.data} as of {snap.as_of:%Y-%m-%d} "
+                  f"on http://{settings.host}:{settings.port} (docs at /docs)", highlight=False)
+    uvicorn.run(application, host=settings.host, port=settings.port, log_level="warning")
+
+
+def _add_users_app() -> None:
+    from serving.users_cli import users_app
+
+    app.add_typer(users_app, name="users")
+
+
+_add_users_app()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
     command: Callable[..., Any] = typer.main.get_command(app)

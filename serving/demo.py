@@ -76,3 +76,62 @@ def _print_summary(console: Console, recs: pd.DataFrame, cmp: PolicyComparison, 
     console.print(f"normalized policy value (0 = random, 1 = oracle): [bold]{cmp.normalized:.2f}[/]; "
                   f"ineligible suggestions: {cmp.ineligible_suggestions}")
     console.print(f"model {getattr(run, 'model_version', None)}; recommendations written to {recs_path}")
+
+
+DEMO_USERS = ("demo-rep", "demo-manager", "demo-marketing")
+
+
+def serve_demo(data_dir: Path, *, model: str | None = None, host: str = "127.0.0.1", port: int = 8000,
+               console: Console | None = None, serve: bool = True) -> dict[str, str]:
+    """Serve ``data_dir`` with the registered model, with a demo rep, manager and marketing user.
+
+    Prints each user's token and ready-to-paste ``curl`` lines, then serves until interrupted
+    (``serve=False`` returns right after printing). Returns {user name: token}.
+    """
+    import uvicorn
+
+    from serving.app import create_app
+    from serving.settings import Settings
+    from serving.store.users import add_user, revoke_user
+
+    console = console or Console()
+    settings = Settings(data=Path(data_dir), model=model, host=host, port=port)
+    app = create_app(settings)
+    runtime = app.state.runtime
+    directory = runtime.snapshot.directory
+    owners = pd.Series(directory.rep_id).dropna()
+    rep_id = str(owners.value_counts().index[0])
+    region = str(directory.region[directory.rep_accounts(rep_id)[0]])
+    scopes = {"demo-rep": ("rep", rep_id, None), "demo-manager": ("manager", None, region),
+              "demo-marketing": ("marketing", None, None)}
+    tokens: dict[str, str] = {}
+    with runtime.sessions() as session:
+        for name, (role, rep, reg) in scopes.items():
+            try:
+                revoke_user(session, name)
+            except LookupError:
+                pass
+            _user, tokens[name] = add_user(session, name=name, role=role, rep_id=rep, region=reg)
+    account = str(directory.accounts[directory.rep_accounts(rep_id)[0]])
+    base = f"http://{host}:{port}"
+    users = Table(title=f"Demo users (tokens shown once; API docs at {base}/docs)")
+    for col in ("user", "role", "scope", "token"):
+        users.add_column(col)
+    users.add_row("demo-rep", "rep", f"rep {rep_id}", tokens["demo-rep"])
+    users.add_row("demo-manager", "manager", f"region {region}", tokens["demo-manager"])
+    users.add_row("demo-marketing", "marketing", "all accounts", tokens["demo-marketing"])
+    console.print(users)
+    console.print("Try:", highlight=False)
+    auth = f"-H 'Authorization: Bearer {tokens['demo-rep']}'"
+    for line in (f"curl -s {base}/health",
+                 f"curl -s {auth} '{base}/v1/reps/{rep_id}/suggestions?limit=5'",
+                 f"curl -s {auth} '{base}/v1/accounts/{account}/suggestions?k=3'",
+                 f"curl -s {auth} '{base}/v1/accounts/{account}'",
+                 f"curl -s -H 'Authorization: Bearer {tokens['demo-marketing']}' '{base}/v1/model'",
+                 f"curl -s {auth} -H 'Content-Type: application/json' -X POST {base}/v1/feedback "
+                 "-d '{\"suggestion_id\": \"<id from a suggestion>\", \"status\": \"accepted\"}'"):
+        console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
+    if serve:
+        console.print(f"serving on {base} (Ctrl+C to stop)", highlight=False)
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    return tokens

@@ -1,0 +1,58 @@
+"""Bearer tokens and roles: who may see which accounts.
+
+Tokens are ``secrets.token_urlsafe(32)``; only their SHA-256 is stored. Roles: ``rep`` (accounts
+whose rep_id is theirs), ``manager`` (accounts of their region), ``marketing`` and ``admin`` (all).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from typing import Literal
+
+Role = Literal["rep", "manager", "marketing", "admin"]
+ROLES: tuple[str, ...] = ("rep", "manager", "marketing", "admin")
+
+
+def new_token() -> str:
+    """A fresh random bearer token (shown once, never stored)."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    """The stored form of a token: hex SHA-256."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller and the slice of accounts they may see."""
+
+    user_id: int
+    name: str
+    role: Role
+    rep_id: str | None = None
+    region: str | None = None
+
+    def sees(self, account_rep_id: str | None, account_region: str | None) -> bool:
+        """May this caller see an account owned by ``account_rep_id`` in ``account_region``?"""
+        if self.role == "rep":
+            return account_rep_id is not None and account_rep_id == self.rep_id
+        if self.role == "manager":
+            return account_region is not None and account_region == self.region
+        return True
+
+
+def check_scope(role: str, rep_id: str | None, region: str | None) -> None:
+    """Raise ValueError unless the role has exactly the scope attribute it needs."""
+    if role not in ROLES:
+        raise ValueError(f"role {role!r}: expected one of: {', '.join(ROLES)}")
+    if role == "rep" and not rep_id:
+        raise ValueError("role rep needs --rep-id (the rep's id in the accounts table)")
+    if role == "manager" and not region:
+        raise ValueError("role manager needs --region (the region whose accounts they manage)")
+    if role != "rep" and rep_id:
+        raise ValueError(f"--rep-id is only for role rep, not {role}")
+    if role != "manager" and region:
+        raise ValueError(f"--region is only for role manager, not {role}")

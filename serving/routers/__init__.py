@@ -1,0 +1,16 @@
+"""One APIRouter per resource."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from serving.schemas import ErrorOut
+
+#: Error answers every authenticated /v1 endpoint may give, declared for the OpenAPI schema.
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "missing, unknown or revoked bearer token"},
+    404: {"model": ErrorOut, "description": "unknown, or outside the caller's scope"},
+    422: {"model": ErrorOut, "description": "invalid parameters; detail names the field"},
+}
+MAX_K = 10
+ID_PATTERN = r"^[^\x00-\x1f]{1,200}$"

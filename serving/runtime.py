@@ -1,0 +1,92 @@
+"""Everything the service loads once at start: model, snapshot, account index, database."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy.orm import Session, sessionmaker
+
+from features.dataset import Dataset
+from models.pipeline import DecisionPipeline
+from serving.account_view import AccountDirectory
+from serving.settings import Settings
+from serving.store.db import open_database
+from serving.suggestions import SuggestionService
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What ``GET /v1/model`` and ``GET /health`` tell about the served model."""
+
+    version: str
+    trained_at: str
+    trained_as_of: str
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The served model and data, loaded and scored once."""
+
+    model: ModelInfo
+    suggestions: SuggestionService
+    directory: AccountDirectory
+    as_of: pd.Timestamp
+    data_dir: Path | None
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """The loaded snapshot plus the database session factory and settings."""
+
+    settings: Settings
+    snapshot: Snapshot
+    sessions: sessionmaker[Session]
+
+
+def serving_as_of(dataset: Dataset, as_of: str | None = None) -> pd.Timestamp:
+    """``as_of`` when given, else the day after the latest event (today when there are none)."""
+    if as_of:
+        ts = pd.Timestamp(as_of)
+        return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo is not None else ts
+    latest = dataset.latest_time()
+    return latest.normalize() + pd.Timedelta(days=1) if latest is not None else pd.Timestamp.now().normalize()
+
+
+def build_snapshot_state(dataset: Dataset, pipeline: DecisionPipeline, version: str, *,
+                         as_of: pd.Timestamp, candidates: int = 20) -> Snapshot:
+    """Score ``dataset`` at ``as_of`` with ``pipeline`` once and index its accounts."""
+    service = SuggestionService.build(dataset, as_of, pipeline, model_version=version, candidates=candidates)
+    directory = AccountDirectory(dataset, as_of, service.accounts)
+    metrics = {k: float(v) for k, v in (pipeline.metrics or {}).items()
+               if isinstance(v, (int, float)) and math.isfinite(float(v))}
+    info = ModelInfo(version=version, trained_at=str(pipeline.trained_at or ""),
+                     trained_as_of=str(pipeline.as_of or ""), metrics=metrics)
+    return Snapshot(model=info, suggestions=service, directory=directory, as_of=pd.Timestamp(as_of),
+                    data_dir=dataset.source)
+
+
+def load_snapshot(settings: Settings) -> Snapshot:
+    """Load the data directory and the model named by ``settings`` and score them once."""
+    from features.loading import load_dataset
+    from models.recommend import load_model
+
+    if settings.data is None:
+        raise ValueError("no data directory: pass --data DIR or set SYMBIOSE_DATA")
+    data = Path(settings.data)
+    if not data.is_dir():
+        raise FileNotFoundError(f"--data {data}: no such directory")
+    dataset = load_dataset(data)
+    pipeline, version = load_model(settings.model)
+    return build_snapshot_state(dataset, pipeline, version, as_of=serving_as_of(dataset, settings.as_of),
+                                candidates=settings.candidates)
+
+
+def open_runtime(settings: Settings, snapshot: Snapshot | None = None) -> Runtime:
+    """The runtime for ``settings``: a given snapshot (or one loaded now) and the migrated database."""
+    snapshot = snapshot or load_snapshot(settings)
+    sessions = open_database(settings.resolved_database_url(), sqlite_synchronous=settings.sqlite_synchronous)
+    return Runtime(settings=settings, snapshot=snapshot, sessions=sessions)

@@ -1,0 +1,1 @@
+"""Persistent state of the service: users, feedback and the decision log (SQLAlchemy 2)."""

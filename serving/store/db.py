@@ -1,0 +1,62 @@
+"""Engine and sessions: SQLite (WAL, embedded default) or PostgreSQL; schema via Alembic on start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
+    """An engine for ``url``; SQLite files get WAL mode, foreign keys and a busy timeout."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               pool_size=20, max_overflow=20)
+        synchronous = sqlite_synchronous.upper()
+        if synchronous not in ("FULL", "NORMAL", "EXTRA"):
+            raise ValueError(f"sqlite_synchronous: expected FULL, NORMAL or EXTRA, got {sqlite_synchronous!r}")
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute(f"PRAGMA synchronous={synchronous}")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
+    raise ValueError(f"database URL {parsed.render_as_string(hide_password=True)!r}: expected "
+                     "sqlite:///PATH or postgresql+psycopg://USER@HOST/DB")
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema of ``engine``'s database to the latest Alembic revision."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions that keep loaded objects usable after commit."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def open_database(url: str, *, sqlite_synchronous: str = "FULL") -> sessionmaker[Session]:
+    """Engine for ``url`` with its schema migrated; returns its session factory."""
+    engine = make_engine(url, sqlite_synchronous=sqlite_synchronous)
+    migrate(engine)
+    return session_factory(engine)

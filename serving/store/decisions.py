@@ -1,0 +1,39 @@
+"""Decision log: every suggestion shown, with propensity, model version, as-of and request time."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from serving.store.tables import Decision
+
+DECISION_FIELDS = ("suggestion_id", "account_id", "rank", "channel", "offer_id", "discount_pct",
+                   "executed_by", "p_convert", "p_convert_baseline", "expected_incremental_margin",
+                   "propensity", "model_version", "as_of", "requested_at", "user_id")
+
+
+def log_decisions(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert the shown suggestions ``rows`` (keys: ``DECISION_FIELDS``) and commit."""
+    if not rows:
+        return
+    session.execute(insert(Decision), list(rows))
+    session.commit()
+
+
+def find_shown(session: Session, suggestion_id: str) -> Decision | None:
+    """The first logged showing of ``suggestion_id`` (None when it was never shown)."""
+    return session.scalar(select(Decision).where(Decision.suggestion_id == suggestion_id)
+                          .order_by(Decision.id).limit(1))
+
+
+def count_decisions(session: Session, account_id: str | None = None) -> int:
+    """How many suggestions were logged (for one account when given)."""
+    from sqlalchemy import func
+
+    query = select(func.count()).select_from(Decision)
+    if account_id is not None:
+        query = query.where(Decision.account_id == account_id)
+    return int(session.scalar(query) or 0)

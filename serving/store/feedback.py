@@ -1,0 +1,109 @@
+"""Feedback repository: durable, idempotent writes and the feedback that changes the next answer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from serving.store.tables import Decision, Feedback
+from serving.store.users import utcnow
+
+STATUSES = ("accepted", "dismissed", "done")
+REASONS = ("not_relevant", "already_in_contact", "customer_declined", "wrong_timing", "other")
+CONTACT_WINDOW = timedelta(days=30)
+
+
+class IdempotencyConflict(ValueError):
+    """The idempotency key was used before for a different feedback."""
+
+
+@dataclass(frozen=True)
+class FeedbackEffects:
+    """What recent feedback does to the accounts' next suggestions.
+
+    ``suppressed``: (account_id, channel, offer_id) dismissed or done within the suppression
+    window; ``contacts``: (account_id, channel) -> rep actions accepted or done in the last
+    30 days (each suggestion counted once), which use up the channel's contact cap.
+    """
+
+    suppressed: frozenset[tuple[str, str, str | None]]
+    contacts: dict[tuple[str, str], int]
+
+
+def record_feedback(session: Session, *, shown: Decision, status: str, reason: str | None,
+                    note: str | None, user_id: int, idempotency_key: str | None
+                    ) -> tuple[Feedback, bool]:
+    """Store one feedback for the shown suggestion ``shown``; committed before returning.
+
+    Returns (feedback, created). With an ``idempotency_key`` already used by this user for the
+    same suggestion and status, the stored feedback is returned with created=False (a retried
+    POST never duplicates); used for anything else, :class:`IdempotencyConflict` is raised.
+    """
+    if idempotency_key is not None:
+        existing = _by_key(session, user_id, idempotency_key)
+        if existing is not None:
+            return _replay(existing, shown.suggestion_id, status), False
+    row = Feedback(suggestion_id=shown.suggestion_id, account_id=shown.account_id, channel=shown.channel,
+                   offer_id=shown.offer_id, discount_pct=shown.discount_pct, executed_by=shown.executed_by,
+                   status=status, reason=reason, note=note, user_id=user_id,
+                   idempotency_key=idempotency_key, created_at=utcnow())
+    session.add(row)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        existing = _by_key(session, user_id, idempotency_key) if idempotency_key is not None else None
+        if existing is None:
+            raise
+        return _replay(existing, shown.suggestion_id, status), False
+    return row, True
+
+
+def _by_key(session: Session, user_id: int, key: str) -> Feedback | None:
+    return session.scalar(select(Feedback).where(Feedback.user_id == user_id, Feedback.idempotency_key == key))
+
+
+def _replay(existing: Feedback, suggestion_id: str, status: str) -> Feedback:
+    if existing.suggestion_id != suggestion_id or existing.status != status:
+        raise IdempotencyConflict(
+            f"Idempotency-Key was already used for feedback {existing.id} "
+            f"(suggestion {existing.suggestion_id}, status {existing.status}); use a new key")
+    return existing
+
+
+def feedback_effects(session: Session, account_ids: Sequence[str], *, now: datetime,
+                     suppress_days: int) -> FeedbackEffects:
+    """Suppressed actions and used-up contacts of ``account_ids`` from feedback before ``now``."""
+    if not account_ids:
+        return FeedbackEffects(frozenset(), {})
+    suppress_from = now - timedelta(days=suppress_days)
+    since = min(suppress_from, now - CONTACT_WINDOW)
+    query = (select(Feedback.suggestion_id, Feedback.account_id, Feedback.channel, Feedback.offer_id,
+                    Feedback.status, Feedback.executed_by, Feedback.created_at)
+             .where(Feedback.account_id.in_(list(account_ids)), Feedback.created_at >= since))
+    suppressed: set[tuple[str, str, str | None]] = set()
+    counted: set[tuple[str, str, str]] = set()
+    for sid, account, channel, offer, status, executed_by, created in session.execute(query):
+        if status in ("dismissed", "done") and created >= suppress_from:
+            suppressed.add((account, channel, offer))
+        if status in ("accepted", "done") and executed_by == "rep" and created >= now - CONTACT_WINDOW:
+            counted.add((account, channel, sid))
+    contacts: dict[tuple[str, str], int] = {}
+    for account, channel, _sid in counted:
+        contacts[(account, channel)] = contacts.get((account, channel), 0) + 1
+    return FeedbackEffects(frozenset(suppressed), contacts)
+
+
+def count_feedback(session: Session, **filters: object) -> int:
+    """How many feedback rows match the equality ``filters`` (column=value)."""
+    from sqlalchemy import func
+
+    query = select(func.count()).select_from(Feedback)
+    for column, value in filters.items():
+        query = query.where(getattr(Feedback, column) == value)
+    return int(session.scalar(query) or 0)

@@ -1,0 +1,66 @@
+"""User repository: add (returns the token once), find by token, list, revoke."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from serving.auth import Principal, check_scope, hash_token, new_token
+from serving.store.tables import User
+
+
+def utcnow() -> datetime:
+    """Naive UTC now (the database stores naive UTC)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def add_user(session: Session, *, name: str, role: str, rep_id: str | None = None,
+             region: str | None = None) -> tuple[User, str]:
+    """Create a user; returns (user, token). The token is not stored, only its hash."""
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise ValueError(f"--name {name!r}: expected 1 to 100 characters")
+    check_scope(role, rep_id, region)
+    active = session.scalar(select(User).where(User.name == name, User.revoked_at.is_(None)))
+    if active is not None:
+        raise ValueError(f"--name {name!r}: an active user with this name exists (id {active.id}); "
+                         "revoke it first or choose another name")
+    token = new_token()
+    user = User(name=name, role=role, rep_id=rep_id, region=region, token_hash=hash_token(token),
+                created_at=utcnow())
+    session.add(user)
+    session.commit()
+    return user, token
+
+
+def principal_for_token(session: Session, token: str) -> Principal | None:
+    """The active user holding ``token``, or None for unknown and revoked tokens."""
+    user = session.scalar(select(User).where(User.token_hash == hash_token(token)))
+    if user is None or user.revoked_at is not None:
+        return None
+    return Principal(user_id=user.id, name=user.name, role=user.role,  # type: ignore[arg-type]
+                     rep_id=user.rep_id, region=user.region)
+
+
+def list_users(session: Session) -> list[User]:
+    """All users, oldest first (revoked ones included, marked by ``revoked_at``)."""
+    return list(session.scalars(select(User).order_by(User.id)))
+
+
+def revoke_user(session: Session, name_or_id: str) -> list[User]:
+    """Revoke the active users named ``name_or_id`` (or with that numeric id); returns them."""
+    query = select(User).where(User.revoked_at.is_(None))
+    if name_or_id.isdigit():
+        query = query.where((User.id == int(name_or_id)) | (User.name == name_or_id))
+    else:
+        query = query.where(User.name == name_or_id)
+    users = list(session.scalars(query))
+    if not users:
+        raise LookupError(f"no active user with name or id {name_or_id!r}; see `symbiose users list`")
+    now = utcnow()
+    for user in users:
+        user.revoked_at = now
+    session.commit()
+    return users

@@ -1,0 +1,218 @@
+"""The in-memory suggestion service: ranked candidates precomputed once, filtered per request.
+
+At start the model scores every account of the snapshot once (``candidates`` ranked actions per
+account, plus ``none`` where fewer pay off). A request never scores: it takes the account's
+candidates, drops actions suppressed by recent feedback (dismissed or done, per account ×
+channel × offer) and actions on channels whose contact cap is used up once accepted rep actions
+are counted as touches, and returns the first ``k`` with ``none`` appended where fewer remain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from features.actions import TOUCH_COUNT_PREFIX, contact_state
+from features.dataset import Dataset
+from features.policy import NONE_CHANNEL
+from models.pipeline import DecisionPipeline
+from models.recommend import recommend_dataset
+from serving.store.feedback import FeedbackEffects
+
+#: Deterministic ranking: every shown suggestion was chosen with probability 1.
+PROPENSITY = 1.0
+NO_FURTHER_ACTION = "no further action is expected to pay off now"
+_SEP = "\x1f"
+
+
+def suggestion_id(model_version: str, as_of: pd.Timestamp, account_id: str, channel: str,
+                  offer_id: str | None, discount_pct: float) -> str:
+    """Stable id of one suggestion: a SHA-256 over model version, as-of, account and action."""
+    text = _SEP.join([model_version, as_of.isoformat(), account_id, channel, offer_id or "",
+                      f"{float(discount_pct):g}"])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class Shown:
+    """Suggestions picked for some accounts: candidate row positions (or -1 for a synthesized
+    ``none``), the account position of each and its rank after filtering."""
+
+    rows: np.ndarray
+    accounts: np.ndarray
+    ranks: np.ndarray
+
+
+class SuggestionService:
+    """Precomputed, ranked candidates for every account of one snapshot and one model."""
+
+    def __init__(self, candidates: pd.DataFrame, state: pd.DataFrame, caps: dict[str, int],
+                 *, model_version: str, as_of: pd.Timestamp) -> None:
+        self.model_version = model_version
+        self.as_of = pd.Timestamp(as_of)
+        self.accounts = pd.Index(state.index.astype(str), name="account_id")
+        cand = candidates.loc[candidates["account_id"].isin(self.accounts)]
+        pos = self.accounts.get_indexer(cand["account_id"].astype(str))
+        order = np.lexsort((cand["rank"].to_numpy(), pos))
+        cand = cand.iloc[order].reset_index(drop=True)
+        self.account_pos = pos[order]
+        self.cols: dict[str, np.ndarray] = {
+            name: cand[name].to_numpy(dtype=object) for name in
+            ("account_id", "channel", "offer_id", "executed_by", "reasons", "category", "offer_name")
+        }
+        for name in ("discount_pct", "p_convert", "p_convert_baseline", "expected_incremental_margin"):
+            self.cols[name] = cand[name].to_numpy(dtype=np.float64)
+        self.cols["offer_id"] = np.where(pd.isna(cand["offer_id"]), None, self.cols["offer_id"])
+        self.cols["executed_by"] = np.where(pd.isna(cand["executed_by"]), None, self.cols["executed_by"])
+        self.cols["offer_name"] = np.where(pd.isna(cand["offer_name"]), None, self.cols["offer_name"])
+        self.cols["suggestion_id"] = np.array(
+            [suggestion_id(model_version, self.as_of, a, c, o, d) for a, c, o, d in zip(
+                self.cols["account_id"], self.cols["channel"], self.cols["offer_id"],
+                self.cols["discount_pct"], strict=True)], dtype=object)
+        channel = cand["channel"].astype(str)
+        offer = cand["offer_id"].astype(object).where(cand["offer_id"].notna(), "")
+        self._key_offer = pd.Index(cand["account_id"].astype(str) + _SEP + channel + _SEP + offer.astype(str))
+        self._key_channel = pd.Index(cand["account_id"].astype(str) + _SEP + channel)
+        self._is_none = (channel == NONE_CHANNEL).to_numpy()
+        n = len(self.accounts)
+        self._start = np.searchsorted(self.account_pos, np.arange(n), side="left")
+        self._end = np.searchsorted(self.account_pos, np.arange(n), side="right")
+        self.rep_id = np.where(state["rep_id"].isna(), None, state["rep_id"].to_numpy(dtype=object))
+        self.caps = dict(caps)
+        self.touches = {ch: state[TOUCH_COUNT_PREFIX + ch].to_numpy(dtype=np.int64)
+                        for ch in caps if TOUCH_COUNT_PREFIX + ch in state}
+
+    @classmethod
+    def build(cls, dataset: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipeline, *,
+              model_version: str, candidates: int = 20) -> SuggestionService:
+        """Score every account of ``dataset`` at ``as_of`` once and keep ``candidates`` per account."""
+        as_of = pd.Timestamp(as_of)
+        recs = recommend_dataset(dataset, as_of, pipeline, top_k=candidates, model_version=model_version)
+        state = contact_state(dataset.before(as_of), as_of)
+        caps = {name: rule.max_per_30d for name, rule in dataset.policy.channels.items()
+                if rule.max_per_30d is not None}
+        return cls(recs, state, caps, model_version=model_version, as_of=as_of)
+
+    def position(self, account_id: str) -> int:
+        """Position of ``account_id`` in the snapshot, -1 when unknown."""
+        return int(self.accounts.get_indexer([account_id])[0])
+
+    def pick(self, positions: np.ndarray, k: int, effects: FeedbackEffects) -> Shown:
+        """The first ``k`` suggestions of each account at ``positions`` after feedback, in order."""
+        positions = np.asarray(positions, dtype=np.int64)
+        rows = _concat_ranges(self._start[positions], self._end[positions])
+        keep = self._allowed(rows, effects)
+        rows = rows[keep]
+        acc = self.account_pos[rows]
+        # Rank within account after filtering (rows are grouped by account in ``positions`` order).
+        first = np.r_[True, acc[1:] != acc[:-1]] if len(acc) else np.zeros(0, dtype=bool)
+        group_start = np.maximum.accumulate(np.where(first, np.arange(len(acc)), 0)) if len(acc) else acc
+        ranks = np.arange(len(acc)) - group_start + 1
+        top = ranks <= k
+        rows, acc, ranks = rows[top], acc[top], ranks[top]
+        # Accounts with fewer than k left and no `none` among them get a `none` appended.
+        counts = pd.Series(1, index=acc).groupby(level=0).size().reindex(positions, fill_value=0)
+        has_none = pd.Series(self._is_none[rows], index=acc).groupby(level=0).any() \
+            .reindex(positions, fill_value=False)
+        need = positions[(counts.to_numpy() < k) & ~has_none.to_numpy()]
+        if len(need):
+            rows = np.r_[rows, np.full(len(need), -1)]
+            acc = np.r_[acc, need]
+            ranks = np.r_[ranks, counts.reindex(need).to_numpy() + 1]
+        order_of = pd.Index(positions).get_indexer(acc)
+        order = np.lexsort((ranks, order_of))
+        return Shown(rows[order], acc[order], ranks[order].astype(np.int64))
+
+    def _allowed(self, rows: np.ndarray, effects: FeedbackEffects) -> np.ndarray:
+        keep = np.ones(len(rows), dtype=bool)
+        if not len(rows):
+            return keep
+        if effects.suppressed:
+            keys = [_SEP.join([a, c, o or ""]) for a, c, o in effects.suppressed]
+            keep &= ~self._key_offer[rows].isin(keys)
+        if effects.contacts:
+            capped = []
+            for (account, channel), used in effects.contacts.items():
+                cap = self.caps.get(channel)
+                pos = self.position(account)
+                if cap is None or pos < 0 or channel not in self.touches:
+                    continue
+                if self.touches[channel][pos] + used >= cap:
+                    capped.append(account + _SEP + channel)
+            if capped:
+                keep &= ~self._key_channel[rows].isin(capped)
+        return keep
+
+    def best_value(self, shown: Shown, positions: np.ndarray) -> np.ndarray:
+        """Rank-1 expected incremental margin of each account at ``positions`` (0 for ``none``)."""
+        first = shown.ranks == 1
+        value = np.where(shown.rows[first] >= 0,
+                         self.cols["expected_incremental_margin"][np.maximum(shown.rows[first], 0)], 0.0)
+        return pd.Series(value, index=shown.accounts[first]).reindex(positions, fill_value=0.0).to_numpy()
+
+    def records(self, shown: Shown) -> list[dict[str, Any]]:
+        """One plain dict per shown suggestion (contract §5 fields plus account/category)."""
+        out = []
+        for row, pos, rank in zip(shown.rows.tolist(), shown.accounts.tolist(), shown.ranks.tolist(),
+                                  strict=True):
+            out.append(self._record(row, pos, rank))
+        return out
+
+    def _record(self, row: int, pos: int, rank: int) -> dict[str, Any]:
+        account = str(self.accounts[pos])
+        if row < 0:
+            baseline = self._baseline(pos)
+            return {"suggestion_id": suggestion_id(self.model_version, self.as_of, account, NONE_CHANNEL, None, 0.0),
+                    "account_id": account, "rank": rank, "channel": NONE_CHANNEL, "offer_id": None,
+                    "offer_name": None, "category": None, "discount_pct": 0.0, "p_convert": baseline,
+                    "p_convert_baseline": baseline, "expected_incremental_margin": 0.0,
+                    "executed_by": None, "reasons": [NO_FURTHER_ACTION]}
+        c = self.cols
+        return {"suggestion_id": c["suggestion_id"][row], "account_id": account, "rank": rank,
+                "channel": c["channel"][row], "offer_id": c["offer_id"][row],
+                "offer_name": c["offer_name"][row], "category": c["category"][row],
+                "discount_pct": float(c["discount_pct"][row]), "p_convert": float(c["p_convert"][row]),
+                "p_convert_baseline": float(c["p_convert_baseline"][row]),
+                "expected_incremental_margin": float(c["expected_incremental_margin"][row]),
+                "executed_by": c["executed_by"][row], "reasons": split_reasons(c["reasons"][row])}
+
+    def _baseline(self, pos: int) -> float:
+        start = self._start[pos]
+        if start < self._end[pos]:
+            return float(self.cols["p_convert_baseline"][start])
+        return 0.0
+
+
+def _concat_ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """``np.r_[starts[0]:ends[0], starts[1]:ends[1], ...]`` without a Python loop."""
+    lengths = ends - starts
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.repeat(starts - np.cumsum(np.r_[0, lengths[:-1]]), lengths)
+    return offsets + np.arange(total, dtype=np.int64)
+
+
+def split_reasons(text: object) -> list[str]:
+    """The pipeline's ``; ``-joined reasons as a list (empty parts dropped)."""
+    if not isinstance(text, str):
+        return []
+    return [part.strip() for part in text.split("; ") if part.strip()]
+
+
+def decision_rows(records: Sequence[dict[str, Any]], *, model_version: str, as_of: pd.Timestamp,
+                  requested_at: Any, user_id: int | None) -> list[dict[str, Any]]:
+    """Decision-log rows for shown suggestion ``records``."""
+    ts = pd.Timestamp(as_of).to_pydatetime()
+    return [{"suggestion_id": r["suggestion_id"], "account_id": r["account_id"], "rank": r["rank"],
+             "channel": r["channel"], "offer_id": r["offer_id"], "discount_pct": r["discount_pct"],
+             "executed_by": r["executed_by"], "p_convert": r["p_convert"],
+             "p_convert_baseline": r["p_convert_baseline"],
+             "expected_incremental_margin": r["expected_incremental_margin"], "propensity": PROPENSITY,
+             "model_version": model_version, "as_of": ts, "requested_at": requested_at, "user_id": user_id}
+            for r in records]

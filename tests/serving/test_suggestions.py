@@ -1,0 +1,101 @@
+"""Request-time filtering of precomputed candidates: feedback suppression, contact caps, ``none``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from serving.store.feedback import FeedbackEffects
+from serving.suggestions import NO_FURTHER_ACTION, SuggestionService, split_reasons, suggestion_id
+
+AS_OF = pd.Timestamp("2025-07-01")
+NO_EFFECTS = FeedbackEffects(frozenset(), {})
+
+
+def _row(account, rank, channel, offer, discount, value, executed_by):
+    return {"account_id": account, "rank": rank, "channel": channel, "offer_id": offer,
+            "discount_pct": discount, "p_convert": 0.4, "p_convert_baseline": 0.2,
+            "expected_incremental_margin": value, "executed_by": executed_by, "rep_id": "R1",
+            "reasons": "ordered X 3 times; expected €5 extra margin", "category": "X", "offer_name": "n"}
+
+
+@pytest.fixture
+def service() -> SuggestionService:
+    rows = [
+        _row("A", 1, "visit", "O1", 0.0, 50.0, "rep"),
+        _row("A", 2, "phone", "O1", 5.0, 30.0, "rep"),
+        _row("A", 3, "phone", "O2", 0.0, 20.0, "rep"),
+        _row("A", 4, "email", "O1", 10.0, 10.0, "marketing"),
+        _row("A", 5, "none", None, 0.0, 0.0, None),
+        _row("B", 1, "email", "O2", 0.0, 5.0, "marketing"),
+        _row("B", 2, "none", None, 0.0, 0.0, None),
+        _row("C", 1, "email", "O1", 0.0, 9.0, "marketing"),
+        _row("C", 2, "phone", "O1", 0.0, 8.0, "rep"),
+    ]
+    cands = pd.DataFrame(rows).sample(frac=1.0, random_state=0)  # order must not matter
+    state = pd.DataFrame({"rep_id": ["R1", "R1", "R2"], "touches_30d__phone": [1, 0, 0],
+                          "touches_30d__visit": [0, 0, 0], "touches_30d__email": [0, 0, 0]},
+                         index=pd.Index(["A", "B", "C"], name="account_id"))
+    return SuggestionService(cands, state, {"phone": 2, "visit": 1, "email": 4},
+                             model_version="symbiose-nba/1", as_of=AS_OF)
+
+
+def _actions(service: SuggestionService, account: str, k: int, effects=NO_EFFECTS):
+    shown = service.pick(np.array([service.position(account)]), k, effects)
+    return [(r["rank"], r["channel"], r["offer_id"]) for r in service.records(shown)]
+
+
+def test_top_k_in_rank_order_with_none_appended_when_fewer(service) -> None:
+    assert _actions(service, "A", 3) == [(1, "visit", "O1"), (2, "phone", "O1"), (3, "phone", "O2")]
+    assert _actions(service, "B", 3) == [(1, "email", "O2"), (2, "none", None)]
+    # C had more candidates than were precomputed as `none`: one is synthesized.
+    assert _actions(service, "C", 3) == [(1, "email", "O1"), (2, "phone", "O1"), (3, "none", None)]
+    shown = service.pick(np.array([service.position("C")]), 3, NO_EFFECTS)
+    none = service.records(shown)[-1]
+    assert none["reasons"] == [NO_FURTHER_ACTION] and none["expected_incremental_margin"] == 0.0
+    assert none["suggestion_id"] == suggestion_id("symbiose-nba/1", AS_OF, "C", "none", None, 0.0)
+
+
+def test_dismissed_action_is_suppressed_at_every_discount_and_ranks_close_up(service) -> None:
+    effects = FeedbackEffects(frozenset({("A", "phone", "O1"), ("A", "visit", "O1")}), {})
+    assert _actions(service, "A", 3, effects) == [(1, "phone", "O2"), (2, "email", "O1"), (3, "none", None)]
+    # Other accounts are untouched.
+    assert _actions(service, "C", 2, effects) == [(1, "email", "O1"), (2, "phone", "O1")]
+
+
+def test_accepted_rep_actions_use_up_the_channel_cap(service) -> None:
+    # A has 1 phone touch in 30 days, cap 2: one accepted phone action reaches the cap.
+    capped = FeedbackEffects(frozenset(), {("A", "phone"): 1})
+    assert _actions(service, "A", 3, capped) == [(1, "visit", "O1"), (2, "email", "O1"), (3, "none", None)]
+    # C has none: one accepted phone action leaves it below the cap of 2.
+    assert _actions(service, "C", 2, FeedbackEffects(frozenset(), {("C", "phone"): 1})) == \
+        [(1, "email", "O1"), (2, "phone", "O1")]
+    assert _actions(service, "C", 2, FeedbackEffects(frozenset(), {("C", "phone"): 2})) == \
+        [(1, "email", "O1"), (2, "none", None)]
+
+
+def test_many_accounts_keep_requested_order_and_best_value(service) -> None:
+    positions = np.array([service.position(a) for a in ("C", "A", "B")])
+    shown = service.pick(positions, 1, NO_EFFECTS)
+    assert [service.accounts[p] for p in shown.accounts] == ["C", "A", "B"]
+    assert service.best_value(shown, positions).tolist() == [9.0, 50.0, 5.0]
+    assert service.position("nobody") == -1
+
+
+def test_suggestion_ids_are_stable_and_depend_on_model_and_action() -> None:
+    base = suggestion_id("m/1", AS_OF, "A", "phone", "O1", 5.0)
+    assert base == suggestion_id("m/1", AS_OF, "A", "phone", "O1", 5)
+    assert len(base) == 32 and int(base, 16) >= 0
+    others = {suggestion_id("m/2", AS_OF, "A", "phone", "O1", 5.0),
+              suggestion_id("m/1", AS_OF + pd.Timedelta(days=1), "A", "phone", "O1", 5.0),
+              suggestion_id("m/1", AS_OF, "B", "phone", "O1", 5.0),
+              suggestion_id("m/1", AS_OF, "A", "visit", "O1", 5.0),
+              suggestion_id("m/1", AS_OF, "A", "phone", "O1", 10.0)}
+    assert base not in others and len(others) == 5
+
+
+def test_reasons_become_a_list() -> None:
+    assert split_reasons("a; b;  c") == ["a", "b", "c"]
+    assert split_reasons("a; b; c") == ["a", "b", "c"]
+    assert split_reasons(None) == [] and split_reasons("") == []

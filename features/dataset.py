@@ -122,3 +122,16 @@ def write_dataset(dataset: Dataset, directory: str | Path, fmt: str = "csv") -> 
         tmp.replace(target)
     write_policy(dataset.policy, directory / "policy.yaml")
     return directory
+
+
+def as_utc_timestamp(value: str | pd.Timestamp, name: str = "as_of") -> pd.Timestamp:
+    """Parse an ISO 8601 date or time into a naive UTC timestamp (offsets converted to UTC)."""
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{name} {value!r}: expected an ISO 8601 date or time such as 2025-07-01") from exc
+    if pd.isna(ts):
+        raise ValueError(f"{name} {value!r}: expected an ISO 8601 date or time such as 2025-07-01")
+    if ts.tzinfo is not None:
+        ts = ts.tz_convert("UTC").tz_localize(None)
+    return ts

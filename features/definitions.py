@@ -84,7 +84,7 @@ def account_specs() -> list[FeatureSpec]:
                                  w, f"ordered {{value:.0f}} times {_period(w)}", kind="order_count"))
     for w in (30, 90, 365):
         specs.append(FeatureSpec(f"revenue_{w}d", "numeric", "account", f"net revenue in the last {w} days",
-                                 w, f"bought for {{value:,.0f}} {_period(w)}", kind="revenue"))
+                                 w, f"bought for {{money}} {_period(w)}", kind="revenue"))
     return [
         *specs,
         FeatureSpec("days_since_last_order", "numeric", "account", "days since the last order (NaN: never ordered)",
@@ -163,7 +163,7 @@ def category_specs(event_types: list[str]) -> list[FeatureSpec]:
         specs.append(FeatureSpec(f"cat_orders_{w}d", "numeric", "category", f"orders of the category in the last {w} days",
                                  w, f"ordered {{category}} {{value:.0f}} times {_period(w)}", kind="cat_order_count"))
         specs.append(FeatureSpec(f"cat_revenue_{w}d", "numeric", "category", f"net revenue of the category, last {w} days",
-                                 w, f"bought {{category}} for {{value:,.0f}} {_period(w)}", kind="cat_revenue"))
+                                 w, f"bought {{category}} for {{money}} {_period(w)}", kind="cat_revenue"))
     specs += [
         FeatureSpec("cat_days_since_last_order", "numeric", "category", "days since the last order of the category",
                     None, "no {category} order for {value:.0f} days", kind="cat_days_since_order"),
@@ -217,11 +217,25 @@ _PLURALS = {"times": "time", "days": "day", "offers": "offer", "documents": "doc
 _ONE_PLURAL = re.compile(r"(?<![\d.,])1 ((?:[a-z]+ )?)(" + "|".join(map(re.escape, _PLURALS)) + r")\b")
 
 
-def render_reason(spec: FeatureSpec, value: Any, category: str | None = None) -> str | None:
+CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
+
+
+def format_money(amount: float, currency: str = "EUR") -> str:
+    """An amount as people read it: "€1,240", "-€38", "€0.40", "1,240 PLN"."""
+    sign = "-" if amount < 0 else ""
+    size = abs(amount)
+    digits = f"{size:,.2f}" if 0 < size < 10 else f"{size:,.0f}"
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    return f"{sign}{symbol}{digits}" if symbol else f"{sign}{digits} {currency}"
+
+
+def render_reason(spec: FeatureSpec, value: Any, category: str | None = None,
+                  currency: str = "EUR") -> str | None:
     """The spec's reason as a sentence for this value, or None when there is nothing true to say.
 
     Missing values, values outside ``reason_when``, values that would print as zero ("0% of
     revenue") and templates that need a category when none is given render as None.
+    ``{money}`` in a template is the value as an amount in ``currency``.
     "1 times" reads "1 time".
     """
     if not spec.reason or spec.reason_when == "never" or _missing(value):
@@ -238,7 +252,8 @@ def render_reason(spec: FeatureSpec, value: Any, category: str | None = None) ->
         value = abs(value) if spec.reason_when == "negative" else value
         if spec.reason_when != "always" and _shows_zero(spec.reason, value):
             return None
-    text = spec.reason.format(value=value, category=category)
+    money = format_money(value, currency) if isinstance(value, float) else value
+    text = spec.reason.format(value=value, category=category, money=money)
     return _ONE_PLURAL.sub(lambda m: f"1 {m.group(1) or ''}{_PLURALS[m.group(2)]}", text)
 
 
@@ -306,7 +321,7 @@ def _check_spec(spec: FeatureSpec, i: int) -> None:
                          "expected a whole number >= 1 or null")
     if spec.reason is not None:
         try:
-            spec.reason.format(value=1.0, category="category")
+            spec.reason.format(value=1.0, category="category", money="€1")
         except (KeyError, IndexError, ValueError) as exc:
             raise ValueError(f"feature specs: item {i} ({spec.name!r}) has a reason template that does not "
                              f"render ({exc!r}); it may use only {{value}} and {{category}}") from None

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from features.dataset import Dataset, write_dataset
+from features.dataset import Dataset, as_utc_timestamp, write_dataset
 from features.policy import NONE_CHANNEL, Policy
 from features.sample_simulation import DAY_SECONDS, EVENT_TYPES, SimulationLog, simulate
 from features.sample_truth import truth_frame
@@ -100,12 +100,7 @@ def generate(out_dir: str | Path, n_accounts: int = 2000, seed: int = 0,
 
 
 def _as_of(value: str | pd.Timestamp) -> pd.Timestamp:
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"as_of must be a date such as 2025-07-01, got {value!r}") from exc
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
+    ts = as_utc_timestamp(value)
     if ts != ts.normalize():
         raise ValueError(
             f"as_of must be a date at midnight (UTC) such as 2025-07-01, got {value!r}")

@@ -178,11 +178,16 @@ class ConversionClassifier(ClassifierMixin, BaseEstimator):
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)
 
-    def predict_contrib(self, X: pd.DataFrame) -> np.ndarray:
-        """Per-feature contributions (log-odds, before calibration); last column is the bias."""
+    def predict_contrib(self, X: pd.DataFrame | np.ndarray, max_rounds: int | None = None) -> np.ndarray:
+        """Per-feature contributions (log-odds, before calibration); last column is the bias.
+
+        ``max_rounds`` limits the attribution to the first boosting rounds, which carry the main
+        effects; TreeSHAP's cost grows with every round, so explaining many rows is much faster.
+        """
         check_is_fitted(self, "booster_")
         X = _check_input(X, self.n_features_in_)
-        contrib = np.asarray(self.booster_.predict(X, pred_contrib=True, num_iteration=self.best_iteration_))
+        rounds = self.best_iteration_ if max_rounds is None else min(max_rounds, self.best_iteration_)
+        contrib = np.asarray(self.booster_.predict(X, pred_contrib=True, num_iteration=rounds))
         if self.baseline_ is not None:
             base = np.asarray(self.baseline_.predict(self._baseline_input(X), pred_contrib=True,
                                                      num_iteration=self.baseline_iteration_))

@@ -10,11 +10,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.definitions import FeatureSpec, render_reason
+from features.definitions import FeatureSpec, format_money, render_reason
 
 
 def history_reasons(contrib: np.ndarray, raw: pd.DataFrame, categories: np.ndarray,
-                    specs: list[FeatureSpec], columns: list[str], max_reasons: int = 3) -> list[list[str]]:
+                    specs: list[FeatureSpec], columns: list[str], max_reasons: int = 3,
+                    currency: str = "EUR") -> list[list[str]]:
     """Up to ``max_reasons`` sentences per row, strongest contribution first.
 
     ``contrib``: (n, len(columns) + 1) contributions in model column order (last = bias);
@@ -35,21 +36,16 @@ def history_reasons(contrib: np.ndarray, raw: pd.DataFrame, categories: np.ndarr
             if sub[r, j] <= 0 or len(sentences) >= max_reasons:
                 break
             spec = by_name[columns[explainable[j]]]
-            text = render_reason(spec, values[r, j], categories[r])
+            text = render_reason(spec, values[r, j], categories[r], currency)
             if text and text not in sentences:
                 sentences.append(text)
         out[r] = sentences
     return out
 
 
-SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "CHF": "CHF "}
-
-
 def money(x: float, currency: str = "EUR") -> str:
-    """An amount the way a rep reads it: "€1,240", "-€38", "1,240 PLN"."""
-    sign = "-" if x < 0 else ""
-    symbol = SYMBOLS.get(currency)
-    return f"{sign}{symbol}{abs(x):,.0f}" if symbol else f"{sign}{abs(x):,.0f} {currency}"
+    """An amount the way a rep reads it (see ``features.definitions.format_money``)."""
+    return format_money(x, currency)
 
 
 def value_reason(value: float, discount_pct: float, currency: str = "EUR") -> str:

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from features.actions import eligible_mask, explain_ineligible
-from features.definitions import FeatureSpec
+from features.definitions import FeatureSpec, channel_words
 from features.policy import NONE_CHANNEL, Policy
 from models.decision import best_any, rank_actions, score_actions
 from models.design import DesignMatrix, action_frame
@@ -26,6 +26,8 @@ OUTPUT_COLUMNS = ["account_id", "rank", "channel", "offer_id", "discount_pct", "
                   "reasons", "model_version"]
 #: Columns the pipeline reads per account besides features (from ``features.actions.contact_state``).
 STATE_PREFIX = "touches_30d__"  # contact-state columns: touches per channel in the last 30 days
+#: Boosting rounds whose feature contributions pick the reasons (the main effects; see predict_contrib).
+EXPLAIN_ROUNDS = 60
 STATE_COLUMNS = ["consent_email", "do_not_contact", "days_since_last_order", "in_quiet_period"]
 
 
@@ -99,12 +101,21 @@ class DecisionPipeline:
         raw = frame.iloc[rows].reset_index(drop=True)
         act_raw = action_frame(acts["channel"].to_numpy(), acts["offer_id"].to_numpy(),
                                acts["discount_pct"].to_numpy(), acts["executed_by"].to_numpy())
+        history: list[list[str]] = [[] for _ in range(len(raw))]
         if explain and len(raw):
-            X = self.design.with_actions(self.design.encode(raw), act_raw)
-            history = history_reasons(self.classifier.predict_contrib(X), raw,
-                                      acts["category"].to_numpy(dtype=object), self.specs, self.design.columns)
-        else:
-            history = [[] for _ in range(len(raw))]
+            # History reasons are about the account and category: explain the best-ranked action
+            # of each account × category once and reuse its sentences for the others.
+            key = pd.DataFrame({"a": ranked["account"].to_numpy(), "c": acts["category"].to_numpy(dtype=object)})
+            first = ~key.duplicated().to_numpy()
+            rows_first = np.flatnonzero(first)
+            X = self.design.with_actions(self.design.encode(raw.iloc[rows_first]), act_raw.iloc[rows_first])
+            contrib = self.classifier.predict_contrib(X, max_rounds=EXPLAIN_ROUNDS)
+            explained = history_reasons(contrib, raw.iloc[rows_first].reset_index(drop=True),
+                                        acts["category"].to_numpy(dtype=object)[rows_first], self.specs,
+                                        self.design.columns, currency=currency)
+            group = key.groupby(["a", "c"], sort=False).ngroup().to_numpy()
+            by_group = dict(zip(group[rows_first], explained, strict=True))
+            history = [by_group[g] for g in group]
         value = scored.value[pair]
         reasons = [
             "; ".join([*h, value_reason(v, d, currency)])
@@ -153,23 +164,19 @@ class DecisionPipeline:
         p0 = np.where(np.isnan(p0), 0.0, p0)
         st = state.iloc[need]
         any_eligible = scored.eligible[need].any(axis=1) if scored.eligible.size else np.zeros(len(need), bool)
-        reasons = []
-        for i, acc_pos in enumerate(need):
-            if counts[acc_pos] > 0:
-                reasons.append("no further action is expected to pay off now")
-            elif bool(st["do_not_contact"].iloc[i]):
-                reasons.append("account is marked do-not-contact")
-            elif not any_eligible[i]:
-                reasons.append(_blocked_reason(st.iloc[i], actions, policy))
-            elif has_best[i]:
-                pair = best_pair_i[i]
-                act = actions.iloc[scored.pair_action[pair]]
-                reasons.append(
-                    f"no outreach pays off now: the best option ({act['channel']}, {_offer_label(act, offers)}) "
-                    f"would change margin by {money(scored.value[pair], currency)} after costs"
-                )
-            else:
-                reasons.append("no history for the offered categories yet")
+        dnc = st["do_not_contact"].fillna(False).to_numpy(dtype=bool)
+        reasons = np.full(len(need), "no further action is expected to pay off now", dtype=object)
+        first = counts[need] == 0
+        reasons[first & dnc] = "account is marked do-not-contact"
+        for i in np.flatnonzero(first & ~dnc & ~any_eligible):
+            reasons[i] = _blocked_reason(st.iloc[i], actions, policy)
+        losing = np.flatnonzero(first & ~dnc & any_eligible & has_best)
+        for i in losing:
+            pair = best_pair_i[i]
+            act = actions.iloc[scored.pair_action[pair]]
+            reasons[i] = (f"no outreach pays off now: the best option ({_offer_label(act, offers)}) "
+                          f"would change margin by {money(scored.value[pair], currency)} after costs")
+        reasons[first & ~dnc & any_eligible & ~has_best] = "no history for the offered categories yet"
         return pd.DataFrame({
             "account_id": scored.accounts[need],
             "rank": counts[need].astype(np.int64) + 1,
@@ -181,7 +188,7 @@ class DecisionPipeline:
             "expected_incremental_margin": 0.0,
             "executed_by": pd.Series([None] * len(need), dtype=object),
             "rep_id": st["rep_id"].to_numpy(dtype=object),
-            "reasons": reasons,
+            "reasons": list(reasons),
             "category": np.asarray(scored.categories, dtype=object)[cat] if len(need) else np.zeros(0, object),
             "offer_name": pd.Series([None] * len(need), dtype=object),
             "account_order": need,
@@ -192,7 +199,7 @@ def _offer_label(act: pd.Series, offers: pd.DataFrame) -> str:
     match = offers.loc[offers["offer_id"] == act["offer_id"], "name"] if "name" in offers else pd.Series([])
     name = match.iloc[0] if len(match) and pd.notna(match.iloc[0]) else act["offer_id"]
     disc = f" at {act['discount_pct']:g}% off" if act["discount_pct"] > 0 else ""
-    return f"{name}{disc}"
+    return f"{channel_words(str(act['channel']))[0]}, {name}{disc}"
 
 
 def _blocked_reason(row: pd.Series, actions: pd.DataFrame, policy: Policy) -> str:

@@ -6,6 +6,7 @@ command leaves no partial output file and no model version behind.
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -51,15 +52,14 @@ def _errors() -> Iterator[None]:
 
 
 def _as_of(value: str | None) -> pd.Timestamp | None:
+    from features.dataset import as_utc_timestamp
+
     if value is None:
         return None
     try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError) as exc:
-        raise CommandError(f"--as-of {value!r}: expected an ISO 8601 date or time such as 2025-07-01") from exc
-    if ts.tzinfo is not None:
-        ts = ts.tz_convert("UTC").tz_localize(None)
-    return ts
+        return as_utc_timestamp(value, "--as-of")
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
 
 
 def _load(data: Path) -> Any:
@@ -92,7 +92,8 @@ def generate(
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
 ) -> None:
     """Write a realistic sample data set (and its ground truth, outside the data directory)."""
-    from features.sample_data import DEFAULT_AS_OF, generate as run_generate
+    from features.sample_data import DEFAULT_AS_OF
+    from features.sample_data import generate as run_generate
 
     with _errors():
         summary = run_generate(out_dir, n_accounts=accounts, seed=seed,
@@ -217,6 +218,9 @@ _add_users_app()
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
+    # MLflow and Alembic announce routine steps (creating tables, validating examples) at INFO.
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     command: Callable[..., Any] = typer.main.get_command(app)
     try:
         command.main(args=argv if argv is not None else sys.argv[1:], prog_name="symbiose",

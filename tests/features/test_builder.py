@@ -231,7 +231,8 @@ def test_reasons_render_in_plain_language() -> None:
     assert render_reason(specs["touches_90d__email"], 3.0, None) == "received 3 e-mails in the last 90 days"
     assert render_reason(specs["touches_90d__phone"], 1.0, None) == "received 1 call in the last 90 days"
     assert render_reason(specs["response_rate__email"], 2 / 3, None) == "ordered after 67% of earlier e-mails"
-    assert render_reason(specs["revenue_365d"], 12400.0, None) == "bought for 12,400 in the last 12 months"
+    assert render_reason(specs["revenue_365d"], 12400.0, None) == "bought for €12,400 in the last 12 months"
+    assert render_reason(specs["revenue_365d"], 12400.0, None, "PLN") == "bought for 12,400 PLN in the last 12 months"
 
 
 def test_reasons_are_withheld_when_they_would_not_be_true() -> None:

@@ -80,3 +80,23 @@ def test_value_regressor_recovers_scale() -> None:
     pred = model.predict(X)
     assert 0.85 < pred.mean() / revenue.mean() < 1.15
     assert np.corrcoef(np.log(pred), x)[0, 1] > 0.9
+
+
+def test_baseline_offset_variant_adds_both_stages() -> None:
+    X, y = _data()
+    cut = 4500
+    clf = ConversionClassifier(n_estimators=60, baseline_columns=["x"], monotone_constraints=[0, 1, 0])
+    clf.fit(X.iloc[:cut], y[:cut], X_calib=X.iloc[cut:], y_calib=y[cut:])
+    assert clf.baseline_ is not None
+    p = clf.predict_proba(X.iloc[cut:])[:, 1]
+    assert abs(p.mean() - y[cut:].mean()) < 0.03
+    contrib = clf.predict_contrib(X.iloc[:5])
+    raw = clf._raw(X.iloc[:5])
+    np.testing.assert_allclose(contrib.sum(axis=1), raw, rtol=1e-5, atol=1e-6)
+    # The NumPy encoding predicts the same as the DataFrame it came from.
+    codes = X.iloc[:50].copy()
+    codes["action_channel"] = codes["action_channel"].cat.codes
+    np.testing.assert_allclose(clf.predict_proba(codes.to_numpy(dtype=np.float32))[:, 1],
+                               clf.predict_proba(X.iloc[:50])[:, 1], rtol=1e-5)
+    with pytest.raises(ValueError, match="baseline_columns"):
+        ConversionClassifier(baseline_columns=["nope"]).fit(X, y)

@@ -40,7 +40,7 @@ def throughput(data_dir: Path, env: dict[str, str]) -> dict[str, float]:
     from features.snapshot import build_snapshot
     from models.decision import score_actions
     from models.design import action_frame
-    from models.pyfunc import split_snapshot
+    from models.pipeline import split_snapshot
     from models.recommend import load_model
 
     pipeline, _ = load_model(None)

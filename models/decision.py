@@ -21,6 +21,7 @@ import pandas as pd
 from features.policy import NONE_CHANNEL
 from models.design import DesignMatrix, action_frame
 from models.estimators import ConversionClassifier, ConversionValueRegressor
+from models.shrinkage import LiftPrior, shrink
 
 
 @dataclass(frozen=True)
@@ -54,10 +55,11 @@ def _row_positions(frame: pd.DataFrame, accounts: np.ndarray, categories: list[s
 def score_actions(frame: pd.DataFrame, eligible: np.ndarray, actions: pd.DataFrame, *,
                   design: DesignMatrix, classifier: ConversionClassifier,
                   value_model: ConversionValueRegressor, category_margin: dict[str, float],
-                  chunk_rows: int = 400_000) -> ScoredActions:
+                  prior: LiftPrior | None = None, chunk_rows: int = 400_000) -> ScoredActions:
     """Score all eligible pairs. ``frame`` has one row per account × category (columns account_id,
     category and the feature columns); ``eligible`` is (n_accounts, n_actions) in the order of the
-    frame's unique account ids."""
+    frame's unique account ids. With a ``prior``, each account's conversion under an action is
+    shrunk toward the action's average lift (``models.shrinkage``)."""
     accounts = pd.unique(frame["account_id"].to_numpy())
     categories = sorted(set(actions["category"].astype(str)))
     pos = _row_positions(frame, accounts, categories)
@@ -92,11 +94,14 @@ def score_actions(frame: pd.DataFrame, eligible: np.ndarray, actions: pd.DataFra
 
     cat_idx = cat_of_action[pair_action]
     rev_a = base_rev[pair_account, cat_idx]
+    p0 = base_p[pair_account, cat_idx]
+    if prior is not None:
+        lift, weight = prior.arrays(actions)
+        p_a = shrink(p_a, p0, lift[pair_action], weight[pair_action])
     m_o = acts["margin_rate"].to_numpy(dtype=float)
     d = acts["discount_pct"].to_numpy(dtype=float) / 100.0
     m_c = np.array([category_margin.get(c, np.nan) for c in categories])[cat_idx]
     m_c = np.where(np.isnan(m_c), m_o, m_c)
-    p0 = base_p[pair_account, cat_idx]
     rev0 = base_rev[pair_account, cat_idx]
     value = p_a * rev_a * (m_o - d) - p0 * rev0 * m_c - acts["cost"].to_numpy(dtype=float)
     return ScoredActions(accounts, categories, pair_account, pair_action, pair_row,

@@ -43,6 +43,10 @@ def history_reasons(contrib: np.ndarray, raw: pd.DataFrame, categories: np.ndarr
     return out
 
 
+#: Said when an action was seen rarely in the history, so its estimate leans on its average effect.
+THIN_EVIDENCE_REASON = "few past examples of this offer on this channel: the estimate leans on its average effect"
+
+
 def money(x: float, currency: str = "EUR") -> str:
     """An amount the way a rep reads it (see ``features.definitions.format_money``)."""
     return format_money(x, currency)

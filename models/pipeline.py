@@ -18,7 +18,8 @@ from features.policy import NONE_CHANNEL, Policy
 from models.decision import best_any, rank_actions, score_actions
 from models.design import DesignMatrix, action_frame
 from models.estimators import ConversionClassifier, ConversionValueRegressor
-from models.explain import history_reasons, money, value_reason
+from models.explain import THIN_EVIDENCE_REASON, history_reasons, money, value_reason
+from models.shrinkage import LiftPrior
 
 #: Columns of the recommendations file (contract §3), in order.
 OUTPUT_COLUMNS = ["account_id", "rank", "channel", "offer_id", "discount_pct", "p_convert",
@@ -29,6 +30,15 @@ STATE_PREFIX = "touches_30d__"  # contact-state columns: touches per channel in 
 #: Boosting rounds whose feature contributions pick the reasons (the main effects; see predict_contrib).
 EXPLAIN_ROUNDS = 60
 STATE_COLUMNS = ["consent_email", "do_not_contact", "days_since_last_order", "in_quiet_period"]
+
+
+def split_snapshot(model_input: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(feature frame, per-account state) from the flat pyfunc input."""
+    if "account_id" not in model_input or "category" not in model_input:
+        raise ValueError("model input needs columns account_id and category (one row per account × category)")
+    state_cols = [c for c in model_input.columns if c in STATE_COLUMNS or c.startswith(STATE_PREFIX)]
+    state = model_input.drop_duplicates("account_id").set_index("account_id")[[*state_cols, "rep_id"]]
+    return model_input, state
 
 
 @dataclass
@@ -47,6 +57,7 @@ class DecisionPipeline:
     trained_at: str = ""
     as_of: str = ""
     metrics: dict[str, float] = field(default_factory=dict)
+    lift_prior: LiftPrior | None = None
 
     @property
     def categories(self) -> list[str]:
@@ -84,7 +95,8 @@ class DecisionPipeline:
             frame = frame.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
         eligible = eligible_mask(state, actions, policy, blocked)
         scored = score_actions(frame, eligible, actions, design=self.design, classifier=self.classifier,
-                               value_model=self.value_model, category_margin=category_margin)
+                               value_model=self.value_model, category_margin=category_margin,
+                               prior=self.lift_prior)
         ranked = rank_actions(scored, actions, top_k, rank_by=rank_by)
         out = self._action_rows(scored, ranked, frame, actions, state, explain, policy.currency)
         none_rows = self._none_rows(scored, ranked, actions, state, offers, top_k, policy)
@@ -117,9 +129,12 @@ class DecisionPipeline:
             by_group = dict(zip(group[rows_first], explained, strict=True))
             history = [by_group[g] for g in group]
         value = scored.value[pair]
+        thin = np.zeros(len(acts), dtype=bool)
+        if self.lift_prior is not None:
+            thin = self.lift_prior.arrays(acts)[1] < 0.5
         reasons = [
-            "; ".join([*h, value_reason(v, d, currency)])
-            for h, v, d in zip(history, value, acts["discount_pct"].to_numpy(dtype=float), strict=True)
+            "; ".join([*h, value_reason(v, d, currency), *([THIN_EVIDENCE_REASON] if t else [])])
+            for h, v, d, t in zip(history, value, acts["discount_pct"].to_numpy(dtype=float), thin, strict=True)
         ]
         account_ids = scored.accounts[ranked["account"].to_numpy()]
         names = self.offers.set_index("offer_id")["name"] if "name" in self.offers else pd.Series(dtype=object)

@@ -18,20 +18,11 @@ import mlflow
 import pandas as pd
 from mlflow.models import infer_signature
 
-from models.pipeline import STATE_COLUMNS, STATE_PREFIX, DecisionPipeline
+from models.pipeline import DecisionPipeline, split_snapshot
 from models.registry import MODEL_NAME, next_version
 
 PIP_REQUIREMENTS = ["pandas>=2.2", "numpy>=1.26", "scikit-learn>=1.5", "lightgbm>=4.3",
                     "mlflow>=3.1", "pyyaml>=6.0", "joblib>=1.3"]
-
-
-def split_snapshot(model_input: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(feature frame, per-account state) from the flat pyfunc input."""
-    if "account_id" not in model_input or "category" not in model_input:
-        raise ValueError("model input needs columns account_id and category (one row per account × category)")
-    state_cols = [c for c in model_input.columns if c in STATE_COLUMNS or c.startswith(STATE_PREFIX)]
-    state = model_input.drop_duplicates("account_id").set_index("account_id")[[*state_cols, "rep_id"]]
-    return model_input, state
 
 
 class SymbiosePyfunc(mlflow.pyfunc.PythonModel):

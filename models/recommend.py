@@ -8,8 +8,8 @@ from mlflow.exceptions import MlflowException
 from features.actions import action_space
 from features.dataset import Dataset
 from features.snapshot import build_snapshot
-from models.pipeline import DecisionPipeline
-from models.pyfunc import load_pipeline, split_snapshot
+from models.pipeline import DecisionPipeline, split_snapshot
+from models.pyfunc import load_pipeline
 from models.registry import ModelNotFoundError, configure_tracking, resolve_model_uri
 
 

@@ -8,7 +8,7 @@ only used for metrics, so they are honest about the future.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -19,10 +19,13 @@ from features.dataset import Dataset
 from features.definitions import FeatureSpec, feature_specs
 from features.outcomes import label_touches
 from features.policy import NONE_CHANNEL
+from features.snapshot import build_snapshot
+from models.decision import score_actions
 from models.design import DesignMatrix, action_frame
 from models.estimators import ConversionClassifier, ConversionValueRegressor
 from models.metrics import classification_metrics
-from models.pipeline import DecisionPipeline
+from models.pipeline import DecisionPipeline, split_snapshot
+from models.shrinkage import DEFAULT_STRENGTH, LiftPrior, fit_lift_prior
 
 
 class TrainingError(ValueError):
@@ -38,6 +41,8 @@ class TrainingConfig:
     min_examples: int = 200
     min_conversions: int = 20
     max_examples: int | None = 400_000
+    shrinkage_strength: float = DEFAULT_STRENGTH  # 0 = use each account's own estimate only
+    prior_accounts: int = 5000  # accounts sampled at the as-of time to measure each action's average lift
     baseline_offset: bool = False
     random_state: int = 0
 
@@ -157,5 +162,26 @@ def train_pipeline(dataset: Dataset, as_of: pd.Timestamp | None = None,
     }
     params = {"as_of": as_of.isoformat(), "features": len(specs), **cfg.__dict__,
               **{f"clf_{k}": v for k, v in clf.get_params().items() if k != "monotone_constraints"}}
+    if cfg.shrinkage_strength > 0:
+        seen = examples[~valid & (examples["channel"] != NONE_CHANNEL)]
+        evidence = seen.groupby(["channel", "offer_id"]).size()
+        pipeline.lift_prior = reference_lift_prior(
+            data, as_of, pipeline, {(str(c), str(o)): int(n) for (c, o), n in evidence.items()}, cfg)
     pipeline.metrics = dict(metrics)
     return TrainingResult(pipeline, metrics, params, summary, validation)
+
+
+def reference_lift_prior(data: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipeline,
+                         evidence: dict[tuple[str, str], int], cfg: TrainingConfig) -> LiftPrior:
+    """Each action's average lift over (a sample of) the accounts as of training time."""
+    accounts = data.accounts
+    if len(accounts) > cfg.prior_accounts:
+        accounts = accounts.sample(cfg.prior_accounts, random_state=cfg.random_state)
+    sample = replace(data, accounts=accounts.reset_index(drop=True))
+    frame, state = split_snapshot(build_snapshot(sample, as_of, pipeline.specs, pipeline.categories))
+    everything = np.ones((len(state), len(pipeline.actions)), dtype=bool)
+    scored = score_actions(frame, everything, pipeline.actions, design=pipeline.design,
+                           classifier=pipeline.classifier, value_model=pipeline.value_model,
+                           category_margin=pipeline.category_margin)
+    return fit_lift_prior(pipeline.actions, scored.pair_action, scored.p_convert, scored.p_baseline,
+                          evidence, cfg.shrinkage_strength)

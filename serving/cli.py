@@ -216,6 +216,15 @@ def _add_users_app() -> None:
 _add_users_app()
 
 
+def _add_attribution() -> None:
+    from serving.attribution_cli import register
+
+    register(app)
+
+
+_add_attribution()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
     # MLflow and Alembic announce routine steps (creating tables, validating examples) at INFO.

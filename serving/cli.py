@@ -171,12 +171,14 @@ def demo(
     accounts: Annotated[int, typer.Option("--accounts", min=100)] = 2000,
     seed: Annotated[int, typer.Option("--seed")] = 7,
     workdir: Annotated[Path, typer.Option("--dir", help="where demo data and results go")] = Path(".symbiose/demo"),
+    serve: Annotated[bool, typer.Option("--serve/--no-serve", help="end by serving the suggestions")] = True,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
 ) -> None:
-    """Generate a sample data set, train, recommend and summarize — no other set-up needed."""
+    """Generate a sample data set, train, recommend, summarize and serve — no other set-up needed."""
     from serving.demo import run_demo
 
     with _errors():
-        run_demo(workdir, n_accounts=accounts, seed=seed, console=out)
+        run_demo(workdir, n_accounts=accounts, seed=seed, console=out, serve=serve, port=port)
 
 
 @app.command()

@@ -17,9 +17,10 @@ from models.tracking import train_and_log
 from serving.output import write_frame_atomic
 
 
-def run_demo(workdir: Path, *, n_accounts: int = 2000, seed: int = 7,
-             console: Console | None = None) -> PolicyComparison:
-    """Run the whole loop on generated data and print what it would do and what that is worth."""
+def run_demo(workdir: Path, *, n_accounts: int = 2000, seed: int = 7, console: Console | None = None,
+             serve: bool = False, host: str = "127.0.0.1", port: int = 8000) -> PolicyComparison:
+    """Run the whole loop on generated data and print what it would do and what that is worth;
+    with ``serve=True`` it ends by serving the suggestions over HTTP (see :func:`serve_demo`)."""
     console = console or Console()
     workdir = Path(workdir)
     data_dir, truth_path = workdir / "data", workdir / "truth.parquet"
@@ -43,6 +44,8 @@ def run_demo(workdir: Path, *, n_accounts: int = 2000, seed: int = 7,
     truth = pd.read_parquet(truth_path)
     comparison = compare_policies(recs, truth, by_probability=by_p)
     _print_summary(console, recs, comparison, run, recs_path)
+    if serve:
+        serve_demo(data_dir, model=run.model_uri, host=host, port=port, console=console)
     return comparison
 
 

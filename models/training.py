@@ -87,15 +87,23 @@ def training_examples(dataset: Dataset, as_of: pd.Timestamp, specs: list[Feature
     return out.sort_values("touched_at", kind="mergesort").reset_index(drop=True)
 
 
-def _split(times: pd.Series, cfg: TrainingConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Boolean masks (train, calibration, validation) by time quantiles; a day never straddles two parts."""
-    t = times.to_numpy()
-    q_val = np.quantile(t.astype("datetime64[us]").astype(np.int64), 1 - cfg.validation_share)
-    q_cal = np.quantile(t.astype("datetime64[us]").astype(np.int64),
-                        1 - cfg.validation_share - cfg.calibration_share)
-    ti = t.astype("datetime64[us]").astype(np.int64)
-    valid = ti >= q_val
-    calib = (ti >= q_cal) & ~valid
+def _split(examples: pd.DataFrame, cfg: TrainingConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Boolean masks (train, calibration, validation), by time when the decisions span enough
+    distinct times; otherwise (e.g. one campaign on one day) by a seeded random split of decisions.
+    Rows of one decision (a `none` holdout has one per category) always stay together."""
+    t = examples["touched_at"].to_numpy().astype("datetime64[us]").astype(np.int64)
+    q_val = np.quantile(t, 1 - cfg.validation_share)
+    q_cal = np.quantile(t, 1 - cfg.validation_share - cfg.calibration_share)
+    valid = t >= q_val
+    calib = (t >= q_cal) & ~valid
+    train = ~(valid | calib)
+    smallest = min(train.mean(), calib.mean(), valid.mean())
+    if smallest >= 0.5 * min(cfg.validation_share, cfg.calibration_share):
+        return train, calib, valid
+    codes = pd.factorize(examples["touch_id"])[0]
+    u = np.random.default_rng(cfg.random_state).random(codes.max() + 1)[codes]
+    valid = u >= 1 - cfg.validation_share
+    calib = (u >= 1 - cfg.validation_share - cfg.calibration_share) & ~valid
     return ~(valid | calib), calib, valid
 
 
@@ -123,7 +131,7 @@ def train_pipeline(dataset: Dataset, as_of: pd.Timestamp | None = None,
             f"need at least {cfg.min_examples} examples and {cfg.min_conversions} conversions "
             f"(touches whose {data.policy.attribution_window_days}-day window ends before the as-of time)"
         )
-    train, calib, valid = _split(examples["touched_at"], cfg)
+    train, calib, valid = _split(examples, cfg)
     design = DesignMatrix(specs).fit(examples)
     X = design.transform(examples)
     y = examples["converted"].to_numpy(dtype=float)

@@ -37,6 +37,8 @@ def _errors() -> Iterator[None]:
     from models.registry import ModelNotFoundError
     from models.training import TrainingError
 
+    for name in ("mlflow", "alembic"):  # routine INFO lines (creating tables, validating examples)
+        logging.getLogger(name).setLevel(logging.WARNING)
     try:
         yield
     except ContractError as exc:
@@ -229,9 +231,6 @@ _add_attribution()
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point."""
-    # MLflow and Alembic announce routine steps (creating tables, validating examples) at INFO.
-    for name in ("mlflow", "alembic"):
-        logging.getLogger(name).setLevel(logging.WARNING)
     command: Callable[..., Any] = typer.main.get_command(app)
     try:
         command.main(args=argv if argv is not None else sys.argv[1:], prog_name="symbiose",

@@ -19,6 +19,7 @@ from models.decision import best_any, rank_actions, score_actions
 from models.design import DesignMatrix, action_frame
 from models.estimators import ConversionClassifier, ConversionValueRegressor
 from models.explain import THIN_EVIDENCE_REASON, history_reasons, money, value_reason
+from models.exploration import explore
 from models.shrinkage import LiftPrior
 
 #: Columns of the recommendations file (contract §3), in order.
@@ -27,6 +28,8 @@ OUTPUT_COLUMNS = ["account_id", "rank", "channel", "offer_id", "discount_pct", "
                   "reasons", "model_version"]
 #: Columns the pipeline reads per account besides features (from ``features.actions.contact_state``).
 STATE_PREFIX = "touches_30d__"  # contact-state columns: touches per channel in the last 30 days
+#: Reason of a `none` row that exploration drew at random.
+HOLDOUT_REASON = "held out at random (no outreach) to measure what outreach adds"
 #: Boosting rounds whose feature contributions pick the reasons (the main effects; see predict_contrib).
 EXPLAIN_ROUNDS = 60
 STATE_COLUMNS = ["consent_email", "do_not_contact", "days_since_last_order", "in_quiet_period"]
@@ -67,7 +70,8 @@ class DecisionPipeline:
                   actions: pd.DataFrame | None = None, policy: Policy | None = None,
                   offers: pd.DataFrame | None = None, category_margin: dict[str, float] | None = None,
                   blocked: pd.DataFrame | None = None, model_version: str | None = None,
-                  rank_by: str = "incremental_margin", explain: bool = True) -> pd.DataFrame:
+                  rank_by: str = "incremental_margin", explain: bool = True,
+                  explore_epsilon: float = 0.0, seed: int | None = None) -> pd.DataFrame:
         """Recommendations (contract §3) for every account of ``state``.
 
         ``frame``: one row per account × category (account_id, category, feature columns);
@@ -75,6 +79,8 @@ class DecisionPipeline:
         columns. ``actions``/``policy``/``offers`` default to the training-time catalog and policy;
         pass the data directory's current ones so deactivated offers or new caps apply at once.
         ``explain=False`` skips the reasons (for offline evaluation, where nobody reads them).
+        ``explore_epsilon`` > 0 mixes in random eligible actions and ``none`` holdouts
+        (``models.exploration``); the output's ``propensity`` column is exact for every first row.
         """
         actions = self.actions if actions is None else actions
         policy = Policy.from_dict(self.policy) if policy is None else policy
@@ -98,12 +104,27 @@ class DecisionPipeline:
                                value_model=self.value_model, category_margin=category_margin,
                                prior=self.lift_prior)
         ranked = rank_actions(scored, actions, top_k, rank_by=rank_by)
+        n_acc = len(scored.accounts)
+        propensity, explored, holdout = np.ones(n_acc), np.zeros(n_acc, bool), np.zeros(n_acc, bool)
+        if explore_epsilon > 0:
+            acts = actions.iloc[scored.pair_action]
+            keys = (acts["offer_id"].astype(str) + "|" + acts["channel"].astype(str)).to_numpy(dtype=object)
+            exp = explore(ranked, scored.pair_account, keys, n_acc, top_k, explore_epsilon,
+                          np.random.default_rng(seed))
+            ranked, propensity, explored, holdout = exp.ranked, exp.propensity, exp.explored, exp.holdout
         out = self._action_rows(scored, ranked, frame, actions, state, explain, policy.currency)
         none_rows = self._none_rows(scored, ranked, actions, state, offers, top_k, policy)
+        if holdout.any():
+            none_rows.loc[holdout[none_rows["account_order"].to_numpy()], "reasons"] = HOLDOUT_REASON
         result = pd.concat([out, none_rows], ignore_index=True)
+        first = result["rank"].to_numpy() == 1
+        order_ = result["account_order"].to_numpy()
+        result["propensity"] = np.where(first, propensity[order_], np.nan)
+        result["explored"] = first & (explored[order_] | holdout[order_])
         result["model_version"] = version
         result = result.sort_values(["account_order", "rank"], kind="mergesort").drop(columns="account_order")
-        return result.reset_index(drop=True)[[*OUTPUT_COLUMNS, "category", "offer_name"]]
+        return result.reset_index(drop=True)[[*OUTPUT_COLUMNS, "category", "offer_name", "propensity",
+                                              "explored"]]
 
     def _action_rows(self, scored: Any, ranked: pd.DataFrame, frame: pd.DataFrame,
                      actions: pd.DataFrame, state: pd.DataFrame, explain: bool, currency: str) -> pd.DataFrame:

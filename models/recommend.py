@@ -26,7 +26,8 @@ def load_model(model: str | None = None) -> tuple[DecisionPipeline, str]:
 
 def recommend_dataset(dataset: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipeline, *,
                       top_k: int = 3, model_version: str | None = None,
-                      rank_by: str = "incremental_margin") -> pd.DataFrame:
+                      rank_by: str = "incremental_margin", explore_epsilon: float = 0.0,
+                      seed: int | None = None) -> pd.DataFrame:
     """Suggestions for every account of ``dataset`` with the data directory's current offers and policy."""
     as_of = pd.Timestamp(as_of)
     data = dataset.before(as_of)
@@ -36,5 +37,6 @@ def recommend_dataset(dataset: Dataset, as_of: pd.Timestamp, pipeline: DecisionP
     frame, state = split_snapshot(snapshot)
     recs = pipeline.recommend(frame, state, top_k=top_k, actions=actions, policy=data.policy,
                               offers=data.offers, category_margin=data.category_margin_rates(),
-                              model_version=model_version, rank_by=rank_by)
+                              model_version=model_version, rank_by=rank_by,
+                              explore_epsilon=explore_epsilon, seed=seed)
     return recs

@@ -146,6 +146,11 @@ def recommend(
     as_of: AsOfOpt = None,
     top_k: Annotated[int, typer.Option("--top-k", min=1, max=50)] = 3,
     model: Annotated[str | None, typer.Option("--model", help="model URI (default: champion, else latest)")] = None,
+    explore: Annotated[float, typer.Option(
+        "--explore", min=0.0, max=1.0,
+        help="share of accounts whose first suggestion is a random eligible action or a `none` holdout; "
+             "exact propensities go to the propensity column")] = 0.0,
+    seed: Annotated[int | None, typer.Option("--seed", help="random seed for --explore")] = None,
 ) -> None:
     """Write the recommendations file: next best actions for every account."""
     from models.recommend import load_model, recommend_dataset
@@ -160,7 +165,8 @@ def recommend(
             ts = (latest.normalize() + pd.Timedelta(days=1)) if latest is not None else pd.Timestamp.now().normalize()
         pipeline, version = load_model(model)
         with _status("scoring"):
-            recs = recommend_dataset(ds, ts, pipeline, top_k=top_k, model_version=version)
+            recs = recommend_dataset(ds, ts, pipeline, top_k=top_k, model_version=version,
+                                     explore_epsilon=explore, seed=seed)
         write_frame_atomic(recs, out_file)
         n_acc = recs["account_id"].nunique()
         acting = recs[(recs["rank"] == 1) & (recs["channel"] != "none")]

@@ -8,8 +8,7 @@ import pytest
 
 from features.actions import action_space
 from features.snapshot import build_snapshot
-from models.pipeline import OUTPUT_COLUMNS
-from models.pipeline import split_snapshot
+from models.pipeline import OUTPUT_COLUMNS, split_snapshot
 from models.recommend import recommend_dataset
 
 

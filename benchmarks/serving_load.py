@@ -7,7 +7,8 @@ starts ``symbiose serve`` and ``mlflow models serve --env-manager local`` on loo
 both with a bounded load generator (asyncio; fixed request count and time limit):
 our ``GET /v1/accounts/{id}/suggestions?k=3`` (random accounts) and mlflow's ``/invocations``
 scoring one account per request (its ``build_snapshot`` rows as ``dataframe_split``), at 16 and
-64 concurrent clients (aiohttp, one client process). Prints throughput and p50/p95/p99 latency per server and concurrency.
+64 concurrent clients (aiohttp, one client process). Prints throughput, p50/p95/p99 latency
+and the server's CPU time per request for each server and concurrency.
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ async def _drive(requests: list[tuple[str, str, bytes | None]], base: str, heade
                                               headers={"Content-Type": "application/json"} if body else None) as resp:
                         await resp.read()
                         ok = resp.status == 200
-                except (aiohttp.ClientError, asyncio.TimeoutError):
+                except (TimeoutError, aiohttp.ClientError):
                     ok = False
                 if ok:
                     latencies.append((time.perf_counter() - t) * 1000)
@@ -135,16 +136,37 @@ async def _drive(requests: list[tuple[str, str, bytes | None]], base: str, heade
     return np.asarray(latencies), errors, time.perf_counter() - started
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) used so far by process ``pid`` and its children (NaN without psutil)."""
+    try:
+        import psutil
+    except ImportError:
+        return float("nan")
+    root = psutil.Process(pid)
+    total = 0.0
+    for proc in [root, *root.children(recursive=True)]:
+        try:
+            times = proc.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
 def measure(name: str, requests: list, base: str, headers: dict[str, str], concurrency: int,
-            time_limit: float, warmup: int = 100) -> dict[str, object]:
-    """Warm up, then one bounded run; the row of the results table."""
+            time_limit: float, pid: int, warmup: int = 100) -> dict[str, object]:
+    """Warm up, then one bounded run; the row of the results table. ``server_cpu_ms`` is the
+    server's CPU time per answered request, which the machine's other load does not inflate."""
     asyncio.run(_drive(requests[:warmup], base, headers, min(concurrency, 8), time_limit))
+    cpu_before = _cpu_seconds(pid)
     lat, errors, wall = asyncio.run(_drive(requests, base, headers, concurrency, time_limit))
+    cpu = _cpu_seconds(pid) - cpu_before
     if not len(lat):
         return {"server": name, "clients": concurrency, "requests": 0, "errors": errors}
     return {"server": name, "clients": concurrency, "requests": len(lat), "errors": errors,
             "throughput_rps": len(lat) / wall, "p50_ms": float(np.percentile(lat, 50)),
-            "p95_ms": float(np.percentile(lat, 95)), "p99_ms": float(np.percentile(lat, 99))}
+            "p95_ms": float(np.percentile(lat, 95)), "p99_ms": float(np.percentile(lat, 99)),
+            "server_cpu_ms": 1000 * cpu / len(lat), "load_avg_1m": os.getloadavg()[0]}
 
 
 def main() -> None:
@@ -211,10 +233,10 @@ def main() -> None:
         auth = {"Authorization": f"Bearer {token}"}
         for clients in args.clients:
             rows.append(measure("symbiose serve", ours_requests, f"http://127.0.0.1:{ours_port}", auth, clients,
-                                args.time_limit))
+                                args.time_limit, ours.pid))
             print(rows[-1], flush=True)
             rows.append(measure("mlflow models serve", mlflow_requests, f"http://127.0.0.1:{mlflow_port}", {},
-                                clients, args.time_limit))
+                                clients, args.time_limit, mlflow_proc.pid))
             print(rows[-1], flush=True)
     finally:
         for proc in (ours, mlflow_proc):

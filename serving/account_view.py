@@ -26,6 +26,7 @@ class AccountDirectory:
         acc = data.accounts.assign(account_id=data.accounts["account_id"].astype(str)) \
             .set_index("account_id").reindex(accounts)
         self.accounts = accounts
+        self._positions = {a: i for i, a in enumerate(accounts.to_numpy(dtype=object).tolist())}
         self.region = _none_if_na(acc["region"].to_numpy(dtype=object))
         self.rep_id = _none_if_na(acc["rep_id"].to_numpy(dtype=object))
         self._profile = acc.drop(columns=["region", "rep_id"])
@@ -72,7 +73,7 @@ class AccountDirectory:
 
     def position(self, account_id: str) -> int:
         """Position of ``account_id``, -1 when unknown."""
-        return int(self.accounts.get_indexer([account_id])[0])
+        return self._positions.get(account_id, -1)
 
     def rep_accounts(self, rep_id: str) -> np.ndarray:
         """Positions of the accounts owned by ``rep_id`` (empty for an unknown rep)."""

@@ -6,6 +6,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
+from serving.decision_log import DecisionLogUnavailable
 from serving.errors import ConflictError, NotFoundError
 from serving.routers import accounts, feedback, health, model, reps
 from serving.runtime import Runtime, Snapshot, open_runtime
@@ -25,6 +26,7 @@ def create_api() -> FastAPI:
     app.add_exception_handler(NotFoundError, _not_found)
     app.add_exception_handler(ConflictError, _conflict)
     app.add_exception_handler(SQLAlchemyError, _database_error)
+    app.add_exception_handler(DecisionLogUnavailable, _database_error)
     return app
 
 

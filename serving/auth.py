@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from typing import Literal
 
@@ -56,3 +58,30 @@ def check_scope(role: str, rep_id: str | None, region: str | None) -> None:
         raise ValueError(f"--rep-id is only for role rep, not {role}")
     if role != "manager" and region:
         raise ValueError(f"--region is only for role manager, not {role}")
+
+
+class PrincipalCache:
+    """Recently authenticated tokens (by hash) for ``ttl`` seconds, so a request needs no user
+    lookup; a revoked token stops working at the latest ``ttl`` seconds later (0 = no caching)."""
+
+    def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, token_hash: str) -> Principal | None:
+        """The cached caller for ``token_hash`` while fresh, else None."""
+        entry = self._entries.get(token_hash)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, token_hash: str, principal: Principal) -> None:
+        """Remember an authenticated caller (oldest entries are dropped beyond ``max_entries``)."""
+        if self.ttl <= 0:
+            return
+        with self._lock:
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            self._entries[token_hash] = (time.monotonic() + self.ttl, principal)

@@ -9,7 +9,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from serving.auth import Principal
+from serving.auth import Principal, hash_token
 from serving.runtime import Runtime
 from serving.store.users import principal_for_token
 
@@ -17,8 +17,8 @@ bearer = HTTPBearer(auto_error=False, description="a token from `symbiose users 
 MAX_TOKEN_LENGTH = 200
 
 
-def get_runtime(request: Request) -> Runtime:
-    """The runtime loaded at start (model, snapshot, database)."""
+async def get_runtime(request: Request) -> Runtime:
+    """The runtime loaded at start (model, snapshot, database); async: no thread hop needed."""
     return request.app.state.runtime
 
 
@@ -39,7 +39,7 @@ def _unauthorized(detail: str) -> HTTPException:
                          headers={"WWW-Authenticate": "Bearer"})
 
 
-def get_current_user(session: SessionDep,
+def get_current_user(runtime: RuntimeDep, session: SessionDep,
                      credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
                      ) -> Principal:
     """The caller named by ``Authorization: Bearer <token>``; 401 when missing, unknown or revoked."""
@@ -48,9 +48,14 @@ def get_current_user(session: SessionDep,
     token = credentials.credentials
     if not token or len(token) > MAX_TOKEN_LENGTH:
         raise _unauthorized("invalid bearer token")
+    key = hash_token(token)
+    principal = runtime.principals.get(key)
+    if principal is not None:
+        return principal
     principal = principal_for_token(session, token)
     if principal is None:
         raise _unauthorized("unknown or revoked token")
+    runtime.principals.put(key, principal)
     return principal
 
 

@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from features.dataset import Dataset
 from models.pipeline import DecisionPipeline
 from serving.account_view import AccountDirectory
+from serving.auth import PrincipalCache
+from serving.decision_log import DecisionLog
 from serving.settings import Settings
-from serving.store.db import open_database
+from serving.store.db import open_database, open_log_sessions
 from serving.suggestions import SuggestionService
 
 
@@ -45,6 +47,13 @@ class Runtime:
     settings: Settings
     snapshot: Snapshot
     sessions: sessionmaker[Session]
+    decision_log: DecisionLog
+    principals: PrincipalCache
+
+    def close(self) -> None:
+        """Finish pending decision-log writes and release the database connections."""
+        self.decision_log.close()
+        self.sessions.kw["bind"].dispose()
 
 
 def serving_as_of(dataset: Dataset, as_of: str | None = None) -> pd.Timestamp:
@@ -57,9 +66,10 @@ def serving_as_of(dataset: Dataset, as_of: str | None = None) -> pd.Timestamp:
 
 
 def build_snapshot_state(dataset: Dataset, pipeline: DecisionPipeline, version: str, *,
-                         as_of: pd.Timestamp, candidates: int = 20) -> Snapshot:
+                         as_of: pd.Timestamp, candidates: int = 20, explain_depth: int = 3) -> Snapshot:
     """Score ``dataset`` at ``as_of`` with ``pipeline`` once and index its accounts."""
-    service = SuggestionService.build(dataset, as_of, pipeline, model_version=version, candidates=candidates)
+    service = SuggestionService.build(dataset, as_of, pipeline, model_version=version, candidates=candidates,
+                                      explain_depth=explain_depth)
     directory = AccountDirectory(dataset, as_of, service.accounts)
     metrics = {k: float(v) for k, v in (pipeline.metrics or {}).items()
                if isinstance(v, (int, float)) and math.isfinite(float(v))}
@@ -82,11 +92,14 @@ def load_snapshot(settings: Settings) -> Snapshot:
     dataset = load_dataset(data)
     pipeline, version = load_model(settings.model)
     return build_snapshot_state(dataset, pipeline, version, as_of=serving_as_of(dataset, settings.as_of),
-                                candidates=settings.candidates)
+                                candidates=settings.candidates, explain_depth=settings.explain_depth)
 
 
 def open_runtime(settings: Settings, snapshot: Snapshot | None = None) -> Runtime:
     """The runtime for ``settings``: a given snapshot (or one loaded now) and the migrated database."""
     snapshot = snapshot or load_snapshot(settings)
-    sessions = open_database(settings.resolved_database_url(), sqlite_synchronous=settings.sqlite_synchronous)
-    return Runtime(settings=settings, snapshot=snapshot, sessions=sessions)
+    url = settings.resolved_database_url()
+    sessions = open_database(url, sqlite_synchronous=settings.sqlite_synchronous)
+    return Runtime(settings=settings, snapshot=snapshot, sessions=sessions,
+                   decision_log=DecisionLog(open_log_sessions(url)),
+                   principals=PrincipalCache(settings.auth_cache_seconds))

@@ -8,7 +8,6 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
-
 def _as_utc(value: datetime) -> datetime:
     """Naive times are UTC (contract §1); answers carry the offset so they are RFC 3339."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -24,8 +24,11 @@ class Settings(BaseSettings):
     database_url: str | None = Field(None, description="SQLAlchemy URL of the feedback/decision database")
     suppress_days: int = Field(14, ge=0, le=3650, description="days a dismissed or done suggestion stays hidden")
     candidates: int = Field(20, ge=1, le=50, description="ranked suggestions precomputed per account")
+    explain_depth: int = Field(3, ge=0, le=50, description="candidates per account given history reasons at start")
     sqlite_synchronous: str = Field("FULL", pattern="^(FULL|NORMAL|EXTRA)$",
                                     description="SQLite synchronous mode (FULL: committed = on disk)")
+    auth_cache_seconds: float = Field(5.0, ge=0, le=300,
+                                      description="how long a checked token is trusted without a lookup")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
 

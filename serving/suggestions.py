@@ -17,11 +17,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.actions import TOUCH_COUNT_PREFIX, contact_state
+from features.actions import TOUCH_COUNT_PREFIX, action_space, contact_state
 from features.dataset import Dataset
 from features.policy import NONE_CHANNEL
+from features.snapshot import build_snapshot
 from models.pipeline import DecisionPipeline
-from models.recommend import recommend_dataset
+from models.pyfunc import split_snapshot
 from serving.store.feedback import FeedbackEffects
 
 #: Deterministic ranking: every shown suggestion was chosen with probability 1.
@@ -76,9 +77,12 @@ class SuggestionService:
                 self.cols["discount_pct"], strict=True)], dtype=object)
         channel = cand["channel"].astype(str)
         offer = cand["offer_id"].astype(object).where(cand["offer_id"].notna(), "")
-        self._key_offer = pd.Index(cand["account_id"].astype(str) + _SEP + channel + _SEP + offer.astype(str))
-        self._key_channel = pd.Index(cand["account_id"].astype(str) + _SEP + channel)
-        self._is_none = (channel == NONE_CHANNEL).to_numpy()
+        self._key_offer = (cand["account_id"].astype(str) + _SEP + channel + _SEP + offer.astype(str)) \
+            .to_numpy(dtype=object)
+        self._key_channel = (cand["account_id"].astype(str) + _SEP + channel).to_numpy(dtype=object)
+        self._is_none = (channel == NONE_CHANNEL).to_numpy(dtype=np.float64)
+        self.account_ids = self.accounts.to_numpy(dtype=object)
+        self._positions = {a: i for i, a in enumerate(self.account_ids.tolist())}
         n = len(self.accounts)
         self._start = np.searchsorted(self.account_pos, np.arange(n), side="left")
         self._end = np.searchsorted(self.account_pos, np.arange(n), side="right")
@@ -89,44 +93,58 @@ class SuggestionService:
 
     @classmethod
     def build(cls, dataset: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipeline, *,
-              model_version: str, candidates: int = 20) -> SuggestionService:
-        """Score every account of ``dataset`` at ``as_of`` once and keep ``candidates`` per account."""
+              model_version: str, candidates: int = 20, explain_depth: int = 3) -> SuggestionService:
+        """Score every account of ``dataset`` at ``as_of`` once and keep ``candidates`` per account.
+
+        Reasons from the account's history (feature contributions, the costly part) are computed
+        for the first ``explain_depth`` candidates of each account; deeper candidates, shown only
+        when feedback removed better ones, carry the value sentence alone.
+        """
         as_of = pd.Timestamp(as_of)
-        recs = recommend_dataset(dataset, as_of, pipeline, top_k=candidates, model_version=model_version)
-        state = contact_state(dataset.before(as_of), as_of)
+        data = dataset.before(as_of)
+        actions = action_space(data)
+        categories = sorted(set(actions["category"].astype(str))) or pipeline.categories
+        frame, state = split_snapshot(build_snapshot(data, as_of, pipeline.specs, categories))
+        context = {"actions": actions, "policy": data.policy, "offers": data.offers,
+                   "category_margin": data.category_margin_rates(), "model_version": model_version}
+        recs = pipeline.recommend(frame, state, top_k=candidates, explain=False, **context)
+        if explain_depth > 0:
+            explained = pipeline.recommend(frame, state, top_k=min(explain_depth, candidates), explain=True,
+                                           **context)
+            recs = _with_reasons(recs, explained)
+        contact = contact_state(data, as_of)
         caps = {name: rule.max_per_30d for name, rule in dataset.policy.channels.items()
                 if rule.max_per_30d is not None}
-        return cls(recs, state, caps, model_version=model_version, as_of=as_of)
+        return cls(recs, contact, caps, model_version=model_version, as_of=as_of)
 
     def position(self, account_id: str) -> int:
         """Position of ``account_id`` in the snapshot, -1 when unknown."""
-        return int(self.accounts.get_indexer([account_id])[0])
+        return self._positions.get(account_id, -1)
 
     def pick(self, positions: np.ndarray, k: int, effects: FeedbackEffects) -> Shown:
-        """The first ``k`` suggestions of each account at ``positions`` after feedback, in order."""
+        """The first ``k`` suggestions of each account at ``positions`` (distinct) after feedback,
+        grouped by account in the order of ``positions``, best first."""
         positions = np.asarray(positions, dtype=np.int64)
+        slot = np.full(len(self.accounts), -1, dtype=np.int64)
+        slot[positions] = np.arange(len(positions))
         rows = _concat_ranges(self._start[positions], self._end[positions])
-        keep = self._allowed(rows, effects)
-        rows = rows[keep]
-        acc = self.account_pos[rows]
-        # Rank within account after filtering (rows are grouped by account in ``positions`` order).
-        first = np.r_[True, acc[1:] != acc[:-1]] if len(acc) else np.zeros(0, dtype=bool)
-        group_start = np.maximum.accumulate(np.where(first, np.arange(len(acc)), 0)) if len(acc) else acc
-        ranks = np.arange(len(acc)) - group_start + 1
+        rows = rows[self._allowed(rows, effects)]
+        group = slot[self.account_pos[rows]]
+        # Rank within account after filtering (rows come grouped by account, in rank order).
+        first = np.r_[True, group[1:] != group[:-1]] if len(group) else np.zeros(0, dtype=bool)
+        group_start = np.maximum.accumulate(np.where(first, np.arange(len(group)), 0)) if len(group) else group
+        ranks = np.arange(len(group)) - group_start + 1
         top = ranks <= k
-        rows, acc, ranks = rows[top], acc[top], ranks[top]
+        rows, group, ranks = rows[top], group[top], ranks[top]
         # Accounts with fewer than k left and no `none` among them get a `none` appended.
-        counts = pd.Series(1, index=acc).groupby(level=0).size().reindex(positions, fill_value=0)
-        has_none = pd.Series(self._is_none[rows], index=acc).groupby(level=0).any() \
-            .reindex(positions, fill_value=False)
-        need = positions[(counts.to_numpy() < k) & ~has_none.to_numpy()]
-        if len(need):
-            rows = np.r_[rows, np.full(len(need), -1)]
-            acc = np.r_[acc, need]
-            ranks = np.r_[ranks, counts.reindex(need).to_numpy() + 1]
-        order_of = pd.Index(positions).get_indexer(acc)
-        order = np.lexsort((ranks, order_of))
-        return Shown(rows[order], acc[order], ranks[order].astype(np.int64))
+        counts = np.bincount(group, minlength=len(positions))
+        has_none = np.bincount(group, weights=self._is_none[rows], minlength=len(positions)) > 0
+        need = np.flatnonzero((counts < k) & ~has_none)
+        rows = np.r_[rows, np.full(len(need), -1, dtype=np.int64)]
+        group = np.r_[group, need]
+        ranks = np.r_[ranks, counts[need] + 1]
+        order = np.lexsort((ranks, group))
+        return Shown(rows[order], positions[group[order]], ranks[order].astype(np.int64))
 
     def _allowed(self, rows: np.ndarray, effects: FeedbackEffects) -> np.ndarray:
         keep = np.ones(len(rows), dtype=bool)
@@ -134,7 +152,7 @@ class SuggestionService:
             return keep
         if effects.suppressed:
             keys = [_SEP.join([a, c, o or ""]) for a, c, o in effects.suppressed]
-            keep &= ~self._key_offer[rows].isin(keys)
+            keep &= ~pd.Index(self._key_offer[rows]).isin(keys)
         if effects.contacts:
             capped = []
             for (account, channel), used in effects.contacts.items():
@@ -145,7 +163,7 @@ class SuggestionService:
                 if self.touches[channel][pos] + used >= cap:
                     capped.append(account + _SEP + channel)
             if capped:
-                keep &= ~self._key_channel[rows].isin(capped)
+                keep &= ~pd.Index(self._key_channel[rows]).isin(capped)
         return keep
 
     def best_value(self, shown: Shown, positions: np.ndarray) -> np.ndarray:
@@ -153,7 +171,9 @@ class SuggestionService:
         first = shown.ranks == 1
         value = np.where(shown.rows[first] >= 0,
                          self.cols["expected_incremental_margin"][np.maximum(shown.rows[first], 0)], 0.0)
-        return pd.Series(value, index=shown.accounts[first]).reindex(positions, fill_value=0.0).to_numpy()
+        best = np.zeros(len(self.accounts))
+        best[shown.accounts[first]] = value
+        return best[positions]
 
     def records(self, shown: Shown) -> list[dict[str, Any]]:
         """One plain dict per shown suggestion (contract §5 fields plus account/category)."""
@@ -164,7 +184,7 @@ class SuggestionService:
         return out
 
     def _record(self, row: int, pos: int, rank: int) -> dict[str, Any]:
-        account = str(self.accounts[pos])
+        account = self.account_ids[pos]
         if row < 0:
             baseline = self._baseline(pos)
             return {"suggestion_id": suggestion_id(self.model_version, self.as_of, account, NONE_CHANNEL, None, 0.0),
@@ -186,6 +206,15 @@ class SuggestionService:
         if start < self._end[pos]:
             return float(self.cols["p_convert_baseline"][start])
         return 0.0
+
+
+def _with_reasons(recs: pd.DataFrame, explained: pd.DataFrame) -> pd.DataFrame:
+    """``recs`` with the reasons of ``explained`` wherever the same account and action appear."""
+    keys = ["account_id", "channel", "offer_id", "discount_pct"]
+    better = explained[[*keys, "reasons"]].drop_duplicates(keys).rename(columns={"reasons": "_explained"})
+    merged = recs.merge(better, on=keys, how="left", sort=False)
+    merged["reasons"] = merged["_explained"].where(merged["_explained"].notna(), merged["reasons"])
+    return merged.drop(columns="_explained")
 
 
 def _concat_ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:

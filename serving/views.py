@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from serving.auth import Principal
 from serving.errors import ConflictError, NotFoundError
 from serving.runtime import Runtime
-from serving.store.decisions import find_shown, log_decisions
+from serving.store.decisions import find_shown
 from serving.store.feedback import IdempotencyConflict, feedback_effects, record_feedback
 from serving.store.tables import Feedback
 from serving.store.users import utcnow
@@ -29,16 +29,17 @@ def visible_position(runtime: Runtime, principal: Principal, account_id: str) ->
 def _pick(runtime: Runtime, session: Session, positions: np.ndarray, k: int) -> Shown:
     """The first ``k`` suggestions of the accounts at ``positions`` after their recent feedback."""
     service = runtime.snapshot.suggestions
-    ids = service.accounts[positions].astype(str).tolist()
+    ids = service.account_ids[positions].tolist()
     effects = feedback_effects(session, ids, now=utcnow(), suppress_days=runtime.settings.suppress_days)
     return service.pick(positions, k, effects)
 
 
-def _log(runtime: Runtime, session: Session, principal: Principal, records: list[dict[str, Any]]) -> None:
+def _log(runtime: Runtime, principal: Principal, records: list[dict[str, Any]]) -> None:
+    """Write the shown ``records`` to the decision log before they are returned."""
     snap = runtime.snapshot
     rows = decision_rows(records, model_version=snap.suggestions.model_version, as_of=snap.as_of,
                          requested_at=utcnow(), user_id=principal.user_id)
-    log_decisions(session, rows)
+    runtime.decision_log.write(rows)
 
 
 def account_suggestions(runtime: Runtime, session: Session, principal: Principal, account_id: str,
@@ -47,7 +48,7 @@ def account_suggestions(runtime: Runtime, session: Session, principal: Principal
     pos = visible_position(runtime, principal, account_id)
     shown = _pick(runtime, session, np.array([pos]), k)
     records = runtime.snapshot.suggestions.records(shown)
-    _log(runtime, session, principal, records)
+    _log(runtime, principal, records)
     return {"account_id": account_id, "model_version": runtime.snapshot.suggestions.model_version,
             "as_of": runtime.snapshot.as_of.to_pydatetime(), "suggestions": records}
 
@@ -66,20 +67,20 @@ def rep_suggestions(runtime: Runtime, session: Session, principal: Principal, re
         raise NotFoundError(f"rep {rep_id!r} not found")
     shown = _pick(runtime, session, positions, k)
     best = service.best_value(shown, positions)
-    names = service.accounts[positions].to_numpy(dtype=object).astype(str)
+    names = service.account_ids[positions].astype(str)
     order = np.lexsort((names, -best))
     page = positions[order][offset:offset + limit]
     in_page = np.isin(shown.accounts, page)
     page_shown = Shown(shown.rows[in_page], shown.accounts[in_page], shown.ranks[in_page])
     records = service.records(page_shown)
-    _log(runtime, session, principal, records)
+    _log(runtime, principal, records)
     by_account: dict[str, list[dict[str, Any]]] = {}
     for record in records:
         by_account.setdefault(record["account_id"], []).append(record)
     best_of = dict(zip(positions.tolist(), best.tolist(), strict=True))
-    accounts = [{"account_id": str(service.accounts[p]), "region": directory.region[p],
+    accounts = [{"account_id": service.account_ids[p], "region": directory.region[p],
                  "best_expected_incremental_margin": best_of[p],
-                 "suggestions": by_account.get(str(service.accounts[p]), [])} for p in page.tolist()]
+                 "suggestions": by_account.get(service.account_ids[p], [])} for p in page.tolist()]
     return {"rep_id": rep_id, "model_version": service.model_version,
             "as_of": runtime.snapshot.as_of.to_pydatetime(), "total": int(len(positions)),
             "limit": limit, "offset": offset, "accounts": accounts}

@@ -11,6 +11,7 @@ AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorOut, "description": "missing, unknown or revoked bearer token"},
     404: {"model": ErrorOut, "description": "unknown, or outside the caller's scope"},
     422: {"model": ErrorOut, "description": "invalid parameters; detail names the field"},
+    503: {"model": ErrorOut, "description": "the database is unavailable; retry"},
 }
 MAX_K = 10
 ID_PATTERN = r"^[^\x00-\x1f]{1,200}$"

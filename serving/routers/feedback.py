@@ -12,7 +12,7 @@ from serving.routers import AUTH_ERRORS
 from serving.schemas import ErrorOut, FeedbackIn, FeedbackOut
 
 router = APIRouter(prefix="/v1/feedback", tags=["feedback"])
-RESPONSES = {**AUTH_ERRORS, 409: {"model": ErrorOut, "description": "Idempotency-Key reused for other feedback"}}
+RESPONSES = {**AUTH_ERRORS, 400: {"model": ErrorOut, "description": "the body is not valid JSON"}, 409: {"model": ErrorOut, "description": "Idempotency-Key reused for other feedback"}}
 
 
 @router.post("", response_model=FeedbackOut, status_code=status.HTTP_201_CREATED, responses=RESPONSES,

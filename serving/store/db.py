@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -11,6 +14,23 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+#: SQLite has one writer at a time; queueing writers here avoids its sleep-and-retry busy handler
+#: (tail latency) and read-to-write upgrade failures under concurrent requests.
+_SQLITE_WRITER = threading.Lock()
+
+
+@contextmanager
+def writing(session: Session) -> Iterator[None]:
+    """Hold the process-wide SQLite write lock (nothing on PostgreSQL) for one write transaction.
+
+    Any read transaction the session has open is ended first, so the write starts on fresh data.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    with _SQLITE_WRITER:
+        session.commit()
+        yield
 
 
 def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
@@ -53,6 +73,13 @@ def migrate(engine: Engine) -> None:
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded objects usable after commit."""
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def open_log_sessions(url: str) -> sessionmaker[Session]:
+    """Sessions for the decision log: on SQLite a second engine whose commits skip the fsync
+    (WAL with synchronous=NORMAL: safe against a killed process, not against power loss);
+    PostgreSQL log transactions turn off ``synchronous_commit`` themselves. Schema: see migrate."""
+    return session_factory(make_engine(url, sqlite_synchronous="NORMAL"))
 
 
 def open_database(url: str, *, sqlite_synchronous: str = "FULL") -> sessionmaker[Session]:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from serving.store.db import writing
 from serving.store.tables import Decision, Feedback
 from serving.store.users import utcnow
 
@@ -44,24 +45,25 @@ def record_feedback(session: Session, *, shown: Decision, status: str, reason: s
     same suggestion and status, the stored feedback is returned with created=False (a retried
     POST never duplicates); used for anything else, :class:`IdempotencyConflict` is raised.
     """
-    if idempotency_key is not None:
-        existing = _by_key(session, user_id, idempotency_key)
-        if existing is not None:
+    with writing(session):
+        if idempotency_key is not None:
+            existing = _by_key(session, user_id, idempotency_key)
+            if existing is not None:
+                return _replay(existing, shown.suggestion_id, status), False
+        row = Feedback(suggestion_id=shown.suggestion_id, account_id=shown.account_id, channel=shown.channel,
+                       offer_id=shown.offer_id, discount_pct=shown.discount_pct, executed_by=shown.executed_by,
+                       status=status, reason=reason, note=note, user_id=user_id,
+                       idempotency_key=idempotency_key, created_at=utcnow())
+        session.add(row)
+        try:
+            session.commit()
+        except IntegrityError:
+            session.rollback()
+            existing = _by_key(session, user_id, idempotency_key) if idempotency_key is not None else None
+            if existing is None:
+                raise
             return _replay(existing, shown.suggestion_id, status), False
-    row = Feedback(suggestion_id=shown.suggestion_id, account_id=shown.account_id, channel=shown.channel,
-                   offer_id=shown.offer_id, discount_pct=shown.discount_pct, executed_by=shown.executed_by,
-                   status=status, reason=reason, note=note, user_id=user_id,
-                   idempotency_key=idempotency_key, created_at=utcnow())
-    session.add(row)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        existing = _by_key(session, user_id, idempotency_key) if idempotency_key is not None else None
-        if existing is None:
-            raise
-        return _replay(existing, shown.suggestion_id, status), False
-    return row, True
+        return row, True
 
 
 def _by_key(session: Session, user_id: int, key: str) -> Feedback | None:

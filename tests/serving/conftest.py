@@ -112,7 +112,7 @@ def running_api(url: str, snapshot, **settings_kw: object) -> Iterator[Api]:
         with TestClient(app, raise_server_exceptions=False) as client:
             yield Api(client, runtime, tokens, scopes)
     finally:
-        runtime.sessions.kw["bind"].dispose()
+        runtime.close()
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

@@ -86,6 +86,15 @@ def test_suggestions_follow_the_contract_and_are_logged(api) -> None:
     assert pd.Timestamp(row.as_of) == snapshot.as_of and row.requested_at is not None
 
 
+def test_top_suggestions_explain_themselves_from_the_account_history(api) -> None:
+    accounts = api.runtime.snapshot.suggestions.account_ids[:40]
+    firsts = [_get(api, a, k=1)[0] for a in accounts]
+    acting = [s for s in firsts if s["channel"] != "none"]
+    value_at = [next(i for i, r in enumerate(s["reasons"]) if r.startswith("expected")) for s in acting]
+    # History sentences precede the value sentence for most rank-1 actions.
+    assert acting and sum(i >= 1 for i in value_at) >= len(acting) / 2
+
+
 def test_dismissed_and_done_suggestions_are_not_shown_again(api) -> None:
     accounts = [a for a in _accounts_with(api.runtime.snapshot, "email")][10:12]
     for account, status in zip(accounts, ("dismissed", "done"), strict=True):
@@ -163,6 +172,14 @@ def test_invalid_feedback_is_422_naming_the_field(api, body: dict, field: str) -
     resp = _post(api, body)
     assert resp.status_code == 422
     assert field in [str(part) for err in resp.json()["detail"] for part in err["loc"]]
+
+
+def test_malformed_json_is_a_clear_4xx(api) -> None:
+    headers = api.headers("admin") | {"Content-Type": "application/json"}
+    broken = api.client.post("/v1/feedback", content=b"{not json", headers=headers)
+    assert broken.status_code == 422 and broken.json()["detail"][0]["type"] == "json_invalid"
+    not_utf8 = api.client.post("/v1/feedback", content=b"\xff;", headers=headers)
+    assert not_utf8.status_code == 400 and "parsing the body" in not_utf8.json()["detail"]
 
 
 @pytest.mark.parametrize(("query", "field"), [("k=0", "k"), ("k=11", "k"), ("k=abc", "k")])

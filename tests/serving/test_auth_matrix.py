@@ -102,3 +102,17 @@ def test_health_needs_no_token_and_model_is_open_to_every_role(api) -> None:
     assert api.client.get("/health").status_code == 200
     for user in USERS:
         assert api.client.get("/v1/model", headers=api.headers(user)).status_code == 200
+
+
+@pytest.mark.parametrize("cache_seconds", [0.0, 60.0])
+def test_revocation_takes_effect_within_the_token_cache_time(serving_snapshot, tmp_path, cache_seconds) -> None:
+    from serving.store.users import revoke_user
+    from tests.serving.conftest import fresh_database, running_api
+
+    with fresh_database("sqlite", tmp_path) as url, \
+            running_api(url, serving_snapshot, auth_cache_seconds=cache_seconds) as api:
+        assert api.client.get("/v1/model", headers=api.headers("marketing")).status_code == 200
+        with api.runtime.sessions() as session:
+            revoke_user(session, "marketing")
+        after = api.client.get("/v1/model", headers=api.headers("marketing")).status_code
+    assert after == (401 if cache_seconds == 0 else 200)

@@ -92,7 +92,7 @@ class DecisionPipeline:
         # Keep the frame's account order identical to the state's.
         order = pd.Index(accounts).get_indexer(frame["account_id"])
         frame = frame.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
-        missing = np.setdiff1d(accounts, frame["account_id"].unique())
+        missing = accounts[~pd.Index(accounts).isin(frame["account_id"].unique())]  # hashing, not sorting
         if len(missing):
             filler = pd.DataFrame({"account_id": np.repeat(missing, len(self.categories)),
                                    "category": np.tile(self.categories, len(missing))})

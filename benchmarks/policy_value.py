@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+from report import table_text
 from scipy.stats import spearmanr
 
 from features.loading import load_dataset
@@ -64,18 +65,10 @@ def main() -> None:
                 print(pd.DataFrame(rows[-1:]).round(3).to_string(index=False), flush=True)
     table = pd.DataFrame(rows)
     print("\nResults (values are true incremental margin in EUR per account):")
-    print(table.round(3).to_markdown(index=False) if _has_tabulate() else table.round(3).to_string(index=False))
+    print(table_text(table.round(3)))
     summary = table.groupby("accounts")[["normalized", "spearman_chosen", "ineligible"]].agg(["mean", "min"])
     print("\nBy size:")
     print(summary.round(3).to_string())
-
-
-def _has_tabulate() -> bool:
-    try:
-        import tabulate  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 if __name__ == "__main__":

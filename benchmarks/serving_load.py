@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from report import table_text
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -248,15 +249,7 @@ def main() -> None:
                 proc.kill()
     table = pd.DataFrame(rows)
     print()
-    print(table.to_markdown(index=False, floatfmt=".1f") if _has_tabulate() else table.to_string(index=False))
-
-
-def _has_tabulate() -> bool:
-    try:
-        import tabulate  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    print(table_text(table, floatfmt=".1f"))
 
 
 if __name__ == "__main__":

@@ -19,14 +19,6 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -
     return float(sum(len(b) * abs(y[b].mean() - p[b].mean()) for b in bins if len(b)) / len(y))
 
 
-def reliability_curve(y: np.ndarray, p: np.ndarray, n_bins: int = 10) -> tuple[np.ndarray, np.ndarray]:
-    """(mean prediction, observed rate) per equal-count bin."""
-    order = np.argsort(np.asarray(p, dtype=float), kind="mergesort")
-    bins = [b for b in np.array_split(order, min(n_bins, len(order))) if len(b)]
-    return (np.array([np.mean(np.asarray(p)[b]) for b in bins]),
-            np.array([np.mean(np.asarray(y)[b]) for b in bins]))
-
-
 def classification_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
     """AUC, log loss, Brier score, calibration error, base rate and mean prediction."""
     y = np.asarray(y, dtype=float)

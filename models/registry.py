@@ -16,7 +16,6 @@ from mlflow.tracking import MlflowClient
 MODEL_NAME = "symbiose-nba"
 EXPERIMENT_NAME = "symbiose"
 CHAMPION = "champion"
-CHALLENGER = "challenger"
 
 
 class ModelNotFoundError(LookupError):

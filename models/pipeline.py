@@ -28,6 +28,9 @@ OUTPUT_COLUMNS = ["account_id", "rank", "channel", "offer_id", "discount_pct", "
                   "reasons", "model_version"]
 #: Columns the pipeline reads per account besides features (from ``features.actions.contact_state``).
 STATE_PREFIX = "touches_30d__"  # contact-state columns: touches per channel in the last 30 days
+#: Below this weight of the account-level estimate (about 330 logged touches of the channel and
+#: offer at the default strength) a suggestion says that it leans on the action's average effect.
+THIN_EVIDENCE_WEIGHT = 0.25
 #: Reason of a `none` row that exploration drew at random.
 HOLDOUT_REASON = "held out at random (no outreach) to measure what outreach adds"
 #: Boosting rounds whose feature contributions pick the reasons (the main effects; see predict_contrib).
@@ -152,7 +155,7 @@ class DecisionPipeline:
         value = scored.value[pair]
         thin = np.zeros(len(acts), dtype=bool)
         if self.lift_prior is not None:
-            thin = self.lift_prior.arrays(acts)[1] < 0.5
+            thin = self.lift_prior.arrays(acts)[1] < THIN_EVIDENCE_WEIGHT
         reasons = [
             "; ".join([*h, value_reason(v, d, currency), *([THIN_EVIDENCE_REASON] if t else [])])
             for h, v, d, t in zip(history, value, acts["discount_pct"].to_numpy(dtype=float), thin, strict=True)

@@ -111,3 +111,22 @@ def test_policy_beats_random_on_ground_truth(trained_run, small_dataset, small_d
     assert cmp.ineligible_suggestions == 0
     assert cmp.policy > cmp.random
     assert np.isfinite(cmp.normalized) and cmp.normalized > 0.3
+
+
+def test_thin_evidence_leans_on_average_lift_and_says_so(trained_run, snapshot) -> None:
+    from dataclasses import replace
+
+    data, actions, frame, state = snapshot
+    pipeline = trained_run.result.pipeline
+    assert pipeline.lift_prior is not None and pipeline.lift_prior.lift
+    rich = replace(pipeline.lift_prior, evidence={k: 10**9 for k in pipeline.lift_prior.evidence})
+    thin = replace(pipeline.lift_prior, evidence={})
+    texts = {}
+    for name, prior in (("rich", rich), ("thin", thin)):
+        clone = replace(pipeline, lift_prior=prior)
+        recs = _recommend(clone, data, actions, frame, state)
+        acting = recs[recs["channel"] != "none"]
+        texts[name] = acting["reasons"]
+        assert (acting["expected_incremental_margin"] > 0).all()
+    assert texts["thin"].str.contains("few past examples").all()
+    assert not texts["rich"].str.contains("few past examples").any()

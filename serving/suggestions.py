@@ -22,7 +22,7 @@ from features.dataset import Dataset
 from features.policy import NONE_CHANNEL
 from features.snapshot import build_snapshot
 from models.pipeline import DecisionPipeline
-from models.pyfunc import split_snapshot
+from models.pipeline import split_snapshot
 from serving.store.feedback import FeedbackEffects
 
 #: Deterministic ranking: every shown suggestion was chosen with probability 1.

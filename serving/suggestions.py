@@ -21,8 +21,7 @@ from features.actions import TOUCH_COUNT_PREFIX, action_space, contact_state
 from features.dataset import Dataset
 from features.policy import NONE_CHANNEL
 from features.snapshot import build_snapshot
-from models.pipeline import DecisionPipeline
-from models.pipeline import split_snapshot
+from models.pipeline import DecisionPipeline, split_snapshot
 from serving.store.feedback import FeedbackEffects
 
 #: Deterministic ranking: every shown suggestion was chosen with probability 1.

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from sklearn.metrics import log_loss, roc_auc_score
 
@@ -33,28 +31,3 @@ def classification_metrics(y: np.ndarray, p: np.ndarray) -> dict[str, float]:
         "mean_prediction": float(p.mean()),
         "n": float(len(y)),
     }
-
-
-@dataclass(frozen=True)
-class SelfNormalizedIPS:
-    """Self-normalized inverse propensity estimate of a deterministic policy's mean reward.
-
-    ``match`` marks logged decisions where the evaluated policy chose the logged action;
-    ``pscore`` is the logging policy's probability of that action.
-    """
-
-    min_matches: int = 1
-
-    def estimate_policy_value(self, *, reward: np.ndarray, match: np.ndarray, pscore: np.ndarray) -> float:
-        reward = np.asarray(reward, dtype=float)
-        match = np.asarray(match, dtype=bool)
-        pscore = np.asarray(pscore, dtype=float)
-        if not (len(reward) == len(match) == len(pscore)):
-            raise ValueError(f"reward, match and pscore must have equal length, got "
-                             f"{len(reward)}, {len(match)}, {len(pscore)}")
-        if ((pscore <= 0) | (pscore > 1)).any():
-            raise ValueError("pscore must be in (0, 1]")
-        if match.sum() < self.min_matches:
-            return float("nan")
-        w = match / pscore
-        return float(np.sum(w * reward) / np.sum(w))

@@ -18,7 +18,13 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
+from models.calibration import DEFAULT_L2, ActionCalibrator
+
 _EPS = 1e-6
+#: How scores are calibrated: one Platt map over all rows, or per action group (models.calibration).
+CALIBRATIONS = ("pooled", "action")
+#: LightGBM's ways to enforce monotone constraints, from the most to the least conservative.
+MONOTONE_METHODS = ("basic", "intermediate", "advanced")
 _HAS_EVAL_X = "eval_X" in inspect.signature(lgb.LGBMClassifier.fit).parameters
 
 
@@ -53,13 +59,21 @@ class ConversionClassifier(ClassifierMixin, BaseEstimator):
     docs/benchmarks.md); ``early_stopping_rounds=N`` turns it on. Platt is
     strictly monotone, so the small differences between an action and ``none`` that the decision
     depends on survive calibration (isotonic steps would flatten them into ties).
+    ``calibration="action"`` replaces the one Platt map with per-action-group offsets
+    (:class:`models.calibration.ActionCalibrator`), which corrects a lift the trees under-learn.
     """
+
+    #: Defaults for pipelines pickled before these parameters existed.
+    calibration = "pooled"
+    calibration_l2 = DEFAULT_L2
 
     def __init__(self, *, n_estimators: int = 200, learning_rate: float = 0.06, num_leaves: int = 31,
                  min_child_samples: int = 40, reg_lambda: float = 1.0, colsample_bytree: float = 0.8,
                  subsample: float = 0.8, monotone_constraints: list[int] | None = None,
                  early_stopping_rounds: int | None = None, calibrate: bool = True,
-                 baseline_columns: list[str] | None = None, random_state: int = 0, n_jobs: int = 2):
+                 baseline_columns: list[str] | None = None, monotone_method: str = "intermediate",
+                 calibration: str = "pooled", calibration_l2: float = DEFAULT_L2,
+                 random_state: int = 0, n_jobs: int = 2):
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -69,7 +83,10 @@ class ConversionClassifier(ClassifierMixin, BaseEstimator):
         self.subsample = subsample
         self.monotone_constraints = monotone_constraints
         self.early_stopping_rounds = early_stopping_rounds
+        self.monotone_method = monotone_method
         self.calibrate = calibrate
+        self.calibration = calibration
+        self.calibration_l2 = calibration_l2
         self.baseline_columns = baseline_columns
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -84,7 +101,7 @@ class ConversionClassifier(ClassifierMixin, BaseEstimator):
         )
         if self.monotone_constraints is not None:
             params["monotone_constraints"] = list(self.monotone_constraints)
-            params["monotone_constraints_method"] = "intermediate"
+            params["monotone_constraints_method"] = self.monotone_method
         return params
 
     def fit(self, X: pd.DataFrame, y: Any, *, X_calib: pd.DataFrame | None = None,
@@ -101,6 +118,11 @@ class ConversionClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(
                 f"monotone_constraints has {len(self.monotone_constraints)} entries for {X.shape[1]} columns"
             )
+        if self.monotone_method not in MONOTONE_METHODS:
+            raise ValueError(f"monotone_method must be one of {', '.join(MONOTONE_METHODS)}; "
+                             f"got {self.monotone_method!r}")
+        if self.calibration not in CALIBRATIONS:
+            raise ValueError(f"calibration must be one of {', '.join(CALIBRATIONS)}; got {self.calibration!r}")
         has_calib = X_calib is not None and y_calib is not None and len(X_calib) > 0
         if has_calib:
             X_calib = _check_frame(X_calib, "X_calib")
@@ -131,7 +153,11 @@ class ConversionClassifier(ClassifierMixin, BaseEstimator):
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.best_iteration_ = int(model.best_iteration_ or model.n_estimators)
         self.calibrator_: tuple[float, float] | None = None
-        if self.calibrate and has_calib and len(np.unique(y_calib)) == 2:
+        self.action_calibrator_: ActionCalibrator | None = None
+        if self.calibrate and has_calib and len(np.unique(y_calib)) == 2 and self.calibration == "action":
+            self.action_calibrator_ = ActionCalibrator(l2=self.calibration_l2).fit(
+                self._raw(X_calib), y_calib, X_calib, list(X.columns))
+        elif self.calibrate and has_calib and len(np.unique(y_calib)) == 2:
             raw = self._raw(X_calib)
             lr = LogisticRegression(C=1e4, max_iter=1000).fit(raw.reshape(-1, 1), y_calib)
             slope, intercept = float(lr.coef_[0, 0]), float(lr.intercept_[0])
@@ -168,8 +194,12 @@ class ConversionClassifier(ClassifierMixin, BaseEstimator):
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         check_is_fitted(self, "booster_")
-        raw = self._raw(_check_input(X, self.n_features_in_))
-        if self.calibrator_ is not None:
+        X = _check_input(X, self.n_features_in_)
+        raw = self._raw(X)
+        action_calibrator = getattr(self, "action_calibrator_", None)
+        if action_calibrator is not None:
+            raw = action_calibrator.transform(raw, X)
+        elif self.calibrator_ is not None:
             slope, intercept = self.calibrator_
             raw = slope * raw + intercept
         p = 1.0 / (1.0 + np.exp(-raw))

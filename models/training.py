@@ -20,9 +20,16 @@ from features.definitions import FeatureSpec, feature_specs
 from features.outcomes import label_touches
 from features.policy import NONE_CHANNEL
 from features.snapshot import build_snapshot
+from models.baseline_examples import untreated_examples
 from models.decision import score_actions
 from models.design import DesignMatrix, action_frame
-from models.estimators import ConversionClassifier, ConversionValueRegressor
+from models.estimators import CALIBRATIONS, ConversionClassifier, ConversionValueRegressor
+from models.learners import (
+    LEARNERS,
+    TLearnerClassifier,
+    XLearnerClassifier,
+    inverse_propensity_weights,
+)
 from models.metrics import classification_metrics
 from models.pipeline import DecisionPipeline, split_snapshot
 from models.shrinkage import DEFAULT_STRENGTH, LiftPrior, fit_lift_prior
@@ -44,7 +51,28 @@ class TrainingConfig:
     shrinkage_strength: float = DEFAULT_STRENGTH  # 0 = use each account's own estimate only
     prior_accounts: int = 5000  # accounts sampled at the as-of time to measure each action's average lift
     baseline_offset: bool = False
+    #: How the effect of an action is estimated (``models.learners``): "s", "t" or "x".
+    learner: str = "s"
+    #: Untreated windows per account drawn from the whole history as extra `none` examples
+    #: (``models.baseline_examples``); 0 = logged holdouts only.
+    history_windows: int = 4
+    #: LightGBM's monotone-constraint method of the pooled conversion model (S-learner).
+    monotone_method: str = "intermediate"
+    #: Calibration of the pooled conversion model: "pooled" (one Platt map) or "action"
+    #: (per-action-group offsets, ``models.calibration``).
+    calibration: str = "pooled"
     random_state: int = 0
+
+    def __post_init__(self) -> None:
+        if self.learner not in LEARNERS:
+            raise ValueError(f"learner must be one of {', '.join(LEARNERS)}; got {self.learner!r}")
+        if self.calibration not in CALIBRATIONS:
+            raise ValueError(f"calibration must be one of {', '.join(CALIBRATIONS)}; got {self.calibration!r}")
+        if self.calibration != "pooled" and self.learner != "s":
+            raise ValueError(f"calibration={self.calibration!r} applies to the pooled S-learner only; "
+                             f"got learner={self.learner!r}")
+        if self.history_windows < 0:
+            raise ValueError(f"history_windows must be >= 0, got {self.history_windows}")
 
 
 @dataclass
@@ -57,15 +85,20 @@ class TrainingResult:
 
 
 def training_examples(dataset: Dataset, as_of: pd.Timestamp, specs: list[FeatureSpec],
-                      max_examples: int | None = None, seed: int = 0) -> pd.DataFrame:
+                      max_examples: int | None = None, seed: int = 0,
+                      window: tuple[pd.Timestamp, pd.Timestamp] | None = None) -> pd.DataFrame:
     """One row per labelled logged decision and category: features as of the touch's own time,
     the action columns and the outcome (``converted``, ``list_revenue``).
 
     With more than ``max_examples`` rows, a uniform random sample of whole decisions (touches)
-    is kept, so every period and action stays represented in proportion.
+    is kept, so every period and action stays represented in proportion. ``window`` (start, end)
+    keeps only the touches with start <= touched_at < end (e.g. a holdout period).
     """
     labels = label_touches(dataset, as_of)
-    labels = labels[labels["complete"] & labels["category"].notna()].reset_index(drop=True)
+    keep = labels["complete"] & labels["category"].notna()
+    if window is not None:
+        keep &= (labels["touched_at"] >= window[0]) & (labels["touched_at"] < window[1])
+    labels = labels[keep].reset_index(drop=True)
     if labels.empty:
         return labels
     if max_examples is not None and len(labels) > max_examples:
@@ -132,13 +165,22 @@ def train_pipeline(dataset: Dataset, as_of: pd.Timestamp | None = None,
             f"(touches whose {data.policy.attribution_window_days}-day window ends before the as-of time)"
         )
     train, calib, valid = _split(examples, cfg)
+    n_logged = len(examples)
+    history = _untreated_rows(data, as_of, specs, sorted(set(actions["category"].astype(str))),
+                              examples, train, calib, cfg)
+    if len(history):
+        examples = pd.concat([examples, history.drop(columns=["split"])], ignore_index=True)
+        train = np.r_[train, history["split"].to_numpy() == "train"]
+        calib = np.r_[calib, history["split"].to_numpy() == "calib"]
+        valid = np.r_[valid, np.zeros(len(history), dtype=bool)]
     design = DesignMatrix(specs).fit(examples)
     X = design.transform(examples)
     y = examples["converted"].to_numpy(dtype=float)
-    clf = ConversionClassifier(monotone_constraints=design.monotone_constraints(),
-                               baseline_columns=design.account_columns if cfg.baseline_offset else None,
-                               random_state=cfg.random_state)
-    clf.fit(X[train], y[train], X_calib=X[calib], y_calib=y[calib])
+    clf = conversion_model(cfg, design)
+    fit_kwargs = {}
+    if cfg.learner == "x":
+        fit_kwargs["sample_weight"] = inverse_propensity_weights(examples.loc[train, "propensity"].to_numpy(dtype=float))
+    clf.fit(X[train], y[train], X_calib=X[calib], y_calib=y[calib], **fit_kwargs)
     conv = (y == 1) & ~valid & (examples["list_revenue"].to_numpy(dtype=float) > 0)
     value_model = ConversionValueRegressor(random_state=cfg.random_state).fit(
         X.loc[conv, design.account_columns], examples.loc[conv, "list_revenue"].to_numpy(dtype=float))
@@ -166,10 +208,11 @@ def train_pipeline(dataset: Dataset, as_of: pd.Timestamp | None = None,
         "offers_active": float(int(data.offers["active"].sum())), "actions": float(len(actions)),
         "examples_train": float(train.sum()), "examples_calibration": float(calib.sum()),
         "examples_validation": float(valid.sum()), "conversion_rate": float(y.mean()),
-        "none_share": float((examples["channel"] == NONE_CHANNEL).mean()),
+        "none_share": float((examples["channel"].iloc[:n_logged] == NONE_CHANNEL).mean()),
+        "examples_untreated_history": float(len(history)),
     }
     params = {"as_of": as_of.isoformat(), "features": len(specs), **cfg.__dict__,
-              **{f"clf_{k}": v for k, v in clf.get_params().items() if k != "monotone_constraints"}}
+              **{f"clf_{k}": v for k, v in clf.get_params().items() if k not in ("monotone_constraints", "account_columns", "baseline_columns")}}
     if cfg.shrinkage_strength > 0:
         seen = examples[~valid & (examples["channel"] != NONE_CHANNEL)]
         evidence = seen.groupby(["channel", "offer_id"]).size()
@@ -177,6 +220,52 @@ def train_pipeline(dataset: Dataset, as_of: pd.Timestamp | None = None,
             data, as_of, pipeline, {(str(c), str(o)): int(n) for (c, o), n in evidence.items()}, cfg)
     pipeline.metrics = dict(metrics)
     return TrainingResult(pipeline, metrics, params, summary, validation)
+
+
+def conversion_model(cfg: TrainingConfig, design: DesignMatrix
+                     ) -> ConversionClassifier | TLearnerClassifier | XLearnerClassifier:
+    """The unfitted conversion model of the configured learner (``models.learners``)."""
+    monotone = design.monotone_constraints()
+    if cfg.learner == "t":
+        return TLearnerClassifier(account_columns=design.account_columns, monotone_constraints=monotone,
+                                  random_state=cfg.random_state)
+    if cfg.learner == "x":
+        return XLearnerClassifier(account_columns=design.account_columns, monotone_constraints=monotone,
+                                  random_state=cfg.random_state)
+    return ConversionClassifier(monotone_constraints=monotone,
+                                baseline_columns=design.account_columns if cfg.baseline_offset else None,
+                                monotone_method=cfg.monotone_method, calibration=cfg.calibration,
+                                random_state=cfg.random_state)
+
+
+def _untreated_rows(data: Dataset, as_of: pd.Timestamp, specs: list[FeatureSpec], categories: list[str],
+                    examples: pd.DataFrame, train: np.ndarray, calib: np.ndarray,
+                    cfg: TrainingConfig) -> pd.DataFrame:
+    """Untreated history windows as `none` examples, with a ``split`` column: "train" when the
+    window ends before the first calibration decision, "calib" when it lies between the calibration
+    and validation periods; windows reaching into the validation period are dropped (the validation
+    period only measures). With a random (not time-ordered) split, every window trains."""
+    if cfg.history_windows == 0:
+        return pd.DataFrame()
+    rows = untreated_examples(data, as_of, specs, categories, cfg.history_windows, cfg.random_state)
+    if rows.empty:
+        return rows
+    t = examples["touched_at"]
+    window = pd.Timedelta(days=data.policy.attribution_window_days)
+    by_time = calib.any() and (~(train | calib)).any() and t[train].max() <= t[calib].min()
+    if by_time:
+        t_cal, t_val = t[calib].min(), t[~(train | calib)].min()
+        end = rows["touched_at"] + window
+        split = np.where(end < t_cal, "train", np.where((rows["touched_at"] >= t_cal) & (end < t_val),
+                                                         "calib", "drop"))
+    else:
+        split = np.full(len(rows), "train")
+    rows = rows.assign(split=split)
+    rows = rows[rows["split"] != "drop"].reset_index(drop=True)
+    n = len(rows)
+    acts = action_frame(np.full(n, NONE_CHANNEL, dtype=object), np.full(n, None), np.zeros(n), np.full(n, None))
+    return pd.concat([rows, acts, pd.DataFrame({"channel": np.full(n, NONE_CHANNEL, dtype=object),
+                                                "touch_id": None, "propensity": np.nan})], axis=1)
 
 
 def reference_lift_prior(data: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipeline,

@@ -52,3 +52,44 @@ def test_pyfunc_runs_the_whole_pipeline_with_its_signature(trained_run, small_da
     one = model.predict(single)
     assert set(one["account_id"]) == {some.iloc[0]}
     assert isinstance(one, pd.DataFrame)
+
+
+
+
+def test_action_calibrated_pipeline_round_trips_through_pyfunc(trained_run, small_dataset, as_of) -> None:
+    """The trained pipeline with a per-action calibrator (fitted on its own scored pairs and
+    synthetic outcomes) pickles into a pyfunc model that decides exactly as in memory."""
+    import copy
+
+    import numpy as np
+
+    from models.calibration import ActionCalibrator
+    from models.design import action_frame
+    from models.pipeline import split_snapshot
+    from models.pyfunc import load_pipeline, log_and_register
+    from models.registry import ensure_experiment
+
+    pipeline = copy.deepcopy(trained_run.result.pipeline)
+    snap = build_snapshot(small_dataset.before(as_of), as_of, pipeline.specs, pipeline.categories)
+    acts = pipeline.actions
+    encoded = pipeline.design.encode(snap.iloc[:300])
+    rows = np.repeat(np.arange(len(encoded)), len(acts))
+    act = action_frame(*(np.tile(acts[c].to_numpy(), len(encoded)) for c in
+                         ("channel", "offer_id", "discount_pct", "executed_by")))
+    X = pipeline.design.with_actions(encoded[rows], act)
+    clf = pipeline.classifier
+    raw = clf._raw(X)
+    rng = np.random.default_rng(0)
+    y = (rng.random(len(raw)) < 1 / (1 + np.exp(-(raw + 0.5 * act["action_is_contact"].to_numpy())))).astype(float)
+    clf.action_calibrator_ = ActionCalibrator().fit(raw, y, X, list(clf.feature_names_in_))
+    assert not np.allclose(clf.predict_proba(X), trained_run.result.pipeline.classifier.predict_proba(X))
+
+    batch = snap[snap["account_id"].isin(snap["account_id"].drop_duplicates().iloc[:5])].reset_index(drop=True)
+    configure_tracking()
+    with mlflow.start_run(experiment_id=ensure_experiment()):
+        uri, _ = log_and_register(pipeline, batch, register=False)
+    loaded = load_pipeline(uri)
+    assert loaded.classifier.action_calibrator_ is not None
+    assert np.array_equal(loaded.classifier.predict_proba(X), clf.predict_proba(X))
+    expected = pipeline.recommend(*split_snapshot(batch), top_k=3)
+    pd.testing.assert_frame_equal(mlflow.pyfunc.load_model(uri).predict(batch), expected)

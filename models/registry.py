@@ -2,11 +2,16 @@
 
 With no ``MLFLOW_TRACKING_URI`` an embedded store is created on first use under the working
 directory ``SYMBIOSE_HOME`` (default ``./.symbiose``): a SQLite database and an artifact folder.
+
+Aliases: every trained version gets ``challenger``; ``champion`` is what is served by default.
+Each version that became champion carries the tag ``previous_champion`` (the version it
+replaced), so the chain of champions survives restarts and ``rollback`` can walk it back.
 """
 
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import mlflow
@@ -16,6 +21,15 @@ from mlflow.tracking import MlflowClient
 MODEL_NAME = "symbiose-nba"
 EXPERIMENT_NAME = "symbiose"
 CHAMPION = "champion"
+CHALLENGER = "challenger"
+#: Model-version tags written when a version becomes champion or is rolled back.
+PREVIOUS_CHAMPION_TAG = "previous_champion"
+PROMOTED_AT_TAG = "promoted_at"
+
+
+#: URIs this process chose itself. MLflow copies every URI it is given into MLFLOW_TRACKING_URI /
+#: MLFLOW_REGISTRY_URI, so those variables only count as the user's choice when they differ.
+_EMBEDDED_URIS: set[str] = set()
 
 
 class ModelNotFoundError(LookupError):
@@ -31,12 +45,19 @@ def home() -> Path:
 
 def configure_tracking() -> str:
     """Point MLflow at ``MLFLOW_TRACKING_URI`` or the embedded SQLite store; return the URI."""
-    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    uri = _users_uri("MLFLOW_TRACKING_URI")
     if not uri:
         uri = f"sqlite:///{home() / 'mlflow.db'}"
+        _EMBEDDED_URIS.add(uri)
     mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(os.environ.get("MLFLOW_REGISTRY_URI", uri))
+    mlflow.set_registry_uri(_users_uri("MLFLOW_REGISTRY_URI") or uri)
     return uri
+
+
+def _users_uri(variable: str) -> str | None:
+    """The URI in environment ``variable`` unless it is one this process set for the embedded store."""
+    value = os.environ.get(variable)
+    return None if not value or value in _EMBEDDED_URIS else value
 
 
 def ensure_experiment() -> str:
@@ -46,7 +67,7 @@ def ensure_experiment() -> str:
     if exp is not None:
         return exp.experiment_id
     location = None
-    if not os.environ.get("MLFLOW_TRACKING_URI"):
+    if not _users_uri("MLFLOW_TRACKING_URI"):
         location = (home() / "artifacts").as_uri()
     return client.create_experiment(EXPERIMENT_NAME, artifact_location=location)
 
@@ -96,3 +117,108 @@ def next_version() -> int:
     except MlflowException:
         return 1
     return max((int(v.version) for v in versions), default=0) + 1
+
+
+def version_label(version: int) -> str:
+    """The human-readable name of a version of MODEL_NAME, e.g. "symbiose-nba/3"."""
+    return f"{MODEL_NAME}/{version}"
+
+
+def alias_version(alias: str) -> int | None:
+    """The version of MODEL_NAME that ``alias`` points to, or None (no such alias or model)."""
+    try:
+        return int(MlflowClient().get_model_version_by_alias(MODEL_NAME, alias).version)
+    except MlflowException:
+        return None
+
+
+def champion_version() -> int | None:
+    """The version with alias ``champion``, or None."""
+    return alias_version(CHAMPION)
+
+
+def challenger_version() -> int | None:
+    """The version with alias ``challenger``, or None."""
+    return alias_version(CHALLENGER)
+
+
+def set_alias(alias: str, version: int) -> None:
+    """Point ``alias`` of MODEL_NAME at ``version`` (moving it from whichever version had it)."""
+    client = MlflowClient()
+    try:
+        client.get_model_version(MODEL_NAME, str(version))
+    except MlflowException as exc:
+        raise ModelNotFoundError(f"cannot set alias {alias!r}: {version_label(version)} is not "
+                                 "a registered version") from exc
+    client.set_registered_model_alias(MODEL_NAME, alias, str(version))
+
+
+def version_tags(version: int) -> dict[str, str]:
+    """The tags of a registered version of MODEL_NAME."""
+    try:
+        return dict(MlflowClient().get_model_version(MODEL_NAME, str(version)).tags)
+    except MlflowException as exc:
+        raise ModelNotFoundError(f"{version_label(version)} is not a registered version") from exc
+
+
+def tag_version(version: int, tags: dict[str, str]) -> None:
+    """Set tags on a registered version of MODEL_NAME (values are stored as text)."""
+    client = MlflowClient()
+    for key, value in tags.items():
+        client.set_model_version_tag(MODEL_NAME, str(version), key, str(value))
+
+
+def make_champion(version: int, tags: dict[str, str] | None = None) -> int | None:
+    """Give ``version`` the ``champion`` alias, remembering the version it replaces.
+
+    The tags ``previous_champion`` and ``promoted_at`` plus ``tags`` are written on ``version``
+    first, then the alias moves: a reader never sees a champion without its history.
+    Returns the previous champion (None when there was none).
+    """
+    previous = champion_version()
+    record = {PROMOTED_AT_TAG: utc_now(), **(tags or {})}
+    if previous is not None and previous != version:
+        record[PREVIOUS_CHAMPION_TAG] = str(previous)
+    elif previous is None and PREVIOUS_CHAMPION_TAG in version_tags(version):
+        MlflowClient().delete_model_version_tag(MODEL_NAME, str(version), PREVIOUS_CHAMPION_TAG)
+    tag_version(version, record)
+    set_alias(CHAMPION, version)
+    return previous
+
+
+def previous_champion(version: int) -> int | None:
+    """The champion that ``version`` replaced when it was promoted, or None."""
+    value = version_tags(version).get(PREVIOUS_CHAMPION_TAG)
+    return int(value) if value and value.isdigit() else None
+
+
+def rollback_champion() -> tuple[int, int]:
+    """Give ``champion`` back to the version the current champion replaced; (from, to).
+
+    The rolled-back version is tagged ``rolled_back_at`` and ``rolled_back_to``.
+    """
+    current = champion_version()
+    if current is None:
+        raise ModelNotFoundError(f"{MODEL_NAME!r} has no champion: nothing to roll back")
+    previous = previous_champion(current)
+    if previous is None:
+        raise ModelNotFoundError(f"the champion {version_label(current)} replaced no earlier "
+                                 "champion: there is nothing to roll back to")
+    tag_version(current, {"rolled_back_at": utc_now(), "rolled_back_to": str(previous)})
+    set_alias(CHAMPION, previous)
+    return current, previous
+
+
+def register_challenger(version: int) -> bool:
+    """Mark a newly registered version as ``challenger``; when there is no champion yet it
+    becomes the champion too (so serving and recommending work at once). True if it did."""
+    set_alias(CHALLENGER, version)
+    if champion_version() is not None:
+        return False
+    make_champion(version, {"promotion": "first registered version"})
+    return True
+
+
+def utc_now() -> str:
+    """The current time as ISO 8601 text in UTC, to the second."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

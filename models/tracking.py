@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import mlflow
 import pandas as pd
 
 from features.dataset import Dataset
 from features.snapshot import build_snapshot
+from models.evaluation.html import write_html, write_report
+from models.evaluation.report import EvaluationReport, evaluate_holdout
+from models.evaluation.run_log import log_written_evaluation
 from models.pyfunc import log_and_register
-from models.registry import configure_tracking, ensure_experiment
+from models.registry import configure_tracking, ensure_experiment, register_challenger
 from models.training import TrainingConfig, TrainingResult, train_pipeline
-from models.validation_policy import validation_policy_value
+from models.validation_policy import policy_value_metrics
+
+#: Bootstrap resamples of the evaluation logged with every training run.
+TRAINING_BOOTSTRAP = 200
 
 
 @dataclass(frozen=True)
@@ -22,6 +30,10 @@ class TrainRun:
     model_uri: str
     model_version: str | None
     result: TrainingResult
+    #: True when the new version also became ``champion`` (there was none before).
+    champion: bool = False
+    #: The evaluation on the validation period, logged under ``evaluation/`` of the run.
+    evaluation: EvaluationReport | None = None
 
 
 def train_and_log(dataset: Dataset, as_of: pd.Timestamp | None = None, *,
@@ -29,12 +41,18 @@ def train_and_log(dataset: Dataset, as_of: pd.Timestamp | None = None, *,
                   example_accounts: int = 5) -> TrainRun:
     """Train, evaluate and log everything in one MLflow run; register the model unless told not to.
 
+    A registered version gets the alias ``challenger``, and ``champion`` too when there is none yet.
+
     All computation happens before the run starts, so a failure leaves no run and no model version.
     """
     result = train_pipeline(dataset, as_of, config)
     pipeline = result.pipeline
     as_of_ts = pd.Timestamp(pipeline.as_of)
-    policy_metrics = validation_policy_value(dataset, pipeline, result.validation)
+    evaluation = evaluate_holdout(pipeline, dataset.before(as_of_ts), result.validation,
+                                  n_boot=TRAINING_BOOTSTRAP, seed=int(result.params.get("random_state", 0)))
+    report_dir = tempfile.TemporaryDirectory(prefix="symbiose-evaluation-")  # removed when collected
+    write_report(evaluation, Path(report_dir.name))
+    policy_metrics = policy_value_metrics(evaluation)
     result.metrics.update(policy_metrics)
     pipeline.metrics = dict(result.metrics)
     accounts = dataset.accounts["account_id"].iloc[:example_accounts]
@@ -53,11 +71,16 @@ def train_and_log(dataset: Dataset, as_of: pd.Timestamp | None = None, *,
         mlflow.log_dict({"features": [s.__dict__ for s in pipeline.specs]}, "features.json")
         mlflow.log_text(json.dumps(pipeline.policy, indent=2), "policy.json")
         model_uri, version = log_and_register(pipeline, example, register=register)
+        evaluation.model_version = version or pipeline.model_version
+        write_html(evaluation, Path(report_dir.name))  # with the registered version's name
+        log_written_evaluation(evaluation, run.info.run_id, Path(report_dir.name))
         if version:
             mlflow.set_tag("model_version", version)
+    champion = False
     if version:  # the registry URI, which `recommend --model` and the service accept
         model_uri = f"models:/{version}"
-    return TrainRun(run.info.run_id, model_uri, version, result)
+        champion = register_challenger(int(version.rsplit("/", 1)[1]))
+    return TrainRun(run.info.run_id, model_uri, version, result, champion, evaluation)
 
 
 def _param(value: object) -> object:

@@ -1,0 +1,109 @@
+"""Hot reload: follow the registry's ``champion`` alias without a restart.
+
+A background thread asks the registry every ``SYMBIOSE_MODEL_POLL_SECONDS`` which version is
+champion. When it differs from the served one, the thread loads that model and scores the
+data directory into a new :class:`~serving.runtime.Snapshot` while the old one keeps serving,
+then swaps in a new runtime with one attribute assignment. Requests take the runtime once
+(``serving.deps.get_runtime``), so each sees either the old snapshot or the new one, whole.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import Protocol
+
+from models.registry import champion_version, configure_tracking, version_label
+from serving.runtime import Runtime, Snapshot, load_snapshot
+from serving.settings import Settings
+
+log = logging.getLogger("symbiose.serving")
+
+
+class RuntimeHolder(Protocol):
+    """Where the served runtime lives (``app.state``)."""
+
+    runtime: Runtime
+
+
+def follows_champion(settings: Settings) -> bool:
+    """Whether a service with ``settings`` should follow the champion: no explicit model, a data
+    directory to score, and a poll interval above zero."""
+    return settings.model is None and settings.data is not None and settings.model_poll_seconds > 0
+
+
+class ChampionWatcher:
+    """Polls the champion alias and swaps in a freshly built snapshot when it moves."""
+
+    def __init__(self, holder: RuntimeHolder, interval: float, *,
+                 load: Callable[[Settings], Snapshot] = load_snapshot,
+                 champion: Callable[[], int | None] = champion_version) -> None:
+        if interval <= 0:
+            raise ValueError(f"poll interval: expected seconds > 0, got {interval!r}")
+        self.holder = holder
+        self.interval = float(interval)
+        self._load = load
+        self._champion = champion
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._failed: str | None = None
+        self.last_error: str | None = None
+        self.reloads = 0
+
+    def start(self) -> ChampionWatcher:
+        """Start polling in a daemon thread (the first check after one interval)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="champion-watcher", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop polling; waits up to ``timeout`` seconds for a reload in progress to finish."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.check_once()
+            except Exception as exc:  # keep serving the old snapshot; try again next time
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.warning("champion check failed: %s", self.last_error)
+
+    def check_once(self) -> bool:
+        """Reload if the champion is not the served version; True when a new snapshot was swapped in.
+
+        A version that failed to load is not tried again until the champion moves on.
+        """
+        configure_tracking()
+        version = self._champion()
+        if version is None:
+            return False
+        wanted = version_label(version)
+        current = self.holder.runtime
+        if wanted in (current.snapshot.model.version, self._failed):
+            return False
+        try:
+            snapshot = self._load(current.settings)
+        except Exception:
+            self._failed = wanted
+            raise
+        self._failed = None
+        self.last_error = None
+        if snapshot.model.version == current.snapshot.model.version:
+            return False
+        self.holder.runtime = self.holder.runtime.with_snapshot(snapshot)
+        self.reloads += 1
+        log.warning("now serving %s (was %s)", snapshot.model.version, current.snapshot.model.version)
+        return True
+
+
+def watch_champion(holder: RuntimeHolder) -> ChampionWatcher | None:
+    """A started watcher for the runtime in ``holder`` when its settings follow the champion."""
+    settings = holder.runtime.settings
+    if not follows_champion(settings):
+        return None
+    return ChampionWatcher(holder, settings.model_poll_seconds).start()

@@ -3,9 +3,11 @@ thread and wait until they are committed, so concurrent requests share one trans
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import threading
 from collections.abc import Sequence
+from concurrent.futures import Future, InvalidStateError
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,7 +20,8 @@ class DecisionLogUnavailable(RuntimeError):
 
 
 class DecisionLog:
-    """One writer thread; :meth:`write` returns once the rows are committed (or raises)."""
+    """One writer thread; :meth:`write` (and ``await`` :meth:`write_async`) return once the rows are
+    committed, or raise :class:`DecisionLogUnavailable`."""
 
     def __init__(self, sessions: sessionmaker[Session], *, max_batch: int = 1000, timeout: float = 10.0) -> None:
         self._sessions = sessions
@@ -32,13 +35,31 @@ class DecisionLog:
         """Log ``rows`` (see ``store.decisions.DECISION_FIELDS``); committed when this returns."""
         if not rows:
             return
-        done = threading.Event()
-        failure: list[BaseException] = []
-        self._queue.put((rows, done, failure))
-        if not done.wait(self._timeout):
-            raise DecisionLogUnavailable(f"decision log not written within {self._timeout:g} s")
-        if failure:
-            raise DecisionLogUnavailable(f"decision log not written: {failure[0]}") from failure[0]
+        future = self.submit(rows)
+        try:
+            failure = future.exception(timeout=self._timeout)
+        except TimeoutError:
+            raise DecisionLogUnavailable(f"decision log not written within {self._timeout:g} s") from None
+        if failure is not None:
+            raise DecisionLogUnavailable(f"decision log not written: {failure}") from failure
+
+    async def write_async(self, rows: Sequence[dict[str, Any]]) -> None:
+        """:meth:`write` for the event loop: waits for the commit without holding a thread."""
+        if not rows:
+            return
+        future = asyncio.wrap_future(self.submit(rows))
+        try:
+            await asyncio.wait_for(future, self._timeout)
+        except TimeoutError:
+            raise DecisionLogUnavailable(f"decision log not written within {self._timeout:g} s") from None
+        except Exception as exc:
+            raise DecisionLogUnavailable(f"decision log not written: {exc}") from exc
+
+    def submit(self, rows: Sequence[dict[str, Any]]) -> Future[None]:
+        """Queue ``rows`` for the next group commit; the future is done once they are committed."""
+        future: Future[None] = Future()
+        self._queue.put((rows, future))
+        return future
 
     def close(self) -> None:
         """Finish pending writes and stop the writer thread."""
@@ -63,10 +84,21 @@ class DecisionLog:
                 batch.append(extra)
             try:
                 with self._sessions() as session:
-                    log_decisions(session, [row for rows, _, _ in batch for row in rows])
+                    log_decisions(session, [row for rows, _ in batch for row in rows])
             except Exception as exc:  # every waiting request gets the error
-                for _, _, failure in batch:
-                    failure.append(exc)
-            finally:
-                for _, done, _ in batch:
-                    done.set()
+                for _, future in batch:
+                    _settle(future, exc)
+            else:
+                for _, future in batch:
+                    _settle(future, None)
+
+
+def _settle(future: Future[None], failure: BaseException | None) -> None:
+    """Finish ``future`` unless its waiter gave up (timed out or disconnected) and cancelled it."""
+    try:
+        if failure is None:
+            future.set_result(None)
+        else:
+            future.set_exception(failure)
+    except InvalidStateError:
+        pass

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -18,7 +19,9 @@ MAX_TOKEN_LENGTH = 200
 
 
 async def get_runtime(request: Request) -> Runtime:
-    """The runtime loaded at start (model, snapshot, database); async: no thread hop needed."""
+    """The served runtime (model, snapshot, database); async: no thread hop needed.
+
+    Read once per request: a hot reload swaps the whole runtime, so a request sees one snapshot."""
     return request.app.state.runtime
 
 
@@ -39,10 +42,13 @@ def _unauthorized(detail: str) -> HTTPException:
                          headers={"WWW-Authenticate": "Bearer"})
 
 
-def get_current_user(runtime: RuntimeDep, session: SessionDep,
-                     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-                     ) -> Principal:
-    """The caller named by ``Authorization: Bearer <token>``; 401 when missing, unknown or revoked."""
+async def get_current_user(runtime: RuntimeDep,
+                           credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+                           ) -> Principal:
+    """The caller named by ``Authorization: Bearer <token>``; 401 when missing, unknown or revoked.
+
+    A token checked in the last ``auth_cache_seconds`` is answered from memory; otherwise the
+    user is looked up in a worker thread, so the event loop never waits on the database."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
     token = credentials.credentials
@@ -52,11 +58,16 @@ def get_current_user(runtime: RuntimeDep, session: SessionDep,
     principal = runtime.principals.get(key)
     if principal is not None:
         return principal
-    principal = principal_for_token(session, token)
+    principal = await run_in_threadpool(_lookup, runtime, token)
     if principal is None:
         raise _unauthorized("unknown or revoked token")
     runtime.principals.put(key, principal)
     return principal
+
+
+def _lookup(runtime: Runtime, token: str) -> Principal | None:
+    with runtime.sessions() as session:
+        return principal_for_token(session, token)
 
 
 CurrentUser = Annotated[Principal, Depends(get_current_user)]

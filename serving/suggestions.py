@@ -1,7 +1,10 @@
 """The in-memory suggestion service: ranked candidates precomputed once, filtered per request.
 
 At start the model scores every account of the snapshot once (``candidates`` ranked actions per
-account, plus ``none`` where fewer pay off). A request never scores: it takes the account's
+account, plus ``none`` where fewer pay off). With exploration (``explore`` > 0), each account's
+first candidate is, with that probability, a random eligible action or a ``none`` holdout, drawn
+once per snapshot (a rep sees a stable list); the exact probability of the account's decision is
+its ``propensity``, logged with every suggestion shown. A request never scores: it takes the account's
 candidates, drops actions suppressed by recent feedback (dismissed or done, per account ×
 channel × offer) and actions on channels whose contact cap is used up once accepted rep actions
 are counted as touches, and returns the first ``k`` with ``none`` appended where fewer remain.
@@ -24,7 +27,7 @@ from features.snapshot import build_snapshot
 from models.pipeline import DecisionPipeline, split_snapshot
 from serving.store.feedback import FeedbackEffects
 
-#: Deterministic ranking: every shown suggestion was chosen with probability 1.
+#: Without exploration the ranking is deterministic: every decision is taken with probability 1.
 PROPENSITY = 1.0
 NO_FURTHER_ACTION = "no further action is expected to pay off now"
 _SEP = "\x1f"
@@ -67,6 +70,8 @@ class SuggestionService:
         }
         for name in ("discount_pct", "p_convert", "p_convert_baseline", "expected_incremental_margin"):
             self.cols[name] = cand[name].to_numpy(dtype=np.float64)
+        explored = cand["explored"] if "explored" in cand else pd.Series(False, index=cand.index)
+        self.cols["explored"] = explored.fillna(False).to_numpy(dtype=bool)
         self.cols["offer_id"] = np.where(pd.isna(cand["offer_id"]), None, self.cols["offer_id"])
         self.cols["executed_by"] = np.where(pd.isna(cand["executed_by"]), None, self.cols["executed_by"])
         self.cols["offer_name"] = np.where(pd.isna(cand["offer_name"]), None, self.cols["offer_name"])
@@ -85,6 +90,12 @@ class SuggestionService:
         n = len(self.accounts)
         self._start = np.searchsorted(self.account_pos, np.arange(n), side="left")
         self._end = np.searchsorted(self.account_pos, np.arange(n), side="right")
+        # The probability of each account's decision: its first candidate's propensity.
+        self.propensity = np.full(n, PROPENSITY)
+        if "propensity" in cand:
+            first = self._start[self._start < self._end]
+            given = cand["propensity"].to_numpy(dtype=np.float64)[first]
+            self.propensity[self.account_pos[first]] = np.where(np.isnan(given), PROPENSITY, given)
         self.rep_id = np.where(state["rep_id"].isna(), None, state["rep_id"].to_numpy(dtype=object))
         self.caps = dict(caps)
         self.touches = {ch: state[TOUCH_COUNT_PREFIX + ch].to_numpy(dtype=np.int64)
@@ -92,8 +103,12 @@ class SuggestionService:
 
     @classmethod
     def build(cls, dataset: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipeline, *,
-              model_version: str, candidates: int = 20, explain_depth: int = 3) -> SuggestionService:
+              model_version: str, candidates: int = 20, explain_depth: int = 3, explore: float = 0.0,
+              seed: int | None = None) -> SuggestionService:
         """Score every account of ``dataset`` at ``as_of`` once and keep ``candidates`` per account.
+
+        ``explore`` > 0 mixes random eligible actions and ``none`` holdouts into the first place
+        (``models.exploration``), drawn with ``seed`` (a fresh one when None).
 
         Reasons from the account's history (feature contributions, the costly part) are computed
         for the first ``explain_depth`` candidates of each account; deeper candidates, shown only
@@ -104,8 +119,11 @@ class SuggestionService:
         actions = action_space(data)
         categories = sorted(set(actions["category"].astype(str))) or pipeline.categories
         frame, state = split_snapshot(build_snapshot(data, as_of, pipeline.specs, categories))
+        if explore > 0 and seed is None:
+            seed = int(np.random.SeedSequence().entropy % 2**32)  # both passes below draw alike
         context = {"actions": actions, "policy": data.policy, "offers": data.offers,
-                   "category_margin": data.category_margin_rates(), "model_version": model_version}
+                   "category_margin": data.category_margin_rates(), "model_version": model_version,
+                   "explore_epsilon": explore, "seed": seed}
         recs = pipeline.recommend(frame, state, top_k=candidates, explain=False, **context)
         if explain_depth > 0:
             explained = pipeline.recommend(frame, state, top_k=min(explain_depth, candidates), explain=True,
@@ -124,13 +142,13 @@ class SuggestionService:
         """The first ``k`` suggestions of each account at ``positions`` (distinct) after feedback,
         grouped by account in the order of ``positions``, best first."""
         positions = np.asarray(positions, dtype=np.int64)
-        slot = np.full(len(self.accounts), -1, dtype=np.int64)
-        slot[positions] = np.arange(len(positions))
-        rows = _concat_ranges(self._start[positions], self._end[positions])
-        rows = rows[self._allowed(rows, effects)]
-        group = slot[self.account_pos[rows]]
+        starts, ends = self._start[positions], self._end[positions]
+        rows = _concat_ranges(starts, ends)
+        group = np.repeat(np.arange(len(positions)), ends - starts)  # index into positions
+        keep = self._allowed(rows, effects)
+        rows, group = rows[keep], group[keep]
         # Rank within account after filtering (rows come grouped by account, in rank order).
-        first = np.r_[True, group[1:] != group[:-1]] if len(group) else np.zeros(0, dtype=bool)
+        first = np.concatenate([[True], group[1:] != group[:-1]]) if len(group) else np.zeros(0, dtype=bool)
         group_start = np.maximum.accumulate(np.where(first, np.arange(len(group)), 0)) if len(group) else group
         ranks = np.arange(len(group)) - group_start + 1
         top = ranks <= k
@@ -139,9 +157,9 @@ class SuggestionService:
         counts = np.bincount(group, minlength=len(positions))
         has_none = np.bincount(group, weights=self._is_none[rows], minlength=len(positions)) > 0
         need = np.flatnonzero((counts < k) & ~has_none)
-        rows = np.r_[rows, np.full(len(need), -1, dtype=np.int64)]
-        group = np.r_[group, need]
-        ranks = np.r_[ranks, counts[need] + 1]
+        rows = np.concatenate([rows, np.full(len(need), -1, dtype=np.int64)])
+        group = np.concatenate([group, need])
+        ranks = np.concatenate([ranks, counts[need] + 1])
         order = np.lexsort((ranks, group))
         return Shown(rows[order], positions[group[order]], ranks[order].astype(np.int64))
 
@@ -170,9 +188,7 @@ class SuggestionService:
         first = shown.ranks == 1
         value = np.where(shown.rows[first] >= 0,
                          self.cols["expected_incremental_margin"][np.maximum(shown.rows[first], 0)], 0.0)
-        best = np.zeros(len(self.accounts))
-        best[shown.accounts[first]] = value
-        return best[positions]
+        return pd.Series(value, index=shown.accounts[first]).reindex(positions, fill_value=0.0).to_numpy()
 
     def records(self, shown: Shown) -> list[dict[str, Any]]:
         """One plain dict per shown suggestion (contract §5 fields plus account/category)."""
@@ -190,7 +206,8 @@ class SuggestionService:
                     "account_id": account, "rank": rank, "channel": NONE_CHANNEL, "offer_id": None,
                     "offer_name": None, "category": None, "discount_pct": 0.0, "p_convert": baseline,
                     "p_convert_baseline": baseline, "expected_incremental_margin": 0.0,
-                    "executed_by": None, "reasons": [NO_FURTHER_ACTION]}
+                    "executed_by": None, "reasons": [NO_FURTHER_ACTION],
+                    "propensity": float(self.propensity[pos]), "explored": False}
         c = self.cols
         return {"suggestion_id": c["suggestion_id"][row], "account_id": account, "rank": rank,
                 "channel": c["channel"][row], "offer_id": c["offer_id"][row],
@@ -198,7 +215,8 @@ class SuggestionService:
                 "discount_pct": float(c["discount_pct"][row]), "p_convert": float(c["p_convert"][row]),
                 "p_convert_baseline": float(c["p_convert_baseline"][row]),
                 "expected_incremental_margin": float(c["expected_incremental_margin"][row]),
-                "executed_by": c["executed_by"][row], "reasons": split_reasons(c["reasons"][row])}
+                "executed_by": c["executed_by"][row], "reasons": split_reasons(c["reasons"][row]),
+                "propensity": float(self.propensity[pos]), "explored": bool(c["explored"][row])}
 
     def _baseline(self, pos: int) -> float:
         start = self._start[pos]
@@ -222,7 +240,7 @@ def _concat_ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     total = int(lengths.sum())
     if total == 0:
         return np.zeros(0, dtype=np.int64)
-    offsets = np.repeat(starts - np.cumsum(np.r_[0, lengths[:-1]]), lengths)
+    offsets = np.repeat(starts - np.cumsum(np.concatenate([[0], lengths[:-1]])), lengths)
     return offsets + np.arange(total, dtype=np.int64)
 
 
@@ -241,6 +259,6 @@ def decision_rows(records: Sequence[dict[str, Any]], *, model_version: str, as_o
              "channel": r["channel"], "offer_id": r["offer_id"], "discount_pct": r["discount_pct"],
              "executed_by": r["executed_by"], "p_convert": r["p_convert"],
              "p_convert_baseline": r["p_convert_baseline"],
-             "expected_incremental_margin": r["expected_incremental_margin"], "propensity": PROPENSITY,
+             "expected_incremental_margin": r["expected_incremental_margin"], "propensity": r["propensity"],
              "model_version": model_version, "as_of": ts, "requested_at": requested_at, "user_id": user_id}
             for r in records]

@@ -1,17 +1,19 @@
-"""What the endpoints do, as plain functions of (runtime, session, caller, arguments)."""
+"""What the endpoints do, as plain functions of (runtime, caller, arguments[, session])."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from sqlalchemy.orm import Session
 
 from serving.auth import Principal
+from serving.campaign_rep_list import rep_actions
 from serving.errors import ConflictError, NotFoundError
-from serving.runtime import Runtime
+from serving.runtime import Runtime, Snapshot
 from serving.store.decisions import find_shown
-from serving.store.feedback import IdempotencyConflict, feedback_effects, record_feedback
+from serving.store.feedback import IdempotencyConflict, record_feedback
 from serving.store.tables import Feedback
 from serving.store.users import utcnow
 from serving.suggestions import Shown, decision_rows
@@ -19,45 +21,59 @@ from serving.suggestions import Shown, decision_rows
 
 def visible_position(runtime: Runtime, principal: Principal, account_id: str) -> int:
     """Position of an account the caller may see; NotFoundError for unknown and foreign ones alike."""
-    directory = runtime.snapshot.directory
+    return _visible(runtime.snapshot, principal, account_id)
+
+
+def _visible(snap: Snapshot, principal: Principal, account_id: str) -> int:
+    directory = snap.directory
     pos = directory.position(account_id)
     if pos < 0 or not directory.visible(np.array([pos]), principal.role, principal.rep_id, principal.region)[0]:
         raise NotFoundError(f"account {account_id!r} not found")
     return pos
 
 
-def _pick(runtime: Runtime, session: Session, positions: np.ndarray, k: int) -> Shown:
+@dataclass(frozen=True)
+class Answer:
+    """A response body and the decision-log rows of the suggestions in it.
+
+    The rows must be written before the body is returned (``runtime.decision_log.write`` or
+    ``await runtime.decision_log.write_async``): every suggestion shown is logged.
+    """
+
+    body: dict[str, Any]
+    log_rows: list[dict[str, Any]]
+
+
+def _pick(runtime: Runtime, snap: Snapshot, positions: np.ndarray, k: int) -> Shown:
     """The first ``k`` suggestions of the accounts at ``positions`` after their recent feedback."""
-    service = runtime.snapshot.suggestions
+    service = snap.suggestions
     ids = service.account_ids[positions].tolist()
-    effects = feedback_effects(session, ids, now=utcnow(), suppress_days=runtime.settings.suppress_days)
-    return service.pick(positions, k, effects)
+    return service.pick(positions, k, runtime.feedback.effects(ids, utcnow()))
 
 
-def _log(runtime: Runtime, principal: Principal, records: list[dict[str, Any]]) -> None:
-    """Write the shown ``records`` to the decision log before they are returned."""
-    snap = runtime.snapshot
-    rows = decision_rows(records, model_version=snap.suggestions.model_version, as_of=snap.as_of,
+def _log_rows(snap: Snapshot, principal: Principal, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return decision_rows(records, model_version=snap.suggestions.model_version, as_of=snap.as_of,
                          requested_at=utcnow(), user_id=principal.user_id)
-    runtime.decision_log.write(rows)
 
 
-def account_suggestions(runtime: Runtime, session: Session, principal: Principal, account_id: str,
-                        k: int) -> dict[str, Any]:
-    """The account's top ``k`` suggestions after feedback; every one shown is logged."""
-    pos = visible_position(runtime, principal, account_id)
-    shown = _pick(runtime, session, np.array([pos]), k)
-    records = runtime.snapshot.suggestions.records(shown)
-    _log(runtime, principal, records)
-    return {"account_id": account_id, "model_version": runtime.snapshot.suggestions.model_version,
-            "as_of": runtime.snapshot.as_of.to_pydatetime(), "suggestions": records}
+def account_suggestions(runtime: Runtime, principal: Principal, account_id: str, k: int) -> Answer:
+    """The account's top ``k`` suggestions after feedback, with their decision-log rows."""
+    snap = runtime.snapshot  # read once: a new model may be swapped in meanwhile
+    pos = _visible(snap, principal, account_id)
+    shown = _pick(runtime, snap, np.array([pos]), k)
+    records = snap.suggestions.records(shown)
+    body = {"account_id": account_id, "model_version": snap.suggestions.model_version,
+            "as_of": snap.as_of.to_pydatetime(), "suggestions": records}
+    return Answer(body, _log_rows(snap, principal, records))
 
 
-def rep_suggestions(runtime: Runtime, session: Session, principal: Principal, rep_id: str, *,
-                    k: int, limit: int, offset: int) -> dict[str, Any]:
-    """The rep's accounts visible to the caller, best rank-1 value first, one page."""
-    directory = runtime.snapshot.directory
-    service = runtime.snapshot.suggestions
+def rep_suggestions(runtime: Runtime, principal: Principal, rep_id: str, *,
+                    k: int, limit: int, offset: int) -> Answer:
+    """The rep's accounts visible to the caller, best rank-1 value first, one page, with the
+    decision-log rows of the suggestions on it."""
+    snap = runtime.snapshot
+    directory = snap.directory
+    service = snap.suggestions
     own = principal.role == "rep" and principal.rep_id == rep_id
     if principal.role == "rep" and not own:
         raise NotFoundError(f"rep {rep_id!r} not found")
@@ -65,7 +81,7 @@ def rep_suggestions(runtime: Runtime, session: Session, principal: Principal, re
     positions = positions[directory.visible(positions, principal.role, principal.rep_id, principal.region)]
     if not len(positions) and not own:
         raise NotFoundError(f"rep {rep_id!r} not found")
-    shown = _pick(runtime, session, positions, k)
+    shown = _pick(runtime, snap, positions, k)
     best = service.best_value(shown, positions)
     names = service.account_ids[positions].astype(str)
     order = np.lexsort((names, -best))
@@ -73,17 +89,19 @@ def rep_suggestions(runtime: Runtime, session: Session, principal: Principal, re
     in_page = np.isin(shown.accounts, page)
     page_shown = Shown(shown.rows[in_page], shown.accounts[in_page], shown.ranks[in_page])
     records = service.records(page_shown)
-    _log(runtime, principal, records)
     by_account: dict[str, list[dict[str, Any]]] = {}
     for record in records:
         by_account.setdefault(record["account_id"], []).append(record)
     best_of = dict(zip(positions.tolist(), best.tolist(), strict=True))
+    campaign_actions = rep_actions(runtime.sessions).for_accounts(service.account_ids[page].tolist())
     accounts = [{"account_id": service.account_ids[p], "region": directory.region[p],
                  "best_expected_incremental_margin": best_of[p],
-                 "suggestions": by_account.get(service.account_ids[p], [])} for p in page.tolist()]
-    return {"rep_id": rep_id, "model_version": service.model_version,
-            "as_of": runtime.snapshot.as_of.to_pydatetime(), "total": int(len(positions)),
+                 "suggestions": by_account.get(service.account_ids[p], []),
+                 "campaign_actions": campaign_actions.get(service.account_ids[p], [])} for p in page.tolist()]
+    body = {"rep_id": rep_id, "model_version": service.model_version,
+            "as_of": snap.as_of.to_pydatetime(), "total": int(len(positions)),
             "limit": limit, "offset": offset, "accounts": accounts}
+    return Answer(body, _log_rows(snap, principal, records))
 
 
 def submit_feedback(runtime: Runtime, session: Session, principal: Principal, *, suggestion_id: str,
@@ -99,10 +117,13 @@ def submit_feedback(runtime: Runtime, session: Session, principal: Principal, *,
     except NotFoundError:
         raise NotFoundError(f"suggestion {suggestion_id!r} not found") from None
     try:
-        return record_feedback(session, shown=shown, status=status, reason=reason, note=note,
-                               user_id=principal.user_id, idempotency_key=idempotency_key)
+        row, created = record_feedback(session, shown=shown, status=status, reason=reason, note=note,
+                                       user_id=principal.user_id, idempotency_key=idempotency_key)
     except IdempotencyConflict as exc:
         raise ConflictError(str(exc)) from None
+    if created:
+        runtime.feedback.add(row)
+    return row, created
 
 
 def account_summary(runtime: Runtime, principal: Principal, account_id: str) -> dict[str, Any]:

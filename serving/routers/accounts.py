@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from serving import views
-from serving.deps import CurrentUser, RuntimeDep, SessionDep
+from serving.deps import CurrentUser, RuntimeDep
 from serving.routers import AUTH_ERRORS, ID_PATTERN, MAX_K
 from serving.schemas import AccountSuggestions, AccountSummary
 
@@ -17,13 +17,15 @@ AccountId = Annotated[str, Path(description="account_id from the accounts table"
 
 @router.get("/{account_id}/suggestions", response_model=AccountSuggestions,
             summary="Next best actions for one account")
-def account_suggestions(account_id: AccountId, runtime: RuntimeDep, session: SessionDep, user: CurrentUser,
-                        k: Annotated[int, Query(ge=1, le=MAX_K, description="how many suggestions")] = 3
-                        ) -> dict[str, Any]:
-    return views.account_suggestions(runtime, session, user, account_id, k)
+async def account_suggestions(account_id: AccountId, runtime: RuntimeDep, user: CurrentUser,
+                              k: Annotated[int, Query(ge=1, le=MAX_K, description="how many suggestions")] = 3
+                              ) -> dict[str, Any]:
+    answer = views.account_suggestions(runtime, user, account_id, k)
+    await runtime.decision_log.write_async(answer.log_rows)
+    return answer.body
 
 
 @router.get("/{account_id}", response_model=AccountSummary,
             summary="Account summary: owner, region, recent orders online/offline, recent touches")
-def account_summary(account_id: AccountId, runtime: RuntimeDep, user: CurrentUser) -> dict[str, Any]:
+async def account_summary(account_id: AccountId, runtime: RuntimeDep, user: CurrentUser) -> dict[str, Any]:
     return views.account_summary(runtime, user, account_id)

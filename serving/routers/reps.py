@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from serving import views
-from serving.deps import CurrentUser, RuntimeDep, SessionDep
+from serving.deps import CurrentUser, RuntimeDep
 from serving.routers import AUTH_ERRORS, ID_PATTERN, MAX_K
 from serving.schemas import RepSuggestions
 
@@ -16,9 +16,11 @@ router = APIRouter(prefix="/v1/reps", tags=["reps"], responses=AUTH_ERRORS)
 
 @router.get("/{rep_id}/suggestions", response_model=RepSuggestions,
             summary="A rep's accounts with their suggestions, best rank-1 value first")
-def rep_suggestions(rep_id: Annotated[str, Path(pattern=ID_PATTERN)], runtime: RuntimeDep,
-                    session: SessionDep, user: CurrentUser,
-                    k: Annotated[int, Query(ge=1, le=MAX_K)] = 3,
-                    limit: Annotated[int, Query(ge=1, le=200, description="accounts per page")] = 50,
-                    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> dict[str, Any]:
-    return views.rep_suggestions(runtime, session, user, rep_id, k=k, limit=limit, offset=offset)
+async def rep_suggestions(rep_id: Annotated[str, Path(pattern=ID_PATTERN)], runtime: RuntimeDep,
+                          user: CurrentUser,
+                          k: Annotated[int, Query(ge=1, le=MAX_K)] = 3,
+                          limit: Annotated[int, Query(ge=1, le=200, description="accounts per page")] = 50,
+                          offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0) -> dict[str, Any]:
+    answer = views.rep_suggestions(runtime, user, rep_id, k=k, limit=limit, offset=offset)
+    await runtime.decision_log.write_async(answer.log_rows)
+    return answer.body

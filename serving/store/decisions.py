@@ -28,7 +28,8 @@ def log_decisions(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     with writing(session):
         if session.get_bind().dialect.name == "postgresql":
             session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-        session.execute(insert(Decision), list(rows))
+        # Core insert of plain rows: several times cheaper per row than the ORM's bulk path.
+        session.connection().execute(insert(Decision.__table__), list(rows))
         session.commit()
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -78,27 +78,51 @@ def _replay(existing: Feedback, suggestion_id: str, status: str) -> Feedback:
     return existing
 
 
-def feedback_effects(session: Session, account_ids: Sequence[str], *, now: datetime,
-                     suppress_days: int) -> FeedbackEffects:
-    """Suppressed actions and used-up contacts of ``account_ids`` from feedback before ``now``."""
-    if not account_ids:
-        return FeedbackEffects(frozenset(), {})
+#: One feedback row as :func:`effects_from_rows` reads it:
+#: (suggestion_id, account_id, channel, offer_id, status, executed_by, created_at).
+FeedbackRow = tuple[str, str, str, "str | None", str, "str | None", datetime]
+EFFECT_COLUMNS = (Feedback.suggestion_id, Feedback.account_id, Feedback.channel, Feedback.offer_id,
+                  Feedback.status, Feedback.executed_by, Feedback.created_at)
+
+
+def effects_since(now: datetime, suppress_days: int) -> datetime:
+    """The oldest feedback time that can still change an answer at ``now``."""
+    return min(now - timedelta(days=suppress_days), now - CONTACT_WINDOW)
+
+
+def effects_from_rows(rows: Iterable[FeedbackRow], *, now: datetime, suppress_days: int) -> FeedbackEffects:
+    """Suppressed actions and used-up contacts at ``now`` from feedback ``rows``."""
     suppress_from = now - timedelta(days=suppress_days)
-    since = min(suppress_from, now - CONTACT_WINDOW)
-    query = (select(Feedback.suggestion_id, Feedback.account_id, Feedback.channel, Feedback.offer_id,
-                    Feedback.status, Feedback.executed_by, Feedback.created_at)
-             .where(Feedback.account_id.in_(list(account_ids)), Feedback.created_at >= since))
+    contact_from = now - CONTACT_WINDOW
     suppressed: set[tuple[str, str, str | None]] = set()
     counted: set[tuple[str, str, str]] = set()
-    for sid, account, channel, offer, status, executed_by, created in session.execute(query):
+    for sid, account, channel, offer, status, executed_by, created in rows:
         if status in ("dismissed", "done") and created >= suppress_from:
             suppressed.add((account, channel, offer))
-        if status in ("accepted", "done") and executed_by == "rep" and created >= now - CONTACT_WINDOW:
+        if status in ("accepted", "done") and executed_by == "rep" and created >= contact_from:
             counted.add((account, channel, sid))
     contacts: dict[tuple[str, str], int] = {}
     for account, channel, _sid in counted:
         contacts[(account, channel)] = contacts.get((account, channel), 0) + 1
     return FeedbackEffects(frozenset(suppressed), contacts)
+
+
+def feedback_effects(session: Session, account_ids: Sequence[str], *, now: datetime,
+                     suppress_days: int) -> FeedbackEffects:
+    """Suppressed actions and used-up contacts of ``account_ids`` from feedback before ``now``."""
+    if not account_ids:
+        return FeedbackEffects(frozenset(), {})
+    query = (select(*EFFECT_COLUMNS)
+             .where(Feedback.account_id.in_(list(account_ids)),
+                    Feedback.created_at >= effects_since(now, suppress_days)))
+    return effects_from_rows(session.execute(query), now=now, suppress_days=suppress_days)
+
+
+def recent_feedback(session: Session, *, since: datetime, after_id: int = 0) -> list[tuple[int, FeedbackRow]]:
+    """(id, row) of the feedback with an id above ``after_id`` created at or after ``since``, by id."""
+    query = (select(Feedback.id, *EFFECT_COLUMNS)
+             .where(Feedback.id > after_id, Feedback.created_at >= since).order_by(Feedback.id))
+    return [(int(r[0]), tuple(r[1:])) for r in session.execute(query)]  # type: ignore[misc]
 
 
 def count_feedback(session: Session, **filters: object) -> int:

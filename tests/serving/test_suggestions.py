@@ -99,3 +99,42 @@ def test_reasons_become_a_list() -> None:
     assert split_reasons("a; b;  c") == ["a", "b", "c"]
     assert split_reasons("a; b; c") == ["a", "b", "c"]
     assert split_reasons(None) == [] and split_reasons("") == []
+
+
+def test_service_exploration_logs_exact_propensities(small_dataset, trained_run, tmp_path) -> None:
+    """With SYMBIOSE_EXPLORE the first suggestions are drawn once per snapshot and every shown
+    suggestion is logged with the exact probability of the account's decision."""
+    import numpy as np
+    from sqlalchemy import select
+
+    from serving.runtime import build_snapshot_state, serving_as_of
+    from serving.store.tables import Decision
+    from tests.serving.conftest import running_api
+
+    eps = 0.5
+    pipeline = trained_run.result.pipeline
+    as_of = serving_as_of(small_dataset)
+    snap = build_snapshot_state(small_dataset, pipeline, trained_run.model_version, as_of=as_of,
+                                explore=eps, explore_seed=11)
+    service = snap.suggestions
+    # Exact propensities: (1 - eps) + eps / (n + 1) for the greedy choice, eps / (n + 1) otherwise.
+    greedy = build_snapshot_state(small_dataset, pipeline, trained_run.model_version, as_of=as_of).suggestions
+    n_acc = len(service.accounts)
+    assert np.all((service.propensity > 0) & (service.propensity <= 1))
+    kept = service.propensity > (1 - eps)
+    changed = service.cols["suggestion_id"][service._start] != greedy.cols["suggestion_id"][greedy._start]
+    assert not np.any(kept & changed)  # a decision kept at high probability is the greedy one
+    assert abs(changed.mean() - eps) < 0.15  # about eps of the accounts explored (most draws differ)
+    assert np.all(service.propensity[changed] <= eps)  # eps / (n_eligible + 1)
+    assert service.cols["explored"][service._start][changed].all()
+    assert n_acc == len(greedy.accounts)
+
+    with running_api(f"sqlite:///{tmp_path / 'x.db'}", snap) as api:
+        account = str(service.account_ids[int(np.flatnonzero(changed)[0])])
+        body = api.client.get(f"/v1/accounts/{account}/suggestions?k=2", headers=api.headers("admin")).json()
+        first = body["suggestions"][0]
+        pos = service.position(account)
+        assert first["explored"] is True and first["propensity"] == service.propensity[pos] < 0.5
+        with api.runtime.sessions() as session:
+            logged = session.scalars(select(Decision.propensity).where(Decision.account_id == account)).all()
+        assert logged and all(p == service.propensity[pos] for p in logged)

@@ -37,7 +37,15 @@ def add_user(session: Session, *, name: str, role: str, rep_id: str | None = Non
 
 def principal_for_token(session: Session, token: str) -> Principal | None:
     """The active user holding ``token``, or None for unknown and revoked tokens."""
-    user = session.scalar(select(User).where(User.token_hash == hash_token(token)))
+    return _active(session.scalar(select(User).where(User.token_hash == hash_token(token))))
+
+
+def principal_for_user(session: Session, user_id: int) -> Principal | None:
+    """The active user with id ``user_id``, or None for unknown and revoked users."""
+    return _active(session.get(User, user_id))
+
+
+def _active(user: User | None) -> Principal | None:
     if user is None or user.revoked_at is not None:
         return None
     return Principal(user_id=user.id, name=user.name, role=user.role,  # type: ignore[arg-type]

@@ -1,0 +1,109 @@
+"""Who is asking and in which language: the signed-in caller of a page, CSRF checks, rendering."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from starlette.responses import HTMLResponse, Response
+
+from serving.auth import Principal
+from serving.deps import RuntimeDep
+from serving.runtime import Runtime
+from serving.store.users import principal_for_user
+from serving.web.i18n import LANG_COOKIE, LANGUAGES, Texts, choose_language
+from serving.web.session import CSRF_FIELD, CSRF_HEADER, SessionCodec, WebSession, csrf_matches
+
+TEMPLATES = Path(__file__).parent / "templates"
+ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(default=True),
+                  trim_blocks=True, lstrip_blocks=True)
+
+
+class SignInRequired(Exception):
+    """No valid session: the caller is sent to the sign-in page."""
+
+
+class CsrfRejected(Exception):
+    """A form or htmx POST without the session's CSRF token."""
+
+
+def codec(request: Request) -> SessionCodec:
+    """The app's cookie signer (made once per app from the runtime's settings)."""
+    state = request.app.state
+    found = getattr(state, "session_codec", None)
+    if found is None:
+        found = state.session_codec = SessionCodec(state.runtime.settings)
+    return found
+
+
+def web_principal(runtime: Runtime, user_id: int) -> Principal | None:
+    """The active user ``user_id`` (cached like bearer tokens, re-read after a few seconds)."""
+    key = f"web-user:{user_id}"
+    found = runtime.principals.get(key)
+    if found is not None:
+        return found
+    with runtime.sessions() as session:
+        found = principal_for_user(session, user_id)
+    if found is not None:
+        runtime.principals.put(key, found)
+    return found
+
+
+@dataclass(frozen=True)
+class Page:
+    """One request of a signed-in user: runtime, caller, session, language."""
+
+    request: Request
+    runtime: Runtime
+    principal: Principal
+    session: WebSession
+    texts: Texts
+
+    def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        return render(self.request, self.texts, template, status_code, principal=self.principal,
+                      csrf=self.session.csrf, **context)
+
+    def check_csrf(self, submitted: str | None) -> None:
+        """Raise :class:`CsrfRejected` unless the form field or ``X-CSRF-Token`` header matches."""
+        token = submitted or self.request.headers.get(CSRF_HEADER)
+        if not csrf_matches(self.session, token):
+            raise CsrfRejected("missing or wrong CSRF token")
+
+
+def texts_for(request: Request) -> Texts:
+    return Texts(choose_language(request))
+
+
+def signed_in(request: Request, runtime: RuntimeDep) -> Page:
+    """The page context of a signed-in, still active user; :class:`SignInRequired` otherwise."""
+    session = codec(request).read(request)
+    if session is None:
+        raise SignInRequired()
+    principal = web_principal(runtime, session.user_id)
+    if principal is None:
+        raise SignInRequired()
+    return Page(request, runtime, principal, session, texts_for(request))
+
+
+PageDep = Annotated[Page, Depends(signed_in)]
+
+
+def render(request: Request, texts: Texts, template: str, status_code: int = 200,
+           **context: Any) -> HTMLResponse:
+    """``template`` rendered (HTML-escaped) with the texts; remembers a ``?lang=`` choice."""
+    html = ENV.get_template(template).render(t=texts, lang=texts.lang, languages=LANGUAGES,
+                                             request=request, csrf_field=CSRF_FIELD, **context)
+    response = HTMLResponse(html, status_code=status_code)
+    remember_language(request, response)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def remember_language(request: Request, response: Response) -> None:
+    asked = request.query_params.get("lang")
+    if asked in LANGUAGES and request.cookies.get(LANG_COOKIE) != asked:
+        response.set_cookie(LANG_COOKIE, asked, max_age=365 * 24 * 3600, path="/ui", httponly=True,
+                            samesite="lax")

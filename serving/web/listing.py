@@ -1,0 +1,123 @@
+"""The "my accounts" list: the caller's visible accounts with their next best action, filtered,
+searched and sorted by expected incremental margin (same picking and logging as the API)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from serving.auth import Principal
+from serving.runtime import Runtime, Snapshot
+from serving.store.users import utcnow
+from serving.suggestions import Shown, decision_rows
+
+PAGE_SIZE = 50
+MAX_QUERY = 100
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the list is narrowed to (empty = no narrowing)."""
+
+    rep_id: str = ""
+    region: str = ""
+    channel: str = ""
+    query: str = ""
+    offset: int = 0
+
+
+@dataclass
+class Listing:
+    """One page of accounts plus what the filter menus offer."""
+
+    rows: list[dict[str, Any]]
+    total: int
+    offset: int
+    limit: int
+    regions: list[str] = field(default_factory=list)
+    reps: list[tuple[str, str]] = field(default_factory=list)
+    channels: list[str] = field(default_factory=list)
+    log_rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+def visible_positions(snap: Snapshot, principal: Principal) -> np.ndarray:
+    """Positions of every account the caller may see."""
+    directory = snap.directory
+    positions = np.arange(len(directory.accounts))
+    return positions[directory.visible(positions, principal.role, principal.rep_id, principal.region)]
+
+
+def visible_reps(snap: Snapshot, principal: Principal) -> list[tuple[str, str]]:
+    """(rep_id, name) of the reps owning accounts the caller may see, by id."""
+    directory = snap.directory
+    owners = pd.unique(pd.Series(directory.rep_id[visible_positions(snap, principal)]).dropna().astype(str))
+    return [(r, directory.rep_names.get(r, r)) for r in sorted(owners)]
+
+
+def account_names(snap: Snapshot) -> np.ndarray | None:
+    """The accounts' ``name`` attribute (an extra accounts column) when the data has one."""
+    profile = getattr(snap.directory, "_profile", None)
+    if profile is None or "name" not in profile.columns:
+        return None
+    return profile["name"].astype("string").fillna("").to_numpy(dtype=object)
+
+
+def account_listing(runtime: Runtime, principal: Principal, filters: Filters,
+                    limit: int = PAGE_SIZE) -> Listing:
+    """The visible accounts matching ``filters``, best rank-1 value first, one page of ``limit``."""
+    snap = runtime.snapshot
+    directory, service = snap.directory, snap.suggestions
+    positions = visible_positions(snap, principal)
+    regions = sorted({str(r) for r in directory.region[positions] if r is not None})
+    reps = visible_reps(snap, principal)
+    if filters.rep_id:
+        positions = positions[directory.rep_id[positions] == filters.rep_id]
+    if filters.region:
+        positions = positions[directory.region[positions] == filters.region]
+    if filters.query:
+        positions = positions[_matches(snap, positions, filters.query[:MAX_QUERY])]
+    ids = service.account_ids[positions].tolist()
+    shown = service.pick(positions, 1, runtime.feedback.effects(ids, utcnow()))
+    channel = np.where(shown.rows >= 0, service.cols["channel"][np.maximum(shown.rows, 0)], "none")
+    first_channel = pd.Series(channel, index=shown.accounts).groupby(level=0).first()
+    channels = sorted(set(first_channel.astype(str)))
+    if filters.channel:
+        keep = first_channel.index[first_channel.astype(str) == filters.channel].to_numpy()
+        positions = positions[np.isin(positions, keep)]
+    best = service.best_value(shown, positions)
+    order = np.lexsort((service.account_ids[positions].astype(str), -best))
+    offset = max(0, min(filters.offset, max(len(positions) - 1, 0)))
+    page = positions[order][offset:offset + limit]
+    in_page = np.isin(shown.accounts, page)
+    records = service.records(Shown(shown.rows[in_page], shown.accounts[in_page], shown.ranks[in_page]))
+    by_account = {r["account_id"]: r for r in records}
+    names = account_names(snap)
+    rows = []
+    for p in page.tolist():
+        account = str(service.account_ids[p])
+        rep = directory.rep_id[p]
+        rows.append({"account_id": account, "name": (names[p] if names is not None else "") or "",
+                     "region": directory.region[p], "rep_id": rep,
+                     "rep_name": directory.rep_names.get(rep, rep) if rep else None,
+                     "suggestion": by_account.get(account)})
+    log = decision_rows(records, model_version=service.model_version, as_of=snap.as_of,
+                        requested_at=utcnow(), user_id=principal.user_id)
+    return Listing(rows=rows, total=int(len(positions)), offset=offset, limit=limit, regions=regions,
+                   reps=reps, channels=channels, log_rows=log)
+
+
+def _matches(snap: Snapshot, positions: np.ndarray, query: str) -> np.ndarray:
+    """Case-insensitive substring match of ``query`` in account id or name."""
+    needle = query.strip().lower()
+    if not needle:
+        return np.ones(len(positions), dtype=bool)
+    ids = pd.Series(snap.suggestions.account_ids[positions].astype(str))
+    hit = ids.str.lower().str.contains(needle, regex=False).to_numpy(dtype=bool, copy=True)
+    names = account_names(snap)
+    if names is not None:
+        named = pd.Series(names[positions]).astype(str).str.lower().str.contains(needle, regex=False)
+        hit = hit | named.to_numpy(dtype=bool)
+    return hit

@@ -1,0 +1,268 @@
+"""The rep pages under ``/ui``: sign-in, my accounts, an account, feedback fragments, scoreboard
+and charts. Every page reads through the same role-checked views as the JSON API; anything
+outside the caller's scope answers a 404 page that names nothing of it."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+import numpy as np
+from fastapi import APIRouter, Form, Query, Request
+from sqlalchemy import select
+from starlette.responses import RedirectResponse, Response
+
+from serving import views
+from serving.auth import Principal
+from serving.deps import RuntimeDep
+from serving.errors import NotFoundError
+from serving.routers import ID_PATTERN
+from serving.runtime import Runtime, Snapshot
+from serving.store.decisions import find_shown
+from serving.store.tables import Feedback
+from serving.store.users import principal_for_token
+from serving.suggestions import Shown
+from serving.web import charts
+from serving.web.context import Page, PageDep, codec, render, texts_for, web_principal
+from serving.web.listing import Filters, account_listing, visible_reps
+from serving.web.scoreboard import feedback_state, funnel, monthly_revenue, rep_accounts, scoreboard
+from serving.web.session import LOGIN_COOKIE
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+SUGGESTIONS_SHOWN = 3
+FILTER = Annotated[str, Query(max_length=100, pattern=r"^[^\x00-\x1f]*$")]
+STATUSES = ("accepted", "done", "dismissed")
+REASONS = ("not_relevant", "already_in_contact", "customer_declined", "wrong_timing", "other")
+
+
+def _see_other(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/login")
+def login_form(request: Request, runtime: RuntimeDep) -> Response:
+    session = codec(request).read(request)
+    if session is not None and web_principal(runtime, session.user_id) is not None:
+        return _see_other("/ui/")
+    return _login_page(request, status_code=200, error=None)
+
+
+def _login_page(request: Request, *, status_code: int, error: str | None) -> Response:
+    token, cookie = codec(request).login_token(request)
+    response = render(request, texts_for(request), "login.html", status_code, login_csrf=token, error=error,
+                      principal=None)
+    codec(request).write_login(response, cookie)
+    return response
+
+
+@router.post("/login")
+def login(request: Request, runtime: RuntimeDep,
+          token: Annotated[str, Form(max_length=200)] = "",
+          csrf_token: Annotated[str, Form(max_length=200)] = "") -> Response:
+    signer = codec(request)
+    if not signer.check_login(request, csrf_token):
+        return _login_page(request, status_code=403, error="bad_form")
+    principal = None
+    if token.strip():
+        with runtime.sessions() as session:
+            principal = principal_for_token(session, token.strip())
+    if principal is None:
+        return _login_page(request, status_code=401, error="bad_token")
+    response = _see_other("/ui/")
+    signer.write(response, signer.new_session(principal.user_id))
+    response.delete_cookie(LOGIN_COOKIE, path="/ui")
+    return response
+
+
+@router.post("/logout")
+def logout(page: PageDep, csrf_token: Annotated[str, Form(max_length=200)] = "") -> Response:
+    page.check_csrf(csrf_token)
+    response = _see_other("/ui/login")
+    codec(page.request).clear(response)
+    return response
+
+
+@router.get("/")
+def my_accounts(page: PageDep, rep_id: FILTER = "", region: FILTER = "", channel: FILTER = "",
+                q: FILTER = "", offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> Response:
+    filters = Filters(rep_id=rep_id if page.principal.role != "rep" else "", region=region,
+                      channel=channel, query=q, offset=offset)
+    listing = account_listing(page.runtime, page.principal, filters)
+    page.runtime.decision_log.write(listing.log_rows)
+    base = {k: v for k, v in (("rep_id", filters.rep_id), ("region", region), ("channel", channel), ("q", q)) if v}
+    previous = max(0, listing.offset - listing.limit)
+    links = {"previous": f"?{urlencode({**base, 'offset': previous})}" if listing.offset > 0 else None,
+             "next": f"?{urlencode({**base, 'offset': listing.offset + listing.limit})}"
+             if listing.offset + listing.limit < listing.total else None}
+    template = "_account_rows.html" if page.request.headers.get("hx-request") else "accounts.html"
+    return page.render(template, listing=listing, filters=filters, links=links,
+                       currency=page.runtime.snapshot.currency, as_of=page.runtime.snapshot.as_of)
+
+
+@router.get("/accounts/{account_id}")
+def account_page(page: PageDep, account_id: str) -> Response:
+    if not re.fullmatch(ID_PATTERN, account_id):
+        return not_found(page)
+    try:
+        summary = views.account_summary(page.runtime, page.principal, account_id)
+        answer = views.account_suggestions(page.runtime, page.principal, account_id, SUGGESTIONS_SHOWN)
+    except NotFoundError:
+        return not_found(page)
+    page.runtime.decision_log.write(answer.log_rows)
+    snap = page.runtime.snapshot
+    name = (summary.get("attributes") or {}).get("name")
+    suggestions = answer.body["suggestions"]
+    return page.render("account.html", summary=summary, name=name, suggestions=suggestions,
+                       statuses=latest_status(page.runtime, [s["suggestion_id"] for s in suggestions]),
+                       guardrails=snap.max_discount, currency=snap.currency, reasons=REASONS)
+
+
+def latest_status(runtime: Runtime, suggestion_ids: list[str]) -> dict[str, tuple[str, str | None]]:
+    """suggestion_id -> (status, reason) of its latest feedback, for those that have any."""
+    if not suggestion_ids:
+        return {}
+    with runtime.sessions() as session:
+        rows = session.execute(select(Feedback.suggestion_id, Feedback.status, Feedback.reason)
+                               .where(Feedback.suggestion_id.in_(suggestion_ids)).order_by(Feedback.id)).all()
+    return {sid: (status, reason) for sid, status, reason in rows}
+
+
+def not_found(page: Page) -> Response:
+    return page.render("not_found.html", status_code=404)
+
+
+@router.post("/feedback")
+def feedback(page: PageDep, suggestion_id: Annotated[str, Form(max_length=64)] = "",
+             action: Annotated[str, Form(max_length=60)] = "",
+             csrf_token: Annotated[str, Form(max_length=200)] = "") -> Response:
+    page.check_csrf(csrf_token)
+    status, _, reason = action.partition(":")
+    if status not in STATUSES or (reason and reason not in REASONS) or (reason and status != "dismissed"):
+        return page.render("error.html", status_code=422, message=page.texts("bad_form"))
+    if status == "dismissed" and not reason:
+        reason = "other"
+    try:
+        with page.runtime.sessions() as session:
+            row, _created = views.submit_feedback(page.runtime, session, page.principal,
+                                                  suggestion_id=suggestion_id, status=status,
+                                                  reason=reason or None, note=None, idempotency_key=None)
+            shown = find_shown(session, suggestion_id)
+            account_id = row.account_id
+    except NotFoundError:
+        return not_found(page)
+    if not page.request.headers.get("hx-request"):
+        return _see_other(f"/ui/accounts/{account_id}")
+    snap = page.runtime.snapshot
+    suggestion = shown_suggestion(snap, suggestion_id, account_id) or {
+        "suggestion_id": suggestion_id, "channel": shown.channel, "offer_id": shown.offer_id,
+        "discount_pct": shown.discount_pct, "executed_by": shown.executed_by,
+        "expected_incremental_margin": shown.expected_incremental_margin, "offer_name": None, "reasons": []}
+    return page.render("_suggestion.html", s=suggestion, status=status, reason=reason,
+                       guardrails=snap.max_discount, currency=snap.currency, reasons=REASONS)
+
+
+def shown_suggestion(snap: Snapshot, suggestion_id: str, account_id: str) -> dict[str, Any] | None:
+    """The snapshot's record of a suggestion (with its reasons), None when it is not a candidate."""
+    service = snap.suggestions
+    pos = service.position(account_id)
+    if pos < 0:
+        return None
+    rows = np.flatnonzero(service.account_pos == pos)
+    hits = rows[service.cols["suggestion_id"][rows] == suggestion_id]
+    if not len(hits):
+        return None
+    row = int(hits[0])
+    return service.records(Shown(np.array([row]), np.array([pos]), np.array([1])))[0]
+
+
+def _scoreboard_rep(page: Page, rep_id: str) -> str | None:
+    """The rep whose scoreboard the caller asks for, if the caller may see it."""
+    principal = page.principal
+    if principal.role == "rep":
+        return principal.rep_id if rep_id in ("", principal.rep_id) else None
+    if not rep_id:
+        return None
+    return rep_id if _may_see_rep(page, principal, rep_id) else None
+
+
+def _may_see_rep(page: Page, principal: Principal, rep_id: str) -> bool:
+    directory = page.runtime.snapshot.directory
+    owned = directory.rep_accounts(rep_id)
+    if principal.role == "rep":
+        return principal.rep_id == rep_id
+    if not len(owned) and rep_id not in directory.rep_names:
+        return False
+    if principal.role == "manager":
+        return bool(directory.visible(owned, principal.role, principal.rep_id, principal.region).any()) \
+            or directory.rep_regions.get(rep_id) == principal.region
+    return True
+
+
+@router.get("/scoreboard")
+def scoreboard_page(page: PageDep, rep_id: FILTER = "") -> Response:
+    chosen = _scoreboard_rep(page, rep_id)
+    if chosen is None and (page.principal.role == "rep" or rep_id):
+        return not_found(page)
+    listing_reps = None
+    if page.principal.role != "rep":
+        listing_reps = visible_reps(page.runtime.snapshot, page.principal)
+    board = scoreboard(page.runtime, chosen) if chosen else None
+    return page.render("scoreboard.html", board=board, reps=listing_reps, chosen=chosen,
+                       currency=page.runtime.snapshot.currency)
+
+
+@router.get("/charts/revenue.svg")
+def revenue_chart(page: PageDep, rep_id: FILTER = "", region: FILTER = "") -> Response:
+    snap = page.runtime.snapshot
+    if rep_id:
+        if _scoreboard_rep(page, rep_id) is None:
+            return not_found(page)
+        title = page.texts("chart_revenue_rep", name=snap.directory.rep_names.get(rep_id, rep_id))
+    elif region:
+        if not _may_see_region(page, region):
+            return not_found(page)
+        title = page.texts("chart_revenue_region", name=region)
+    else:
+        return not_found(page)
+    svg = _revenue_svg(id(snap), rep_id, region, page.texts.lang, title, page)
+    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "private, max-age=300"})
+
+
+def _may_see_region(page: Page, region: str) -> bool:
+    from serving.attribution_view import rep_region
+
+    principal = page.principal
+    if principal.role == "rep":
+        return rep_region(page.runtime, principal.rep_id or "") == region
+    if principal.role == "manager":
+        return principal.region == region
+    return region in set(page.runtime.snapshot.directory.region)
+
+
+_charts: dict[tuple[int, str, str, str], str] = {}
+
+
+def _revenue_svg(snap_id: int, rep_id: str, region: str, lang: str, title: str, page: Page) -> str:
+    """The monthly revenue chart, drawn once per (snapshot, rep or region, language)."""
+    key = (snap_id, rep_id, region, lang)
+    found = _charts.get(key)
+    if found is None:
+        months = monthly_revenue(page.runtime, rep_id=rep_id or None, region=None if rep_id else region)
+        found = charts.revenue_svg(months, title, page.texts, page.runtime.snapshot.currency)
+        if len(_charts) > 512:
+            _charts.clear()
+        _charts[key] = found
+    return found
+
+
+@router.get("/charts/funnel.svg")
+def funnel_chart(page: PageDep, rep_id: FILTER = "") -> Response:
+    chosen = _scoreboard_rep(page, rep_id)
+    if chosen is None:
+        return not_found(page)
+    counts = funnel(page.runtime, rep_accounts(page.runtime, chosen), feedback_state(page.runtime))
+    name = page.runtime.snapshot.directory.rep_names.get(chosen, chosen)
+    svg = charts.funnel_svg(counts, page.texts("chart_funnel", name=name), page.texts)
+    return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
+

@@ -1,0 +1,39 @@
+"""Wiring the rep pages into an app: routes, static files and the sign-in/CSRF answers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.staticfiles import StaticFiles
+from starlette.responses import RedirectResponse, Response
+
+from serving.web.context import CsrfRejected, SignInRequired, render, texts_for
+from serving.web.pages import router
+
+STATIC = Path(__file__).parent / "static"
+
+
+def install_web(app: FastAPI) -> None:
+    """Add the ``/ui`` pages, ``/ui/static`` files and their error answers to ``app``."""
+    app.include_router(router)
+    app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
+    app.add_exception_handler(SignInRequired, _sign_in)
+    app.add_exception_handler(CsrfRejected, _csrf_rejected)
+    app.add_api_route("/ui", _to_pages, include_in_schema=False)
+
+
+async def _to_pages() -> Response:
+    return RedirectResponse("/ui/", status_code=307)
+
+
+async def _sign_in(request: Request, _exc: Exception) -> Response:
+    """Pages go to the sign-in form; htmx requests are told to go there."""
+    if request.headers.get("hx-request"):
+        return Response(status_code=401, headers={"HX-Redirect": "/ui/login"})
+    return RedirectResponse("/ui/login", status_code=303)
+
+
+async def _csrf_rejected(request: Request, _exc: Exception) -> Response:
+    texts = texts_for(request)
+    return render(request, texts, "error.html", 403, message=texts("bad_form"), principal=None)

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Float, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -72,3 +82,47 @@ class Decision(Base):
     as_of: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     requested_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Campaign(Base):
+    """A planned marketing campaign: its parameters, summary (JSON text) and when it was planned."""
+
+    __tablename__ = "campaigns"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False, unique=True)
+    as_of: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    model_version: Mapped[str] = mapped_column(String(200), nullable=False)
+    parameters: Mapped[str] = mapped_column(Text, nullable=False)
+    summary: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class CampaignMember(Base):
+    """One account of a campaign with its planned action; ``holdout`` members are not contacted."""
+
+    __tablename__ = "campaign_members"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "account_id", name="uq_campaign_members_account"),
+        Index("ix_campaign_members_account", "account_id"),
+        Index("ix_campaign_members_rep", "rep_id"),
+    )
+
+    member_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"), nullable=False)
+    account_id: Mapped[str] = mapped_column(String(200), nullable=False)
+    region: Mapped[str | None] = mapped_column(String(100))
+    rep_id: Mapped[str | None] = mapped_column(String(100))
+    channel: Mapped[str] = mapped_column(String(100), nullable=False)
+    offer_id: Mapped[str] = mapped_column(String(200), nullable=False)
+    discount_pct: Mapped[float] = mapped_column(Float, nullable=False)
+    category: Mapped[str | None] = mapped_column(String(200))
+    p_convert: Mapped[float] = mapped_column(Float, nullable=False)
+    p_convert_baseline: Mapped[float] = mapped_column(Float, nullable=False)
+    expected_incremental_margin: Mapped[float] = mapped_column(Float, nullable=False)
+    executed_by: Mapped[str] = mapped_column(String(20), nullable=False)
+    cost: Mapped[float] = mapped_column(Float, nullable=False)
+    holdout: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    propensity: Mapped[float] = mapped_column(Float, nullable=False)
+    stratum: Mapped[str] = mapped_column(String(300), nullable=False)

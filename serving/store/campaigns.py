@@ -1,0 +1,118 @@
+"""Campaign repository: a campaign, its members and their decision-log rows in one transaction;
+the look-ups that keep campaigns and reps from contacting the same account twice."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import insert, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from serving.store.db import writing
+from serving.store.tables import Campaign, CampaignMember, Decision, Feedback
+
+MEMBER_FIELDS = ("member_id", "account_id", "region", "rep_id", "channel", "offer_id", "discount_pct",
+                 "category", "p_convert", "p_convert_baseline", "expected_incremental_margin",
+                 "executed_by", "cost", "holdout", "propensity", "stratum")
+
+
+class CampaignExists(ValueError):
+    """A campaign with this name is already stored."""
+
+
+def save_campaign(session: Session, *, campaign_id: str, name: str, as_of: datetime, model_version: str,
+                  parameters: dict[str, Any], summary: dict[str, Any], members: pd.DataFrame,
+                  user_id: int | None, created_at: datetime) -> Campaign:
+    """Store the campaign, every member and one decision-log row per member (holdouts as ``none``
+    with their propensity); all or nothing."""
+    campaign = Campaign(id=campaign_id, name=name, as_of=as_of, model_version=model_version,
+                        parameters=json.dumps(parameters, default=str), summary=json.dumps(summary, default=str),
+                        created_at=created_at, user_id=user_id)
+    rows = [{k: _plain(v) for k, v in zip(MEMBER_FIELDS, values, strict=True)}
+            for values in members[list(MEMBER_FIELDS)].itertuples(index=False, name=None)]
+    with writing(session):
+        if find_campaign(session, name) is not None:
+            raise CampaignExists(f"a campaign named {name!r} already exists; choose another name")
+        session.add(campaign)
+        try:
+            session.flush()
+            if rows:
+                session.execute(insert(CampaignMember), [{**r, "campaign_id": campaign_id} for r in rows])
+                session.execute(insert(Decision), [_decision(r, as_of, model_version, user_id, created_at)
+                                                   for r in rows])
+            session.commit()
+        except IntegrityError as exc:
+            session.rollback()
+            raise CampaignExists(f"a campaign named {name!r} already exists; choose another name") from exc
+    return campaign
+
+
+def _plain(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def _decision(member: dict[str, Any], as_of: datetime, model_version: str, user_id: int | None,
+              created_at: datetime) -> dict[str, Any]:
+    """The decision-log row of a member: the planned action, or ``none`` for a holdout."""
+    held = bool(member["holdout"])
+    return {"suggestion_id": member["member_id"], "account_id": member["account_id"], "rank": 1,
+            "channel": "none" if held else member["channel"],
+            "offer_id": None if held else member["offer_id"],
+            "discount_pct": 0.0 if held else member["discount_pct"],
+            "executed_by": None if held else member["executed_by"],
+            "p_convert": member["p_convert_baseline"] if held else member["p_convert"],
+            "p_convert_baseline": member["p_convert_baseline"],
+            "expected_incremental_margin": 0.0 if held else member["expected_incremental_margin"],
+            "propensity": member["propensity"], "model_version": model_version, "as_of": as_of,
+            "requested_at": created_at, "user_id": user_id}
+
+
+def find_campaign(session: Session, key: str) -> Campaign | None:
+    """The campaign with id or name ``key``."""
+    return session.scalar(select(Campaign).where(or_(Campaign.id == key, Campaign.name == key)).limit(1))
+
+
+def campaign_members(session: Session, campaign_id: str) -> pd.DataFrame:
+    """All members of a campaign (columns ``MEMBER_FIELDS``), in member_id order."""
+    columns = [getattr(CampaignMember, f) for f in MEMBER_FIELDS]
+    result = session.execute(select(*columns).where(CampaignMember.campaign_id == campaign_id)
+                             .order_by(CampaignMember.member_id))
+    return pd.DataFrame(result.all(), columns=list(MEMBER_FIELDS))
+
+
+def accounts_in_campaigns(session: Session, start: datetime, end: datetime) -> set[str]:
+    """Accounts that are members (contacted or held out) of campaigns with ``start <= as_of < end``."""
+    query = (select(CampaignMember.account_id).join(Campaign, Campaign.id == CampaignMember.campaign_id)
+             .where(Campaign.as_of >= start, Campaign.as_of < end))
+    return set(session.scalars(query))
+
+
+def accounts_with_accepted_rep_actions(session: Session, since: datetime) -> set[str]:
+    """Accounts whose rep accepted (or did) a rep-executed suggestion at or after ``since``."""
+    query = select(Feedback.account_id).where(Feedback.created_at >= since, Feedback.executed_by == "rep",
+                                              Feedback.status.in_(("accepted", "done")))
+    return set(session.scalars(query))
+
+
+def campaign_rep_actions_since(session: Session, since: datetime) -> dict[str, list[dict[str, Any]]]:
+    """Contacted, rep-executed members of campaigns created at or after ``since``, per account."""
+    query = (select(CampaignMember, Campaign.name)
+             .join(Campaign, Campaign.id == CampaignMember.campaign_id)
+             .where(CampaignMember.holdout.is_(False), CampaignMember.executed_by == "rep",
+                    Campaign.created_at >= since)
+             .order_by(Campaign.created_at, CampaignMember.member_id))
+    out: dict[str, list[dict[str, Any]]] = {}
+    for member, name in session.execute(query):
+        out.setdefault(member.account_id, []).append({
+            "campaign_id": member.campaign_id, "campaign_name": name, "member_id": member.member_id,
+            "channel": member.channel, "offer_id": member.offer_id, "discount_pct": member.discount_pct,
+            "expected_incremental_margin": member.expected_incremental_margin})
+    return out

@@ -1,0 +1,79 @@
+"""``symbiose campaign plan`` and ``report``: export file, stored campaign, clean failures."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from serving.campaigns_cli import parse_assignments, register
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+@pytest.fixture(scope="module")
+def app() -> typer.Typer:
+    application = typer.Typer(add_completion=False)
+
+    @application.callback()
+    def main() -> None:
+        """Test app holding only the campaign commands."""
+
+    register(application)
+    return application
+
+
+def run(app: typer.Typer, env: dict[str, str], *args: object) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, ["campaign", *map(str, args)], env={"COLUMNS": "160", **env})
+    flat = [" ".join(_ANSI.sub("", text).split()) for text in (result.stdout, result.stderr)]
+    return result.exit_code, flat[0], flat[1]
+
+
+def test_plan_then_report(app, trained_run, small_data_dir, tmp_path) -> None:
+    env = {"SYMBIOSE_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    out = tmp_path / "spring.csv"
+    code, stdout, stderr = run(app, env, "plan", "--data", small_data_dir, "--as-of", "2025-07-01",
+                               "--name", "spring", "--budget", "50", "--channel-budget", "email=10",
+                               "--holdout", "0.1", "--seed", "3", "--out", out, "--sep", ";", "--excel-bom")
+    assert code == 0, stderr
+    assert "MILP (HiGHS), gap" in stdout and "held out (10" in stdout
+    exported = pd.read_csv(out, sep=";", encoding="utf-8-sig")
+    assert {"member_id", "account_id", "channel", "offer_id", "discount_pct", "p_convert",
+            "expected_incremental_margin", "executed_by", "rep_id"} <= set(exported.columns)
+    assert exported.loc[exported["channel"] == "email"].shape[0] * 0.5 <= 10.0
+    assert not exported["account_id"].duplicated().any()
+
+    code, _stdout, stderr = run(app, env, "plan", "--data", small_data_dir, "--as-of", "2025-07-01",
+                                "--name", "spring", "--out", tmp_path / "again.csv")
+    assert code == 1 and "a campaign named 'spring' already exists" in stderr
+    assert not (tmp_path / "again.csv").exists()
+
+    plot = tmp_path / "spring.png"
+    code, stdout, stderr = run(app, env, "report", "spring", "--data", small_data_dir, "--plot", plot,
+                               "--out", tmp_path / "report.csv")
+    assert code == 0, stderr
+    assert "INCOMPLETE" in stdout  # no orders after the as-of yet
+    assert plot.read_bytes().startswith(b"\x89PNG")
+    rows = pd.read_csv(tmp_path / "report.csv")
+    assert rows.loc[0, "group"] == "all" and rows.loc[0, "contacted"] == len(exported)
+
+
+def test_unknown_campaign_and_bad_options_fail_clearly(app, small_data_dir, tmp_path) -> None:
+    env = {"SYMBIOSE_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    code, _out, stderr = run(app, env, "report", "nope", "--data", small_data_dir)
+    assert code == 1 and "no campaign named 'nope'" in stderr
+    code, _out, stderr = run(app, env, "plan", "--data", small_data_dir, "--name", "x", "--out",
+                             tmp_path / "x.txt")
+    assert code == 1 and "expected a file ending in .csv or .parquet" in stderr
+    code, _out, stderr = run(app, env, "plan", "--data", small_data_dir, "--name", "x", "--out",
+                             tmp_path / "x.csv", "--sep", "|")
+    assert code == 1 and "--sep '|': expected ',' or ';'" in stderr
+
+
+def test_parse_assignments() -> None:
+    assert parse_assignments(["email=10", "phone = 2.5"], "--channel-budget", float) == {"email": 10.0, "phone": 2.5}
+    with pytest.raises(ValueError, match="--offer-limit 'OF1': expected NAME=N"):
+        parse_assignments(["OF1"], "--offer-limit", int)

@@ -113,6 +113,12 @@ def train(data: DataOpt, as_of: AsOfOpt = None) -> None:
         with _status("training"):
             run = train_and_log(ds, _as_of(as_of))
         _print_training(run)
+        if run.champion:
+            out.print(f"{run.model_version} is the challenger and, as the first version, also the "
+                      "champion: `serve` and `recommend` use it", highlight=False)
+        else:
+            out.print(f"{run.model_version} is the challenger; `symbiose promote` compares it with "
+                      "the champion and makes it champion if it is at least as good", highlight=False)
 
 
 def _print_training(run: Any) -> None:
@@ -196,16 +202,21 @@ def serve(
     port: Annotated[int | None, typer.Option("--port", min=1, max=65535, help="port (default 8000)")] = None,
     model: Annotated[str | None, typer.Option("--model", help="model URI (default: champion, else latest)")] = None,
     as_of: AsOfOpt = None,
+    explore: Annotated[float | None, typer.Option(
+        "--explore", min=0.0, max=1.0,
+        help="share of accounts whose first suggestion is a random eligible action or a `none` holdout "
+             "(default: SYMBIOSE_EXPLORE, else 0); exact propensities go to the decision log")] = None,
 ) -> None:
     """Start the HTTP service over the data directory's latest snapshot (docs at /docs)."""
     import uvicorn
 
     from serving.app import create_app
+    from serving.model_watch import follows_champion
     from serving.settings import Settings
 
     with _errors():
         overrides = {k: v for k, v in (("data", data), ("host", host), ("port", port), ("model", model),
-                                       ("as_of", as_of)) if v is not None}
+                                       ("as_of", as_of), ("explore", explore)) if v is not None}
         settings = Settings(**overrides)
         if settings.data is None:
             raise CommandError("no data directory: pass --data DIR or set SYMBIOSE_DATA")
@@ -214,6 +225,9 @@ def serve(
         snap = application.state.runtime.snapshot
         out.print(f"serving model {snap.model.version} over {settings.data} as of {snap.as_of:%Y-%m-%d} "
                   f"on http://{settings.host}:{settings.port} (docs at /docs)", highlight=False)
+        if follows_champion(settings):
+            out.print(f"a new champion is loaded within {settings.model_poll_seconds:g} s, without a restart "
+                      "(SYMBIOSE_MODEL_POLL_SECONDS)", highlight=False)
     uvicorn.run(application, host=settings.host, port=settings.port, log_level="warning")
 
 
@@ -233,6 +247,33 @@ def _add_attribution() -> None:
 
 
 _add_attribution()
+
+
+def _add_campaigns() -> None:
+    from serving.campaigns_cli import register
+
+    register(app)
+
+
+_add_campaigns()
+
+
+def _add_promotion() -> None:
+    from serving.promotion_cli import register
+
+    register(app)
+
+
+_add_promotion()
+
+
+def _add_evaluate() -> None:
+    from serving.evaluate_cli import register
+
+    register(app)
+
+
+_add_evaluate()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -134,6 +134,8 @@ def serve_demo(data_dir: Path, *, model: str | None = None, host: str = "127.0.0
                  f"curl -s {auth} -H 'Content-Type: application/json' -X POST {base}/v1/feedback "
                  "-d '{\"suggestion_id\": \"<id from a suggestion>\", \"status\": \"accepted\"}'"):
         console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
+    console.print(f"Rep workspace: {base}/ui/ (sign in with a token above, e.g. demo-rep's)",
+                  highlight=False, markup=False, soft_wrap=True)
     if serve:
         console.print(f"serving on {base} (Ctrl+C to stop)", highlight=False)
         uvicorn.run(app, host=host, port=port, log_level="warning")

@@ -46,6 +46,9 @@ class Suggestion(BaseModel):
     expected_incremental_margin: float
     executed_by: Literal["rep", "marketing"] | None
     reasons: list[str]
+    propensity: float = Field(1.0, gt=0, le=1, description="probability with which the account's decision "
+                              "(its first suggestion) was taken; below 1 only with exploration")
+    explored: bool = Field(False, description="drawn at random by exploration (or a `none` holdout)")
 
 
 class AccountSuggestions(BaseModel):
@@ -55,11 +58,25 @@ class AccountSuggestions(BaseModel):
     suggestions: list[Suggestion]
 
 
+class CampaignAction(BaseModel):
+    """A rep-executed action a marketing campaign chose for this account (the rep does it)."""
+
+    campaign_id: str
+    campaign_name: str
+    member_id: str
+    channel: str
+    offer_id: str
+    discount_pct: float
+    expected_incremental_margin: float
+
+
 class RepAccountSuggestions(BaseModel):
     account_id: str
     region: str | None
     best_expected_incremental_margin: float
     suggestions: list[Suggestion]
+    campaign_actions: list[CampaignAction] = Field(default_factory=list,
+                                                   description="rep actions of current campaigns")
 
 
 class RepSuggestions(BaseModel):
@@ -150,3 +167,28 @@ class ModelOut(BaseModel):
     trained_as_of: str
     data_as_of: UtcDateTime
     metrics: dict[str, float]
+
+
+class AttributionRow(BaseModel):
+    """Revenue of one group of a period; ``scope`` says whose numbers these are."""
+
+    key: str = Field(description="rep_id, region, channel or campaign_id (or a parenthesized group)")
+    scope: Literal["own", "region_total", "all"] = Field(
+        description="own: the caller's own numbers; region_total: the whole region of the caller; "
+                    "all: a row of the caller's full view")
+    offline_revenue: float
+    online_revenue: float
+    online_share: float | None
+    online_revenue_after_outreach: float
+    orders: int
+    orders_after_outreach: int
+
+
+class AttributionOut(BaseModel):
+    """Revenue of ``from <= ordered_at < to`` credited per rep, region, channel or campaign."""
+
+    by: Literal["rep", "region", "channel", "campaign"]
+    start: UtcDateTime = Field(serialization_alias="from")
+    end: UtcDateTime = Field(serialization_alias="to")
+    currency: str
+    rows: list[AttributionRow]

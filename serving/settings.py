@@ -29,6 +29,21 @@ class Settings(BaseSettings):
                                     description="SQLite synchronous mode (FULL: committed = on disk)")
     auth_cache_seconds: float = Field(5.0, ge=0, le=300,
                                       description="how long a checked token is trusted without a lookup")
+    explore: float = Field(0.0, ge=0, le=1, description="share of accounts whose first suggestion is a random "
+                           "eligible action or a `none` holdout, with exact propensities in the decision log")
+    explore_seed: int | None = Field(None, description="random seed of the exploration draw (default: fresh)")
+    feedback_refresh_seconds: float = Field(
+        1.0, ge=0, le=3600, description="how often feedback stored by other processes is read into memory "
+                                        "(0 = only at start; this process's own feedback counts at once)")
+    session_secret: str | None = Field(None, min_length=16, description=(
+        "key signing the rep pages' session cookies; when unset a random key is made per process "
+        "(sessions then end when the service restarts)"))
+    session_max_age: int = Field(8 * 3600, ge=60, le=30 * 24 * 3600,
+                                 description="seconds a web sign-in stays valid")
+    session_cookie_secure: bool = Field(False, description="send session cookies over HTTPS only")
+    model_poll_seconds: float = Field(
+        30.0, ge=0, le=86400,
+        description="how often to check for a new champion and reload it (0 = never; only without --model)")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
 

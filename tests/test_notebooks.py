@@ -19,7 +19,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_DIR = ROOT / "notebooks"
 KERNEL_NAME = "python3"
-CELL_TIMEOUT_SECONDS = 120
+CELL_TIMEOUT_SECONDS = 600
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,8 @@ class NotebookCase:
 NOTEBOOKS = [
     NotebookCase("explore_data.ipynb", env_from_fixtures={"SYMBIOSE_DATA_DIR": "small_data_dir"},
                  min_figures=4),
+    NotebookCase("retraining_walkthrough.ipynb", env_from_fixtures={"SYMBIOSE_DATA_DIR": "small_data_dir"},
+                 min_figures=1),
 ]
 
 

@@ -34,3 +34,4 @@ def test_demo_service_users_and_curl_lines(symbiose_home, trained_run, small_dat
         assert token in text
     assert "curl -s http://127.0.0.1:8765/health" in text
     assert "/v1/accounts/" in text and "/suggestions" in text
+    assert "Rep workspace: http://127.0.0.1:8765/ui/" in text

@@ -2,40 +2,29 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import typer
-from typer.testing import CliRunner
 
 from features.attribution import KEY_COLUMNS
 from serving.attribution_cli import register
+from tests.serving.cli_helpers import command_app, invoke
 
 PERIOD = ("--from", "2025-01-01", "--to", "2025-07-01")
 COLUMNS = ["offline_revenue", "online_revenue", "online_share", "online_revenue_after_outreach",
            "orders", "orders_after_outreach"]
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 @pytest.fixture(scope="module")
 def app() -> typer.Typer:
-    application = typer.Typer(add_completion=False)
-
-    @application.callback()
-    def main() -> None:
-        """Test app holding only the attribution command."""
-
-    register(application)
-    return application
+    return command_app(register)
 
 
 def run(app: typer.Typer, *args: object) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, ["attribution", *map(str, args)], env={"COLUMNS": "120"})
-    flat = [" ".join(_ANSI.sub("", text).split()) for text in (result.stdout, result.stderr)]
-    return result.exit_code, flat[0], flat[1]
+    return invoke(app, ["attribution", *args], columns=120)
 
 
 def test_prints_and_exports_csv(app: typer.Typer, small_data_dir: Path, small_dataset,

@@ -2,34 +2,21 @@
 
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 import pytest
 import typer
-from typer.testing import CliRunner
 
 from serving.campaigns_cli import parse_assignments, register
-
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+from tests.serving.cli_helpers import command_app, invoke
 
 
 @pytest.fixture(scope="module")
 def app() -> typer.Typer:
-    application = typer.Typer(add_completion=False)
-
-    @application.callback()
-    def main() -> None:
-        """Test app holding only the campaign commands."""
-
-    register(application)
-    return application
+    return command_app(register)
 
 
 def run(app: typer.Typer, env: dict[str, str], *args: object) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, ["campaign", *map(str, args)], env={"COLUMNS": "160", **env})
-    flat = [" ".join(_ANSI.sub("", text).split()) for text in (result.stdout, result.stderr)]
-    return result.exit_code, flat[0], flat[1]
+    return invoke(app, ["campaign", *args], env)
 
 
 def test_plan_then_report(app, trained_run, small_data_dir, tmp_path) -> None:

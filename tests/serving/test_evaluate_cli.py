@@ -2,34 +2,22 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
 import typer
-from typer.testing import CliRunner
 
 from serving.evaluate_cli import register
-
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+from tests.serving.cli_helpers import command_app, invoke
 
 
 @pytest.fixture(scope="module")
 def app() -> typer.Typer:
-    application = typer.Typer(add_completion=False)
-
-    @application.callback()
-    def main() -> None:
-        """Test app holding only the evaluate command."""
-
-    register(application)
-    return application
+    return command_app(register)
 
 
 def run(app: typer.Typer, *args: object) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, ["evaluate", *map(str, args)], env={"COLUMNS": "160"})
-    flat = [" ".join(_ANSI.sub("", text).split()) for text in (result.stdout, result.stderr)]
-    return result.exit_code, flat[0], flat[1]
+    return invoke(app, ["evaluate", *args])
 
 
 def test_evaluates_writes_the_report_and_logs_it(app: typer.Typer, trained_run, small_data_dir: Path,

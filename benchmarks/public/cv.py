@@ -9,9 +9,11 @@ history), and the registered model is loaded and asked for recommendations as
 
 from __future__ import annotations
 
+import argparse
 import os
+import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -100,3 +102,26 @@ def cross_validate(exp: Experiment, workdir: str | Path, folds: int = 5, seed: i
             if log:
                 print(pd.DataFrame(summary[-1:]).round(4).to_string(index=False), flush=True)
     return pd.concat(held, ignore_index=True), pd.DataFrame(summary)
+
+
+def run_command_line(description: str, default_csv: Path, load: Callable[..., Experiment]
+                     ) -> tuple[argparse.Namespace, pd.DataFrame, pd.DataFrame, float]:
+    """The shared command line of the public benchmarks: parse the options, load the experiment
+    with ``load(csv, rows=, seed=)``, cross-validate it; (options, held-out rows, per-fold table,
+    seconds)."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=default_csv,
+                        help=f"the experiment's CSV (default: {default_csv})")
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rows", type=int, default=None, help="a seeded random sample of this many rows")
+    parser.add_argument("--replicates", type=int, default=1000, help="bootstrap replicates")
+    parser.add_argument("--save", type=Path, default=None, help="write the held-out rows here (CSV)")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    exp = load(args.data, rows=args.rows, seed=args.seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        held, folds = cross_validate(exp, tmp, folds=args.folds, seed=args.seed)
+    if args.save is not None:
+        held.to_csv(args.save, index=False)
+    return args, held, folds, time.perf_counter() - started

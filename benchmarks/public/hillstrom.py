@@ -12,16 +12,11 @@ arm, and the difference policy − all men's (paired bootstrap 95 % intervals).
 
 from __future__ import annotations
 
-import argparse
-import tempfile
-import time
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
 from benchmarks.public.convert import DEFAULT_DATA_DIR, HILLSTROM_CSV, hillstrom_experiment
-from benchmarks.public.cv import cross_validate
+from benchmarks.public.cv import run_command_line
 from benchmarks.public.metrics import bootstrap, ips_terms
 from benchmarks.report import table_text
 
@@ -51,25 +46,10 @@ def policy_values(held: pd.DataFrame, replicates: int = 1000, seed: int = 0) -> 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR / HILLSTROM_CSV,
-                        help="the Hillstrom CSV (default: ../shared/data/public/hillstrom_dev.csv)")
-    parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--rows", type=int, default=None, help="a seeded random sample of this many rows")
-    parser.add_argument("--replicates", type=int, default=1000, help="bootstrap replicates")
-    parser.add_argument("--save", type=Path, default=None, help="write the held-out rows here (CSV)")
-    args = parser.parse_args()
-
-    started = time.perf_counter()
-    exp = hillstrom_experiment(args.data, rows=args.rows, seed=args.seed)
-    with tempfile.TemporaryDirectory() as tmp:
-        held, folds = cross_validate(exp, tmp, folds=args.folds, seed=args.seed)
-    if args.save is not None:
-        held.to_csv(args.save, index=False)
+    args, held, folds, seconds = run_command_line(__doc__, DEFAULT_DATA_DIR / HILLSTROM_CSV, hillstrom_experiment)
     values = policy_values(held, args.replicates, args.seed)
     print(f"\nHillstrom: {len(held):,} held-out customers, {args.folds} folds, seed {args.seed}, "
-          f"{time.perf_counter() - started:.0f} s in all")
+          f"{seconds:.0f} s in all")
     print("\nPer fold:")
     print(table_text(folds.round(4)))
     print("\nPolicy's arms (share of held-out customers) and mean predicted incremental margin:")

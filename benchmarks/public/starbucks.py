@@ -13,16 +13,11 @@ held-out size; promoting everyone and nobody are shown for context (bootstrap 95
 
 from __future__ import annotations
 
-import argparse
-import tempfile
-import time
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
 from benchmarks.public.convert import DEFAULT_DATA_DIR, STARBUCKS_CSV, starbucks_experiment
-from benchmarks.public.cv import cross_validate
+from benchmarks.public.cv import run_command_line
 from benchmarks.public.metrics import bootstrap, irr_nir
 from benchmarks.report import table_text
 
@@ -64,25 +59,10 @@ def strategy_scores(held: pd.DataFrame, replicates: int = 1000, seed: int = 0) -
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA_DIR / STARBUCKS_CSV,
-                        help="the Starbucks CSV (default: ../shared/data/public/starbucks_training.csv)")
-    parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--rows", type=int, default=None, help="a seeded random sample of this many rows")
-    parser.add_argument("--replicates", type=int, default=1000, help="bootstrap replicates")
-    parser.add_argument("--save", type=Path, default=None, help="write the held-out rows here (CSV)")
-    args = parser.parse_args()
-
-    started = time.perf_counter()
-    exp = starbucks_experiment(args.data, rows=args.rows, seed=args.seed)
-    with tempfile.TemporaryDirectory() as tmp:
-        held, folds = cross_validate(exp, tmp, folds=args.folds, seed=args.seed)
-    if args.save is not None:
-        held.to_csv(args.save, index=False)
+    args, held, folds, seconds = run_command_line(__doc__, DEFAULT_DATA_DIR / STARBUCKS_CSV, starbucks_experiment)
     scores = strategy_scores(held, args.replicates, args.seed)
     print(f"\nStarbucks: {len(held):,} held-out customers, {args.folds} folds, seed {args.seed}, "
-          f"{time.perf_counter() - started:.0f} s in all")
+          f"{seconds:.0f} s in all")
     print("\nPer fold:")
     print(table_text(folds.round(4)))
     print("\nScores over the promoted customers (95 % bootstrap interval):")

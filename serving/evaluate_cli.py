@@ -123,7 +123,9 @@ def print_report(report: Any, console: Console) -> None:
     for policy, rows in policies.groupby("policy", sort=False):
         cells = [f"{r.value:,.1f} [{r.low:,.1f}, {r.high:,.1f}]" for r in rows.itertuples()]
         table.add_row(policy, *cells, f"{int(rows['n'].iloc[0]):,}")
-    console.print(table, width=max(console.width, MIN_TABLE_WIDTH))  # intervals are never cut
+    # Intervals are never cut: the table gets at least MIN_TABLE_WIDTH columns.
+    Console(file=console.file, width=max(console.width, MIN_TABLE_WIDTH), color_system=console.color_system,
+            force_terminal=console.is_terminal).print(table)
     if report.best_single_action:
         console.print(f"best single action: {report.best_single_action}", highlight=False)
     gain = report.gain_vs_none

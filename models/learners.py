@@ -144,14 +144,9 @@ class TLearnerClassifier(_TwoStage):
             raise ValueError("account_columns must name the account/category feature columns")
         if len(X) != len(y):
             raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
-        has_calib = X_calib is not None and y_calib is not None and len(X_calib) > 0
-        y_calib = np.asarray(y_calib, dtype=float) if has_calib else None
-        contact = np.nan_to_num(X["action_is_contact"].to_numpy(dtype=float)) > 0
-        contact_calib = (np.nan_to_num(X_calib["action_is_contact"].to_numpy(dtype=float)) > 0) if has_calib else None
-        if contact.all() or not contact.any():
-            raise ValueError(f"T-learner needs `none` rows and touches; got {int((~contact).sum())} `none` rows "
-                             f"and {int(contact.sum())} touches")
-        self._fit_baseline(X, y, contact, X_calib if has_calib else None, y_calib, contact_calib)
+        X_calib, y_calib, contact, contact_calib = _contact_split(X, X_calib, y_calib, "T")
+        has_calib = X_calib is not None
+        self._fit_baseline(X, y, contact, X_calib, y_calib, contact_calib)
         self.channel_index_ = self.columns_.index("action_channel")
         self.offer_index_ = self.columns_.index("action_offer_id")
         pooled = ConversionClassifier(monotone_constraints=self.monotone_constraints,
@@ -247,14 +242,8 @@ class XLearnerClassifier(_TwoStage):
         if self.monotone_constraints is not None and len(self.monotone_constraints) != X.shape[1]:
             raise ValueError(f"monotone_constraints has {len(self.monotone_constraints)} entries "
                              f"for {X.shape[1]} columns")
-        has_calib = X_calib is not None and y_calib is not None and len(X_calib) > 0
-        y_calib = np.asarray(y_calib, dtype=float) if has_calib else None
-        contact = np.nan_to_num(X["action_is_contact"].to_numpy(dtype=float)) > 0
-        contact_calib = (np.nan_to_num(X_calib["action_is_contact"].to_numpy(dtype=float)) > 0) if has_calib else None
-        if contact.all() or not contact.any():
-            raise ValueError(f"X-learner needs `none` rows and touches; got {int((~contact).sum())} `none` rows "
-                             f"and {int(contact.sum())} touches")
-        self._fit_baseline(X, y, contact, X_calib if has_calib else None, y_calib, contact_calib)
+        X_calib, y_calib, contact, contact_calib = _contact_split(X, X_calib, y_calib, "X")
+        self._fit_baseline(X, y, contact, X_calib, y_calib, contact_calib)
         weight = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
         if len(weight) != len(y) or not np.isfinite(weight).all() or (weight < 0).any():
             raise ValueError(f"sample_weight must be {len(y)} finite values >= 0")
@@ -301,3 +290,17 @@ def inverse_propensity_weights(propensity: np.ndarray, clip_quantile: float = 0.
     w = np.where(np.isnan(w), np.nanmedian(w), w)
     w = np.minimum(w, np.quantile(w, clip_quantile))
     return w / w.mean()
+
+
+def _contact_split(X: pd.DataFrame, X_calib: pd.DataFrame | None, y_calib: np.ndarray | None, learner: str
+                   ) -> tuple[pd.DataFrame | None, np.ndarray | None, np.ndarray, np.ndarray | None]:
+    """(X_calib, y_calib, touch mask of X, touch mask of X_calib): calibration rows only when given
+    and not empty; a ValueError when X lacks `none` rows or touches."""
+    has_calib = X_calib is not None and y_calib is not None and len(X_calib) > 0
+    y_cal = np.asarray(y_calib, dtype=float) if has_calib else None
+    contact = np.nan_to_num(X["action_is_contact"].to_numpy(dtype=float)) > 0
+    contact_calib = (np.nan_to_num(X_calib["action_is_contact"].to_numpy(dtype=float)) > 0) if has_calib else None
+    if contact.all() or not contact.any():
+        raise ValueError(f"{learner}-learner needs `none` rows and touches; got {int((~contact).sum())} `none` rows "
+                         f"and {int(contact.sum())} touches")
+    return (X_calib if has_calib else None), y_cal, contact, contact_calib

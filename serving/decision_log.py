@@ -1,5 +1,10 @@
-"""Group commit for the decision log: request threads hand their shown suggestions to one writer
-thread and wait until they are committed, so concurrent requests share one transaction."""
+"""Group commit for the decision log: requests hand their shown suggestions to one writer thread
+and wait until they are committed, so concurrent requests share one transaction.
+
+Requests on the event loop (:meth:`DecisionLog.write_async`) are first gathered in the loop: while
+one batch is being written, the rows of every request that arrives meanwhile wait for the next
+batch, so the writer thread is handed one batch per commit instead of one item per request (a
+thread hand-off and a transaction per request cost more than the insert itself)."""
 
 from __future__ import annotations
 
@@ -28,6 +33,9 @@ class DecisionLog:
         self._max_batch = max_batch
         self._timeout = timeout
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        # Per event loop: requests waiting for the next batch, and the task writing batches.
+        self._pending: dict[asyncio.AbstractEventLoop, list[tuple[Sequence[dict[str, Any]], asyncio.Future[None]]]] = {}
+        self._flushing: dict[asyncio.AbstractEventLoop, asyncio.Task[None]] = {}
         self._thread = threading.Thread(target=self._run, name="decision-log", daemon=True)
         self._thread.start()
 
@@ -44,16 +52,42 @@ class DecisionLog:
             raise DecisionLogUnavailable(f"decision log not written: {failure}") from failure
 
     async def write_async(self, rows: Sequence[dict[str, Any]]) -> None:
-        """:meth:`write` for the event loop: waits for the commit without holding a thread."""
+        """:meth:`write` for the event loop: waits for the commit without holding a thread.
+
+        The rows join the loop's next batch (see the module docstring)."""
         if not rows:
             return
-        future = asyncio.wrap_future(self.submit(rows))
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        pending = self._pending.setdefault(loop, [])
+        pending.append((rows, waiter))
+        if len(pending) == 1 and loop not in self._flushing:
+            self._flushing[loop] = loop.create_task(self._flush(loop))
+        await waiter
+
+    async def _flush(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Write the loop's pending requests batch by batch until none are left."""
         try:
-            await asyncio.wait_for(future, self._timeout)
-        except TimeoutError:
-            raise DecisionLogUnavailable(f"decision log not written within {self._timeout:g} s") from None
-        except Exception as exc:
-            raise DecisionLogUnavailable(f"decision log not written: {exc}") from exc
+            while self._pending.get(loop):
+                batch = self._pending.pop(loop)
+                failure: DecisionLogUnavailable | None = None
+                try:
+                    await asyncio.wait_for(asyncio.wrap_future(self.submit(
+                        [row for rows, _ in batch for row in rows])), self._timeout)
+                except TimeoutError:
+                    failure = DecisionLogUnavailable(f"decision log not written within {self._timeout:g} s")
+                except Exception as exc:
+                    failure = DecisionLogUnavailable(f"decision log not written: {exc}")
+                    failure.__cause__ = exc
+                for _, waiter in batch:
+                    if waiter.done():  # its request was cancelled (client gone)
+                        continue
+                    if failure is None:
+                        waiter.set_result(None)
+                    else:
+                        waiter.set_exception(failure)
+        finally:
+            self._flushing.pop(loop, None)
 
     def submit(self, rows: Sequence[dict[str, Any]]) -> Future[None]:
         """Queue ``rows`` for the next group commit; the future is done once they are committed."""

@@ -1,0 +1,139 @@
+"""The decision log's group commit: concurrent requests share transactions, every row is stored
+once, and a failed or slow write fails exactly the requests whose rows it held."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+from sqlalchemy import event
+
+from serving.decision_log import DecisionLog, DecisionLogUnavailable
+from serving.store.db import open_database, open_log_sessions
+from serving.store.decisions import count_decisions
+from tests.serving.test_store import _decision
+
+
+@pytest.fixture
+def log(database_url: str):
+    open_database(database_url).kw["bind"].dispose()  # migrate
+    decision_log = DecisionLog(open_log_sessions(database_url), timeout=5.0)
+    yield decision_log
+    decision_log.close()
+
+
+def _commits(log: DecisionLog) -> list[int]:
+    """A list that grows by one per committed transaction of ``log``'s engine."""
+    commits: list[int] = []
+    event.listen(log._sessions.kw["bind"], "commit", lambda _conn: commits.append(1))
+    return commits
+
+
+def test_concurrent_async_requests_share_commits_and_store_every_row(log: DecisionLog) -> None:
+    commits = _commits(log)
+
+    async def requests() -> None:
+        await asyncio.gather(*(log.write_async([_decision(f"s{i}-{j}", account=f"A{i}") for j in range(3)])
+                               for i in range(200)))
+
+    asyncio.run(requests())
+    with log._sessions() as session:
+        assert count_decisions(session) == 600
+        assert count_decisions(session, "A17") == 3
+    # 200 requests arrive in one loop tick: the first starts a batch, the others share the next.
+    assert 1 <= len(commits) <= 5, len(commits)
+
+
+def test_requests_arriving_during_a_write_join_the_next_batch(log: DecisionLog) -> None:
+    """One hand-off to the writer thread per batch, not per request."""
+    handoffs: list[int] = []
+    submit = log.submit
+
+    def counting_submit(rows):
+        handoffs.append(len(rows))
+        return submit(rows)
+
+    log.submit = counting_submit  # type: ignore[method-assign]
+
+    async def requests() -> None:
+        async def one(i: int) -> None:
+            await asyncio.sleep(0.001 * (i % 10))
+            await log.write_async([_decision(f"t{i}"), _decision(f"u{i}")])
+
+        await asyncio.gather(*(one(i) for i in range(300)))
+
+    asyncio.run(requests())
+    with log._sessions() as session:
+        assert count_decisions(session) == 600
+    assert sum(handoffs) == 600
+    assert len(handoffs) < 100, len(handoffs)
+
+
+def test_a_failed_write_fails_the_requests_of_its_batch_only(log: DecisionLog) -> None:
+    async def requests() -> tuple[list, list]:
+        bad = [log.write_async([_decision("dup"), {"suggestion_id": "x"}]) for _ in range(3)]
+        failed = await asyncio.gather(*bad, return_exceptions=True)
+        ok = await asyncio.gather(*(log.write_async([_decision(f"ok{i}")]) for i in range(3)),
+                                  return_exceptions=True)
+        return failed, ok
+
+    failed, ok = asyncio.run(requests())
+    assert all(isinstance(f, DecisionLogUnavailable) and "not written" in str(f) for f in failed)
+    assert ok == [None, None, None]
+    with log._sessions() as session:
+        assert count_decisions(session) == 3
+
+
+def test_a_cancelled_request_does_not_disturb_the_others(log: DecisionLog) -> None:
+    async def requests() -> None:
+        victim = asyncio.ensure_future(log.write_async([_decision("gone")]))
+        others = [asyncio.ensure_future(log.write_async([_decision(f"k{i}")])) for i in range(5)]
+        await asyncio.sleep(0)
+        victim.cancel()
+        assert await asyncio.gather(*others) == [None] * 5
+
+    asyncio.run(requests())
+
+
+def test_a_write_that_does_not_finish_in_time_is_unavailable(tmp_path) -> None:
+    url = f"sqlite:///{tmp_path / 'slow.db'}"
+    open_database(url).kw["bind"].dispose()
+    log = DecisionLog(open_log_sessions(url), timeout=0.2)
+    release = threading.Event()
+
+    def stall(*_args) -> None:
+        release.wait(5)
+
+    event.listen(log._sessions.kw["bind"], "begin", stall)
+    try:
+        with pytest.raises(DecisionLogUnavailable, match="within 0.2 s"):
+            asyncio.run(log.write_async([_decision("slow")]))
+        with pytest.raises(DecisionLogUnavailable, match="within 0.2 s"):
+            log.write([_decision("slow2")])
+    finally:
+        release.set()
+        log.close()
+
+
+def test_the_async_path_works_from_several_event_loops(log: DecisionLog) -> None:
+    failures: list[BaseException] = []
+
+    async def requests(prefix: str) -> None:
+        await asyncio.gather(*(log.write_async([_decision(f"{prefix}{i}")]) for i in range(50)))
+
+    def run(prefix: str) -> None:
+        try:
+            asyncio.run(asyncio.wait_for(requests(prefix), 10))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run, args=(p,)) for p in "abcd"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    log.write([_decision("sync")])
+    with log._sessions() as session:
+        assert count_decisions(session) == 201

@@ -16,6 +16,7 @@ import pandas as pd
 
 from features.dataset import Dataset
 from features.policy import NONE_CHANNEL, Policy
+from features.reason_texts import Reason
 
 ACTION_COLUMNS = ["action_id", "channel", "offer_id", "discount_pct", "category", "margin_rate",
                   "cost", "executed_by", "requires_consent", "offer_name", "active", "max_discount_pct"]
@@ -196,6 +197,12 @@ def explain_ineligible(state: pd.Series | pd.DataFrame, action_row: pd.Series | 
                        policy: Policy) -> list[str]:
     """Plain-language reasons why ``action_row`` may not be suggested to the account whose
     contact state is ``state`` (one row of :func:`contact_state`); empty when it is eligible."""
+    return [reason.text() for reason in ineligible_reasons(state, action_row, policy)]
+
+
+def ineligible_reasons(state: pd.Series | pd.DataFrame, action_row: pd.Series | dict,
+                       policy: Policy) -> list[Reason]:
+    """The reasons of :func:`explain_ineligible` as data (``features.reason_texts``)."""
     if isinstance(state, pd.DataFrame):
         if len(state) != 1:
             raise ValueError(f"explain_ineligible needs the state of one account; got {len(state)} rows")
@@ -204,41 +211,33 @@ def explain_ineligible(state: pd.Series | pd.DataFrame, action_row: pd.Series | 
     channel = str(action.get("channel"))
     if channel == NONE_CHANNEL:
         return []
-    reasons: list[str] = []
+    reasons: list[Reason] = []
     rule = policy.channels.get(channel)
     if rule is None:
-        reasons.append(f"channel {channel} is not in the contact policy")
+        reasons.append(Reason("channel_not_in_policy", {"channel": channel}))
     if "active" in action and not _truthy(action["active"]):
-        reasons.append(f"offer {action.get('offer_id')} is not active")
+        reasons.append(Reason("offer_inactive", {"offer": str(action.get("offer_id"))}))
     limit = action.get("max_discount_pct")
     discount = float(action.get("discount_pct") or 0.0)
     if limit is not None and not (discount <= float(limit) + _GUARDRAIL_TOLERANCE):
-        reasons.append(f"discount of {discount:g}% is above the offer's limit of {float(limit):g}%")
+        reasons.append(Reason("discount_above_limit", {"discount_pct": discount, "limit_pct": float(limit)}))
     if _truthy(state.get("do_not_contact", False)):
-        reasons.append("account is marked do-not-contact")
+        reasons.append(Reason("do_not_contact"))
     needs_consent = (rule is not None and rule.requires_consent) or _truthy(action.get("requires_consent", False))
     if needs_consent and not _truthy(state.get("consent_email", False)):
-        reasons.append("no e-mail consent")
+        reasons.append(Reason("no_email_consent"))
     if rule is not None and rule.max_per_30d is not None:
         touches = state.get(TOUCH_COUNT_PREFIX + channel, 0)
         touches = 0 if pd.isna(touches) else int(touches)
         if touches >= rule.max_per_30d:
-            times = "time" if touches == 1 else "times"
-            reasons.append(f"{channel} contacted {touches} {times} in the last 30 days "
-                           f"(limit {rule.max_per_30d})")
+            reasons.append(Reason("contact_cap", {"channel": channel, "count": touches,
+                                                  "limit_count": rule.max_per_30d}))
     if _truthy(state.get("in_quiet_period", False)):
         days = state.get("days_since_last_order")
-        when = "recently" if days is None or pd.isna(days) else _days_ago(float(days))
-        reasons.append(f"ordered {when}, inside the quiet period of {policy.quiet_days_after_order} "
-                       "days after an order")
+        days_ago = None if days is None or pd.isna(days) else int(np.floor(float(days)))
+        reasons.append(Reason("quiet_period", {"days_ago": days_ago,
+                                               "quiet_days": policy.quiet_days_after_order}))
     return reasons
-
-
-def _days_ago(days: float) -> str:
-    whole = int(np.floor(days))
-    if whole == 0:
-        return "today"
-    return "1 day ago" if whole == 1 else f"{whole} days ago"
 
 
 def _truthy(value: object) -> bool:

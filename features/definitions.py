@@ -10,14 +10,15 @@ the same columns on new data.
 
 from __future__ import annotations
 
-import re
 from dataclasses import asdict, dataclass, fields
 from string import Formatter
 from typing import Any, Literal
 
 import pandas as pd
 
+from features import reason_texts
 from features.dataset import Dataset
+from features.reason_texts import Reason, feature_template
 
 FeatureDtype = Literal["numeric", "categorical"]
 FeatureScope = Literal["account", "category", "action"]
@@ -51,29 +52,11 @@ class FeatureSpec:
     key: str | None = None
 
 
-def _period(days: int) -> str:
-    return "in the last 12 months" if days == 365 else f"in the last {days} days"
-
-
-def channel_words(channel: str) -> tuple[str, str]:
-    """How a rep says one / several contacts of a channel: ("call", "calls")."""
-    known = {"email": ("e-mail", "e-mails"), "phone": ("call", "calls"), "visit": ("visit", "visits"),
-             "webshop_banner": ("webshop banner", "webshop banners")}
-    words = channel.replace("_", " ")
-    return known.get(channel, (f"{words} contact", f"{words} contacts"))
-
-
-def _web_reason(event_type: str, period: str) -> str:
-    known = {
-        "visit": "visited the webshop {value:.0f} times ",
-        "product_view": "viewed products online {value:.0f} times ",
-        "cart": "added to the online cart {value:.0f} times ",
-        "download": "downloaded {value:.0f} documents ",
-        "webinar": "attended {value:.0f} webinars ",
-        "search": "searched the webshop {value:.0f} times ",
-    }
-    words = event_type.replace("_", " ").replace("{", "(").replace("}", ")")
-    return known.get(event_type, "had {value:.0f} online events of type '" + words + "' ") + period
+def _web_reason(event_type: str, days: int) -> str:
+    key = f"web_count:{event_type}"
+    if key in reason_texts.FEATURE_TEXTS:
+        return feature_template(key, days=days)
+    return feature_template("web_count", days=days, event=event_type)
 
 
 def account_specs() -> list[FeatureSpec]:
@@ -81,65 +64,65 @@ def account_specs() -> list[FeatureSpec]:
     specs = []
     for w in (30, 90, 365):
         specs.append(FeatureSpec(f"orders_{w}d", "numeric", "account", f"number of orders in the last {w} days",
-                                 w, f"ordered {{value:.0f}} times {_period(w)}", kind="order_count"))
+                                 w, feature_template("order_count", days=w), kind="order_count"))
     for w in (30, 90, 365):
         specs.append(FeatureSpec(f"revenue_{w}d", "numeric", "account", f"net revenue in the last {w} days",
-                                 w, f"bought for {{money}} {_period(w)}", kind="revenue"))
+                                 w, feature_template("revenue", days=w), kind="revenue"))
     return [
         *specs,
         FeatureSpec("days_since_last_order", "numeric", "account", "days since the last order (NaN: never ordered)",
-                    None, "no order for {value:.0f} days", "positive", kind="days_since_order"),
+                    None, feature_template("days_since_order"), "positive", kind="days_since_order"),
         FeatureSpec("tenure_days", "numeric", "account", "days since the first order",
-                    None, "first ordered {value:.0f} days ago", "never", kind="tenure_days"),
+                    None, feature_template("tenure_days"), "never", kind="tenure_days"),
         FeatureSpec("online_share_90d", "numeric", "account", "online share of net revenue, last 90 days",
-                    90, "{value:.0%} of revenue came online in the last 90 days", kind="online_share"),
+                    90, feature_template("online_share", days=90), kind="online_share"),
         FeatureSpec("online_share_365d", "numeric", "account", "online share of net revenue, last 365 days",
-                    365, "{value:.0%} of revenue came online in the last 12 months", kind="online_share"),
+                    365, feature_template("online_share", days=365), kind="online_share"),
         FeatureSpec("online_share_change_90d", "numeric", "account",
                     "online share of revenue in the last 90 days minus that of the 275 days before, in points",
-                    90, "online share of revenue rose by {value:.0f} points in the last 90 days",
+                    90, feature_template("online_share_change", days=90),
                     kind="online_share_change"),
         FeatureSpec("revenue_trend_90d", "numeric", "account",
                     "log(1 + revenue of the last 90 days) - log(1 + revenue of the 90 days before)",
-                    90, "revenue grew in the last 90 days against the 90 days before", kind="revenue_trend"),
+                    90, feature_template("revenue_trend", days=90), kind="revenue_trend"),
         FeatureSpec("mean_discount_365d", "numeric", "account", "mean discount of order lines in percent, last 365 days",
-                    365, "average discount of {value:.0f}% in the last 12 months", kind="mean_discount"),
+                    365, feature_template("mean_discount", days=365), kind="mean_discount"),
         FeatureSpec("discounted_share_365d", "numeric", "account", "share of order lines with a discount, last 365 days",
-                    365, "{value:.0%} of order lines discounted in the last 12 months", kind="discounted_share"),
+                    365, feature_template("discounted_share", days=365), kind="discounted_share"),
         FeatureSpec("categories_365d", "numeric", "account", "distinct product categories bought, last 365 days",
-                    365, "bought from {value:.0f} product categories in the last 12 months", kind="category_count"),
+                    365, feature_template("category_count", days=365), kind="category_count"),
     ]
 
 
 def channel_specs(channel: str) -> list[FeatureSpec]:
     """Contact history of one outreach channel."""
-    one, many = channel_words(channel)
     specs = [FeatureSpec(f"touches_{w}d__{channel}", "numeric", "account", f"{channel} touches in the last {w} days",
-                         w, f"received {{value:.0f}} {many} {_period(w)}", kind="touch_count", key=channel)
+                         w, feature_template("touch_count", days=w, channel=channel), kind="touch_count",
+                         key=channel)
              for w in (30, 90, 365)]
     return [
         *specs,
         FeatureSpec(f"days_since_touch__{channel}", "numeric", "account", f"days since the last {channel} touch",
-                    None, f"last {one} {{value:.0f}} days ago", "never", kind="days_since_touch", key=channel),
+                    None, feature_template("days_since_touch", channel=channel), "never", kind="days_since_touch", key=channel),
         FeatureSpec(f"touches_judged__{channel}", "numeric", "account",
                     f"{channel} touches whose attribution window ended before the as-of time",
                     None, None, "never", kind="touches_judged", key=channel),
         FeatureSpec(f"responses__{channel}", "numeric", "account",
                     f"{channel} touches followed by an order of the offer's category within the window",
-                    None, f"ordered after {{value:.0f}} earlier {many}", kind="responses", key=channel),
+                    None, feature_template("responses", channel=channel), kind="responses", key=channel),
         FeatureSpec(f"response_rate__{channel}", "numeric", "account",
                     f"share of judged {channel} touches followed by an order (NaN: none judged)",
-                    None, f"ordered after {{value:.0%}} of earlier {many}", kind="response_rate", key=channel),
+                    None, feature_template("response_rate", channel=channel), kind="response_rate", key=channel),
     ]
 
 
 def web_specs(event_types: list[str]) -> list[FeatureSpec]:
     """Web activity per event type, and recency of any web activity."""
     specs = [FeatureSpec(f"web_{w}d__{t}", "numeric", "account", f"web events of type {t!r} in the last {w} days",
-                         w, _web_reason(t, _period(w)), kind="web_count", key=t)
+                         w, _web_reason(t, w), kind="web_count", key=t)
              for t in event_types for w in (7, 30, 90)]
     specs.append(FeatureSpec("days_since_web_event", "numeric", "account", "days since the last web event",
-                             None, "last online activity {value:.0f} days ago", "never", kind="days_since_web"))
+                             None, feature_template("days_since_web"), "never", kind="days_since_web"))
     return specs
 
 
@@ -161,34 +144,33 @@ def category_specs(event_types: list[str]) -> list[FeatureSpec]:
     specs = []
     for w in (90, 365):
         specs.append(FeatureSpec(f"cat_orders_{w}d", "numeric", "category", f"orders of the category in the last {w} days",
-                                 w, f"ordered {{category}} {{value:.0f}} times {_period(w)}", kind="cat_order_count"))
+                                 w, feature_template("cat_order_count", days=w), kind="cat_order_count"))
         specs.append(FeatureSpec(f"cat_revenue_{w}d", "numeric", "category", f"net revenue of the category, last {w} days",
-                                 w, f"bought {{category}} for {{money}} {_period(w)}", kind="cat_revenue"))
+                                 w, feature_template("cat_revenue", days=w), kind="cat_revenue"))
     specs += [
         FeatureSpec("cat_days_since_last_order", "numeric", "category", "days since the last order of the category",
-                    None, "no {category} order for {value:.0f} days", kind="cat_days_since_order"),
+                    None, feature_template("cat_days_since_order"), kind="cat_days_since_order"),
         FeatureSpec("cat_revenue_share_365d", "numeric", "category", "category share of net revenue, last 365 days",
-                    365, "{category} made {value:.0%} of revenue in the last 12 months", kind="cat_revenue_share"),
+                    365, feature_template("cat_revenue_share", days=365), kind="cat_revenue_share"),
     ]
     for w in (7, 30):
         specs.append(FeatureSpec(f"cat_web_{w}d", "numeric", "category", f"web events on the category, last {w} days",
-                                 w, f"looked at {{category}} online {{value:.0f}} times {_period(w)}",
+                                 w, feature_template("cat_web_count", days=w),
                                  kind="cat_web_count"))
-    typed = {"product_view": "viewed {category} online {value:.0f} times ",
-             "cart": "put {category} in the online cart {value:.0f} times "}
-    for t, text in typed.items():
+    for t in ("product_view", "cart"):
         if t in event_types:
             specs += [FeatureSpec(f"cat_web_{w}d__{t}", "numeric", "category",
                                   f"web events of type {t!r} on the category, last {w} days",
-                                  w, text + _period(w), kind="cat_web_count", key=t) for w in (7, 30)]
+                                  w, feature_template(f"cat_web_count:{t}", days=w), kind="cat_web_count", key=t)
+                      for w in (7, 30)]
     for w in (90, 365):
         specs.append(FeatureSpec(f"cat_touches_{w}d", "numeric", "category",
                                  f"touches with offers of the category, last {w} days",
-                                 w, f"received {{value:.0f}} offers for {{category}} {_period(w)}",
+                                 w, feature_template("cat_touch_count", days=w),
                                  kind="cat_touch_count"))
     specs.append(FeatureSpec("cat_mean_discount_365d", "numeric", "category",
                              "mean discount on the category's order lines in percent, last 365 days",
-                             365, "average discount of {value:.0f}% on {category} in the last 12 months",
+                             365, feature_template("cat_mean_discount", days=365),
                              kind="cat_mean_discount"))
     return specs
 
@@ -211,22 +193,9 @@ def feature_specs(dataset: Dataset) -> list[FeatureSpec]:
     return specs
 
 
-_PLURALS = {"times": "time", "days": "day", "offers": "offer", "documents": "document",
-            "webinars": "webinar", "categories": "category", "e-mails": "e-mail", "calls": "call",
-            "visits": "visit", "banners": "banner", "contacts": "contact", "points": "point"}
-_ONE_PLURAL = re.compile(r"(?<![\d.,])1 ((?:[a-z]+ )?)(" + "|".join(map(re.escape, _PLURALS)) + r")\b")
-
-
-CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£"}
-
-
 def format_money(amount: float, currency: str = "EUR") -> str:
     """An amount as people read it: "€1,240", "-€38", "€0.40", "1,240 PLN"."""
-    sign = "-" if amount < 0 else ""
-    size = abs(amount)
-    digits = f"{size:,.2f}" if 0 < size < 10 else f"{size:,.0f}"
-    symbol = CURRENCY_SYMBOLS.get(currency)
-    return f"{sign}{symbol}{digits}" if symbol else f"{sign}{digits} {currency}"
+    return reason_texts.format_money(amount, currency, "en")
 
 
 def render_reason(spec: FeatureSpec, value: Any, category: str | None = None,
@@ -238,6 +207,62 @@ def render_reason(spec: FeatureSpec, value: Any, category: str | None = None,
     ``{money}`` in a template is the value as an amount in ``currency``.
     "1 times" reads "1 time".
     """
+    checked = _reason_value(spec, value, category)
+    if checked is None:
+        return None
+    value = checked
+    money = format_money(value, currency) if isinstance(value, float) else value
+    text = spec.reason.format(value=value, category=category, money=money)  # type: ignore[union-attr]
+    return reason_texts.english_singular(text)
+
+
+def reason_key(spec: FeatureSpec) -> str | None:
+    """The key of the spec's sentence in ``features.reason_texts`` (None: no catalogued wording)."""
+    if spec.kind is None:
+        return None
+    typed = f"{spec.kind}:{spec.key}"
+    if spec.key is not None and typed in reason_texts.FEATURE_TEXTS:
+        return typed
+    return spec.kind if spec.kind in reason_texts.FEATURE_TEXTS else None
+
+
+def _template_args(spec: FeatureSpec, key: str) -> dict[str, Any]:
+    """What of the declaration a catalogued template needs: window, channel, event type."""
+    english = reason_texts.FEATURE_TEXTS[key]["en"]
+    args: dict[str, Any] = {}
+    if spec.window_days is not None:
+        args["days"] = spec.window_days
+    if spec.key is not None and ("{one}" in english or "{many}" in english):
+        args["channel"] = spec.key
+    if spec.key is not None and "{event}" in english:
+        args["event"] = spec.key
+    return args
+
+
+def spec_reason(spec: FeatureSpec, value: Any, category: str | None = None,
+                currency: str = "EUR") -> Reason | None:
+    """The spec's reason for this value as data (see :func:`render_reason` for when there is none).
+
+    A declaration whose template is the catalogued one gives a reason that renders in every
+    language; any other template (a stored declaration with its own wording) gives its English
+    sentence as it is.
+    """
+    checked = _reason_value(spec, value, category)
+    if checked is None:
+        return None
+    key = reason_key(spec)
+    if key is not None:
+        args = _template_args(spec, key)
+        if reason_texts.feature_template(key, "en", **args) == spec.reason:
+            values = {"value": checked if isinstance(checked, float) else str(checked), **args}
+            if "{category" in spec.reason:
+                values["category"] = str(category)
+            return Reason(key, values)
+    return Reason(reason_texts.LITERAL, {"text": render_reason(spec, value, category, currency)})
+
+
+def _reason_value(spec: FeatureSpec, value: Any, category: str | None) -> Any:
+    """The value a reason states (absolute for ``negative``), None when there is nothing true to say."""
     if not spec.reason or spec.reason_when == "never" or _missing(value):
         return None
     if "{category" in spec.reason and _missing(category):
@@ -252,9 +277,7 @@ def render_reason(spec: FeatureSpec, value: Any, category: str | None = None,
         value = abs(value) if spec.reason_when == "negative" else value
         if spec.reason_when != "always" and _shows_zero(spec.reason, value):
             return None
-    money = format_money(value, currency) if isinstance(value, float) else value
-    text = spec.reason.format(value=value, category=category, money=money)
-    return _ONE_PLURAL.sub(lambda m: f"1 {m.group(1) or ''}{_PLURALS[m.group(2)]}", text)
+    return value
 
 
 def _shows_zero(template: str, value: float) -> bool:

@@ -12,13 +12,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.actions import eligible_mask, explain_ineligible
-from features.definitions import FeatureSpec, channel_words
+from features.actions import eligible_mask, ineligible_reasons
+from features.definitions import FeatureSpec
 from features.policy import NONE_CHANNEL, Policy
+from features.reason_texts import Reason, join, reasons_to_json
 from models.decision import best_any, rank_actions, score_actions
 from models.design import DesignMatrix, action_frame
 from models.estimators import ConversionClassifier, ConversionValueRegressor
-from models.explain import THIN_EVIDENCE_REASON, history_reasons, money, value_reason
+from models.explain import THIN_EVIDENCE, history_reasons, value_reason
 from models.exploration import explore
 from models.shrinkage import LiftPrior
 
@@ -32,7 +33,10 @@ STATE_PREFIX = "touches_30d__"  # contact-state columns: touches per channel in 
 #: offer at the default strength) a suggestion says that it leans on the action's average effect.
 THIN_EVIDENCE_WEIGHT = 0.25
 #: Reason of a `none` row that exploration drew at random.
-HOLDOUT_REASON = "held out at random (no outreach) to measure what outreach adds"
+HOLDOUT = Reason("holdout")
+HOLDOUT_REASON = HOLDOUT.text()
+#: Extra output column with each row's reasons as data (``features.reason_texts.reasons_to_json``).
+REASON_CODES = "reason_codes"
 #: Boosting rounds whose feature contributions pick the reasons (the main effects; see predict_contrib).
 EXPLAIN_ROUNDS = 60
 STATE_COLUMNS = ["consent_email", "do_not_contact", "days_since_last_order", "in_quiet_period"]
@@ -74,7 +78,8 @@ class DecisionPipeline:
                   offers: pd.DataFrame | None = None, category_margin: dict[str, float] | None = None,
                   blocked: pd.DataFrame | None = None, model_version: str | None = None,
                   rank_by: str = "incremental_margin", explain: bool = True,
-                  explore_epsilon: float = 0.0, seed: int | None = None) -> pd.DataFrame:
+                  explore_epsilon: float = 0.0, seed: int | None = None,
+                  reason_codes: bool = False) -> pd.DataFrame:
         """Recommendations (contract §3) for every account of ``state``.
 
         ``frame``: one row per account × category (account_id, category, feature columns);
@@ -84,6 +89,8 @@ class DecisionPipeline:
         ``explain=False`` skips the reasons (for offline evaluation, where nobody reads them).
         ``explore_epsilon`` > 0 mixes in random eligible actions and ``none`` holdouts
         (``models.exploration``); the output's ``propensity`` column is exact for every first row.
+        ``reason_codes=True`` adds the column ``reason_codes``: each row's reasons as JSON data, for
+        readers who need them in another language than the English ``reasons``.
         """
         actions = self.actions if actions is None else actions
         policy = Policy.from_dict(self.policy) if policy is None else policy
@@ -118,7 +125,9 @@ class DecisionPipeline:
         out = self._action_rows(scored, ranked, frame, actions, state, explain, policy.currency)
         none_rows = self._none_rows(scored, ranked, actions, state, offers, top_k, policy)
         if holdout.any():
-            none_rows.loc[holdout[none_rows["account_order"].to_numpy()], "reasons"] = HOLDOUT_REASON
+            held = holdout[none_rows["account_order"].to_numpy()]
+            none_rows.loc[held, "reasons"] = HOLDOUT_REASON
+            none_rows.loc[held, REASON_CODES] = reasons_to_json([HOLDOUT])
         result = pd.concat([out, none_rows], ignore_index=True)
         first = result["rank"].to_numpy() == 1
         order_ = result["account_order"].to_numpy()
@@ -126,8 +135,9 @@ class DecisionPipeline:
         result["explored"] = first & (explored[order_] | holdout[order_])
         result["model_version"] = version
         result = result.sort_values(["account_order", "rank"], kind="mergesort").drop(columns="account_order")
+        extra = [REASON_CODES] if reason_codes else []
         return result.reset_index(drop=True)[[*OUTPUT_COLUMNS, "category", "offer_name", "propensity",
-                                              "explored"]]
+                                              "explored", *extra]]
 
     def _action_rows(self, scored: Any, ranked: pd.DataFrame, frame: pd.DataFrame,
                      actions: pd.DataFrame, state: pd.DataFrame, explain: bool, currency: str) -> pd.DataFrame:
@@ -137,7 +147,7 @@ class DecisionPipeline:
         raw = frame.iloc[rows].reset_index(drop=True)
         act_raw = action_frame(acts["channel"].to_numpy(), acts["offer_id"].to_numpy(),
                                acts["discount_pct"].to_numpy(), acts["executed_by"].to_numpy())
-        history: list[list[str]] = [[] for _ in range(len(raw))]
+        history: list[list[Reason]] = [[] for _ in range(len(raw))]
         if explain and len(raw):
             # History reasons are about the account and category: explain the best-ranked action
             # of each account × category once and reuse its sentences for the others.
@@ -156,10 +166,8 @@ class DecisionPipeline:
         thin = np.zeros(len(acts), dtype=bool)
         if self.lift_prior is not None:
             thin = self.lift_prior.arrays(acts)[1] < THIN_EVIDENCE_WEIGHT
-        reasons = [
-            "; ".join([*h, value_reason(v, d, currency), *([THIN_EVIDENCE_REASON] if t else [])])
-            for h, v, d, t in zip(history, value, acts["discount_pct"].to_numpy(dtype=float), thin, strict=True)
-        ]
+        data = [[*h, value_reason(v, d), *([THIN_EVIDENCE] if t else [])]
+                for h, v, d, t in zip(history, value, acts["discount_pct"].to_numpy(dtype=float), thin, strict=True)]
         account_ids = scored.accounts[ranked["account"].to_numpy()]
         names = self.offers.set_index("offer_id")["name"] if "name" in self.offers else pd.Series(dtype=object)
         return pd.DataFrame({
@@ -173,7 +181,8 @@ class DecisionPipeline:
             "expected_incremental_margin": value,
             "executed_by": acts["executed_by"].to_numpy(dtype=object),
             "rep_id": state["rep_id"].reindex(account_ids).to_numpy(dtype=object),
-            "reasons": reasons,
+            "reasons": [join(r, "en", currency) for r in data],
+            REASON_CODES: [reasons_to_json(r) for r in data],
             "category": acts["category"].to_numpy(dtype=object),
             "offer_name": names.reindex(acts["offer_id"]).to_numpy(dtype=object),
             "account_order": ranked["account"].to_numpy(),
@@ -204,18 +213,21 @@ class DecisionPipeline:
         st = state.iloc[need]
         any_eligible = scored.eligible[need].any(axis=1) if scored.eligible.size else np.zeros(len(need), bool)
         dnc = st["do_not_contact"].fillna(False).to_numpy(dtype=bool)
-        reasons = np.full(len(need), "no further action is expected to pay off now", dtype=object)
+        reasons = [Reason("no_further_action")] * len(need)
         first = counts[need] == 0
-        reasons[first & dnc] = "account is marked do-not-contact"
+        for i in np.flatnonzero(first & dnc):
+            reasons[i] = Reason("do_not_contact")
         for i in np.flatnonzero(first & ~dnc & ~any_eligible):
             reasons[i] = _blocked_reason(st.iloc[i], actions, policy)
         losing = np.flatnonzero(first & ~dnc & any_eligible & has_best)
         for i in losing:
             pair = best_pair_i[i]
             act = actions.iloc[scored.pair_action[pair]]
-            reasons[i] = (f"no outreach pays off now: the best option ({_offer_label(act, offers)}) "
-                          f"would change margin by {money(scored.value[pair], currency)} after costs")
-        reasons[first & ~dnc & any_eligible & ~has_best] = "no history for the offered categories yet"
+            reasons[i] = Reason("not_paying_off", {"channel": str(act["channel"]), "offer": _offer_name(act, offers),
+                                                   "discount_pct": float(act["discount_pct"]),
+                                                   "amount": float(scored.value[pair])})
+        for i in np.flatnonzero(first & ~dnc & any_eligible & ~has_best):
+            reasons[i] = Reason("no_history")
         return pd.DataFrame({
             "account_id": scored.accounts[need],
             "rank": counts[need].astype(np.int64) + 1,
@@ -227,25 +239,24 @@ class DecisionPipeline:
             "expected_incremental_margin": 0.0,
             "executed_by": pd.Series([None] * len(need), dtype=object),
             "rep_id": st["rep_id"].to_numpy(dtype=object),
-            "reasons": list(reasons),
+            "reasons": [r.text("en", currency) for r in reasons],
+            REASON_CODES: [reasons_to_json([r]) for r in reasons],
             "category": np.asarray(scored.categories, dtype=object)[cat] if len(need) else np.zeros(0, object),
             "offer_name": pd.Series([None] * len(need), dtype=object),
             "account_order": need,
         })
 
 
-def _offer_label(act: pd.Series, offers: pd.DataFrame) -> str:
+def _offer_name(act: pd.Series, offers: pd.DataFrame) -> str:
     match = offers.loc[offers["offer_id"] == act["offer_id"], "name"] if "name" in offers else pd.Series([])
-    name = match.iloc[0] if len(match) and pd.notna(match.iloc[0]) else act["offer_id"]
-    disc = f" at {act['discount_pct']:g}% off" if act["discount_pct"] > 0 else ""
-    return f"{channel_words(str(act['channel']))[0]}, {name}{disc}"
+    return str(match.iloc[0] if len(match) and pd.notna(match.iloc[0]) else act["offer_id"])
 
 
-def _blocked_reason(row: pd.Series, actions: pd.DataFrame, policy: Policy) -> str:
+def _blocked_reason(row: pd.Series, actions: pd.DataFrame, policy: Policy) -> Reason:
     """Why no action is eligible: the rules that block each channel, each said once."""
-    reasons: list[str] = []
+    rules: list[Reason] = []
     for _, action in actions.drop_duplicates("channel").iterrows():
-        for text in explain_ineligible(row, action, policy):
-            if text not in reasons:
-                reasons.append(text)
-    return "no eligible action: " + ("; ".join(reasons) if reasons else "no active offer fits this account")
+        for reason in ineligible_reasons(row, action, policy):
+            if reason not in rules:
+                rules.append(reason)
+    return Reason("no_eligible_action", {"rules": rules})

@@ -71,6 +71,14 @@ class AccountDirectory:
         out["last_order_at"] = last.reindex(self.accounts).to_numpy()
         return out
 
+    def attribute(self, name: str, positions: np.ndarray) -> np.ndarray | None:
+        """The accounts' values of the accounts-table column ``name`` at ``positions``, as text
+        ("" when missing); None when the accounts table has no such column."""
+        if name not in self._profile.columns:
+            return None
+        values = self._profile[name].iloc[np.asarray(positions, dtype=np.int64)]
+        return values.astype("string").fillna("").to_numpy(dtype=object)
+
     def position(self, account_id: str) -> int:
         """Position of ``account_id``, -1 when unknown."""
         return self._positions.get(account_id, -1)

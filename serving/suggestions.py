@@ -23,13 +23,15 @@ import pandas as pd
 from features.actions import TOUCH_COUNT_PREFIX, action_space, contact_state
 from features.dataset import Dataset
 from features.policy import NONE_CHANNEL
+from features.reason_texts import Reason
 from features.snapshot import build_snapshot
-from models.pipeline import DecisionPipeline, split_snapshot
+from models.pipeline import REASON_CODES, DecisionPipeline, split_snapshot
 from serving.store.feedback import FeedbackEffects
 
 #: Without exploration the ranking is deterministic: every decision is taken with probability 1.
 PROPENSITY = 1.0
-NO_FURTHER_ACTION = "no further action is expected to pay off now"
+NO_FURTHER_ACTION_REASON = Reason("no_further_action")
+NO_FURTHER_ACTION = NO_FURTHER_ACTION_REASON.text()
 _SEP = "\x1f"
 
 
@@ -68,6 +70,8 @@ class SuggestionService:
             name: cand[name].to_numpy(dtype=object) for name in
             ("account_id", "channel", "offer_id", "executed_by", "reasons", "category", "offer_name")
         }
+        codes = cand[REASON_CODES] if REASON_CODES in cand else pd.Series(None, index=cand.index, dtype=object)
+        self.cols[REASON_CODES] = codes.to_numpy(dtype=object)
         for name in ("discount_pct", "p_convert", "p_convert_baseline", "expected_incremental_margin"):
             self.cols[name] = cand[name].to_numpy(dtype=np.float64)
         explored = cand["explored"] if "explored" in cand else pd.Series(False, index=cand.index)
@@ -123,7 +127,7 @@ class SuggestionService:
             seed = int(np.random.SeedSequence().entropy % 2**32)  # both passes below draw alike
         context = {"actions": actions, "policy": data.policy, "offers": data.offers,
                    "category_margin": data.category_margin_rates(), "model_version": model_version,
-                   "explore_epsilon": explore, "seed": seed}
+                   "explore_epsilon": explore, "seed": seed, "reason_codes": True}
         recs = pipeline.recommend(frame, state, top_k=candidates, explain=False, **context)
         if explain_depth > 0:
             explained = pipeline.recommend(frame, state, top_k=min(explain_depth, candidates), explain=True,
@@ -137,6 +141,16 @@ class SuggestionService:
     def position(self, account_id: str) -> int:
         """Position of ``account_id`` in the snapshot, -1 when unknown."""
         return self._positions.get(account_id, -1)
+
+    def reason_codes(self, account_id: str) -> dict[str, str]:
+        """suggestion_id -> reasons as JSON data (``features.reason_texts``) of the account's
+        candidates that carry them."""
+        pos = self.position(account_id)
+        if pos < 0:
+            return {}
+        rows = range(self._start[pos], self._end[pos])
+        codes, ids = self.cols[REASON_CODES], self.cols["suggestion_id"]
+        return {ids[r]: codes[r] for r in rows if isinstance(codes[r], str)}
 
     def pick(self, positions: np.ndarray, k: int, effects: FeedbackEffects) -> Shown:
         """The first ``k`` suggestions of each account at ``positions`` (distinct) after feedback,
@@ -228,10 +242,13 @@ class SuggestionService:
 def _with_reasons(recs: pd.DataFrame, explained: pd.DataFrame) -> pd.DataFrame:
     """``recs`` with the reasons of ``explained`` wherever the same account and action appear."""
     keys = ["account_id", "channel", "offer_id", "discount_pct"]
-    better = explained[[*keys, "reasons"]].drop_duplicates(keys).rename(columns={"reasons": "_explained"})
+    columns = [c for c in ("reasons", REASON_CODES) if c in explained and c in recs]
+    better = explained[[*keys, *columns]].drop_duplicates(keys).rename(columns={c: f"_{c}" for c in columns})
     merged = recs.merge(better, on=keys, how="left", sort=False)
-    merged["reasons"] = merged["_explained"].where(merged["_explained"].notna(), merged["reasons"])
-    return merged.drop(columns="_explained")
+    for c in columns:
+        found = merged[f"_{c}"].notna()
+        merged[c] = merged[f"_{c}"].where(found, merged[c])
+    return merged.drop(columns=[f"_{c}" for c in columns])
 
 
 def _concat_ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:

@@ -11,6 +11,8 @@ from datetime import date, datetime
 
 from starlette.requests import Request
 
+from features.reason_texts import format_money, format_number, format_percent
+
 LANGUAGES = ("en", "de")
 DEFAULT_LANGUAGE = "en"
 LANG_COOKIE = "symbiose_lang"
@@ -259,18 +261,22 @@ class Texts:
 
     def number(self, value: float | int | None, decimals: int = 0) -> str:
         """``1,234.5`` in English, ``1.234,5`` in German; ``–`` for nothing."""
-        if value is None:
-            return "–"
-        text = f"{value:,.{decimals}f}"
-        if self.lang == "de":
-            text = text.replace(",", "\0").replace(".", ",").replace("\0", ".")
-        return text
+        return "–" if value is None else format_number(value, decimals, self.lang)
 
     def money(self, value: float | int | None, currency: str) -> str:
-        return "–" if value is None else f"{self.number(value)} {currency}"
+        """``€1,234`` in English, ``1.234 €`` in German (cents below 10)."""
+        return "–" if value is None else format_money(float(value), currency, self.lang)
 
     def percent(self, fraction: float | None, decimals: int = 0) -> str:
-        return "–" if fraction is None else f"{self.number(100 * fraction, decimals)} %"
+        """A fraction as a percentage: ``12%`` in English, ``12 %`` in German."""
+        if fraction is None:
+            return "–"
+        text = self.number(100 * fraction, decimals)
+        return f"{text} %" if self.lang == "de" else f"{text}%"
+
+    def points(self, value: float | None) -> str:
+        """A percentage given in points (a discount): ``5%`` / ``2,5 %``."""
+        return "–" if value is None else format_percent(value, self.lang)
 
     def date(self, value: date | datetime | None) -> str:
         if value is None:

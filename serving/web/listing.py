@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from features.policy import NONE_CHANNEL
 from serving.auth import Principal
 from serving.runtime import Runtime, Snapshot
 from serving.store.users import utcnow
@@ -50,19 +51,26 @@ def visible_positions(snap: Snapshot, principal: Principal) -> np.ndarray:
     return positions[directory.visible(positions, principal.role, principal.rep_id, principal.region)]
 
 
-def visible_reps(snap: Snapshot, principal: Principal) -> list[tuple[str, str]]:
-    """(rep_id, name) of the reps owning accounts the caller may see, by id."""
+def visible_reps(snap: Snapshot, principal: Principal,
+                 positions: np.ndarray | None = None) -> list[tuple[str, str]]:
+    """(rep_id, name) of the reps owning accounts the caller may see (at ``positions`` when they
+    are already known), by id."""
     directory = snap.directory
-    owners = pd.unique(pd.Series(directory.rep_id[visible_positions(snap, principal)]).dropna().astype(str))
-    return [(r, directory.rep_names.get(r, r)) for r in sorted(owners)]
+    if positions is None:
+        positions = visible_positions(snap, principal)
+    return [(r, directory.rep_names.get(r, r)) for r in _distinct(directory.rep_id[positions])]
 
 
-def account_names(snap: Snapshot) -> np.ndarray | None:
-    """The accounts' ``name`` attribute (an extra accounts column) when the data has one."""
-    profile = getattr(snap.directory, "_profile", None)
-    if profile is None or "name" not in profile.columns:
-        return None
-    return profile["name"].astype("string").fillna("").to_numpy(dtype=object)
+def _distinct(values: np.ndarray) -> list[str]:
+    """The distinct values of an object array as sorted text, without missing ones."""
+    return sorted({str(v) for v in pd.unique(values) if v is not None and v == v})
+
+
+def account_names(snap: Snapshot, positions: np.ndarray) -> np.ndarray:
+    """The ``name`` attribute (an extra accounts column) of the accounts at ``positions``; "" when
+    the data has none."""
+    names = snap.directory.attribute("name", positions)
+    return names if names is not None else np.full(len(positions), "", dtype=object)
 
 
 def account_listing(runtime: Runtime, principal: Principal, filters: Filters,
@@ -71,8 +79,8 @@ def account_listing(runtime: Runtime, principal: Principal, filters: Filters,
     snap = runtime.snapshot
     directory, service = snap.directory, snap.suggestions
     positions = visible_positions(snap, principal)
-    regions = sorted({str(r) for r in directory.region[positions] if r is not None})
-    reps = visible_reps(snap, principal)
+    regions = _distinct(directory.region[positions])
+    reps = visible_reps(snap, principal, positions)
     if filters.rep_id:
         positions = positions[directory.rep_id[positions] == filters.rep_id]
     if filters.region:
@@ -81,12 +89,14 @@ def account_listing(runtime: Runtime, principal: Principal, filters: Filters,
         positions = positions[_matches(snap, positions, filters.query[:MAX_QUERY])]
     ids = service.account_ids[positions].tolist()
     shown = service.pick(positions, 1, runtime.feedback.effects(ids, utcnow()))
-    channel = np.where(shown.rows >= 0, service.cols["channel"][np.maximum(shown.rows, 0)], "none")
-    first_channel = pd.Series(channel, index=shown.accounts).groupby(level=0).first()
-    channels = sorted(set(first_channel.astype(str)))
+    # One suggestion per account, in the order of ``positions``.
+    assert len(shown.rows) == len(positions), "pick(k=1) gives one suggestion per account"
+    channel = np.where(shown.rows >= 0, service.cols["channel"][np.maximum(shown.rows, 0)], NONE_CHANNEL)
+    channels = _distinct(channel)
     if filters.channel:
-        keep = first_channel.index[first_channel.astype(str) == filters.channel].to_numpy()
-        positions = positions[np.isin(positions, keep)]
+        keep = channel == filters.channel
+        positions = positions[keep]
+        shown = Shown(shown.rows[keep], shown.accounts[keep], shown.ranks[keep])
     best = service.best_value(shown, positions)
     order = np.lexsort((service.account_ids[positions].astype(str), -best))
     offset = max(0, min(filters.offset, max(len(positions) - 1, 0)))
@@ -94,12 +104,12 @@ def account_listing(runtime: Runtime, principal: Principal, filters: Filters,
     in_page = np.isin(shown.accounts, page)
     records = service.records(Shown(shown.rows[in_page], shown.accounts[in_page], shown.ranks[in_page]))
     by_account = {r["account_id"]: r for r in records}
-    names = account_names(snap)
+    names = account_names(snap, page)
     rows = []
-    for p in page.tolist():
+    for p, name in zip(page.tolist(), names.tolist(), strict=True):
         account = str(service.account_ids[p])
         rep = directory.rep_id[p]
-        rows.append({"account_id": account, "name": (names[p] if names is not None else "") or "",
+        rows.append({"account_id": account, "name": name,
                      "region": directory.region[p], "rep_id": rep,
                      "rep_name": directory.rep_names.get(rep, rep) if rep else None,
                      "suggestion": by_account.get(account)})
@@ -116,8 +126,5 @@ def _matches(snap: Snapshot, positions: np.ndarray, query: str) -> np.ndarray:
         return np.ones(len(positions), dtype=bool)
     ids = pd.Series(snap.suggestions.account_ids[positions].astype(str))
     hit = ids.str.lower().str.contains(needle, regex=False).to_numpy(dtype=bool, copy=True)
-    names = account_names(snap)
-    if names is not None:
-        named = pd.Series(names[positions]).astype(str).str.lower().str.contains(needle, regex=False)
-        hit = hit | named.to_numpy(dtype=bool)
-    return hit
+    named = pd.Series(account_names(snap, positions)).str.lower().str.contains(needle, regex=False)
+    return hit | named.to_numpy(dtype=bool)

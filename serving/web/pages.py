@@ -26,7 +26,8 @@ from serving.suggestions import Shown
 from serving.web import charts
 from serving.web.context import Page, PageDep, codec, render, texts_for, web_principal
 from serving.web.listing import Filters, account_listing, visible_reps
-from serving.web.scoreboard import feedback_state, funnel, monthly_revenue, rep_accounts, scoreboard
+from serving.web.reasons import in_language
+from serving.web.scoreboard import funnel, monthly_revenue, rep_accounts, scoreboard, snapshot_key
 from serving.web.session import LOGIN_COOKIE
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -112,7 +113,7 @@ def account_page(page: PageDep, account_id: str) -> Response:
     page.runtime.decision_log.write(answer.log_rows)
     snap = page.runtime.snapshot
     name = (summary.get("attributes") or {}).get("name")
-    suggestions = answer.body["suggestions"]
+    suggestions = in_language(answer.body["suggestions"], snap.suggestions, page.texts.lang, snap.currency)
     return page.render("account.html", summary=summary, name=name, suggestions=suggestions,
                        statuses=latest_status(page.runtime, [s["suggestion_id"] for s in suggestions]),
                        guardrails=snap.max_discount, currency=snap.currency, reasons=REASONS)
@@ -158,6 +159,7 @@ def feedback(page: PageDep, suggestion_id: Annotated[str, Form(max_length=64)] =
         "suggestion_id": suggestion_id, "channel": shown.channel, "offer_id": shown.offer_id,
         "discount_pct": shown.discount_pct, "executed_by": shown.executed_by,
         "expected_incremental_margin": shown.expected_incremental_margin, "offer_name": None, "reasons": []}
+    suggestion = in_language([suggestion], snap.suggestions, page.texts.lang, snap.currency)[0]
     return page.render("_suggestion.html", s=suggestion, status=status, reason=reason,
                        guardrails=snap.max_discount, currency=snap.currency, reasons=REASONS)
 
@@ -225,7 +227,7 @@ def revenue_chart(page: PageDep, rep_id: FILTER = "", region: FILTER = "") -> Re
         title = page.texts("chart_revenue_region", name=region)
     else:
         return not_found(page)
-    svg = _revenue_svg(id(snap), rep_id, region, page.texts.lang, title, page)
+    svg = _revenue_svg(snapshot_key(snap), rep_id, region, page.texts.lang, title, page)
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "private, max-age=300"})
 
 
@@ -240,12 +242,12 @@ def _may_see_region(page: Page, region: str) -> bool:
     return region in set(page.runtime.snapshot.directory.region)
 
 
-_charts: dict[tuple[int, str, str, str], str] = {}
+_charts: dict[tuple[str, ...], str] = {}
 
 
-def _revenue_svg(snap_id: int, rep_id: str, region: str, lang: str, title: str, page: Page) -> str:
+def _revenue_svg(snap_key: tuple[str, ...], rep_id: str, region: str, lang: str, title: str, page: Page) -> str:
     """The monthly revenue chart, drawn once per (snapshot, rep or region, language)."""
-    key = (snap_id, rep_id, region, lang)
+    key = (*snap_key, rep_id, region, lang)
     found = _charts.get(key)
     if found is None:
         months = monthly_revenue(page.runtime, rep_id=rep_id or None, region=None if rep_id else region)
@@ -261,7 +263,7 @@ def funnel_chart(page: PageDep, rep_id: FILTER = "") -> Response:
     chosen = _scoreboard_rep(page, rep_id)
     if chosen is None:
         return not_found(page)
-    counts = funnel(page.runtime, rep_accounts(page.runtime, chosen), feedback_state(page.runtime))
+    counts = funnel(page.runtime, rep_accounts(page.runtime, chosen))
     name = page.runtime.snapshot.directory.rep_names.get(chosen, chosen)
     svg = charts.funnel_svg(counts, page.texts("chart_funnel", name=name), page.texts)
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})

@@ -1,26 +1,26 @@
 """A rep's scoreboard: revenue of this month and year split offline/online, online revenue
 credited to their outreach, suggestions shown, accepted, done and converted — each against the
 average rep of their region. Periods end at the snapshot's as-of; "this month" is the month of
-the last day before it."""
+the last day before it. Attribution tables are computed once per snapshot (keyed by its as-of,
+model version and data directory); funnel counts are kept incrementally
+(``serving.web.funnel_counts``), so a page's cost does not grow with the decision log."""
 
 from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, select
 
 from features.attribution import attribution_table
 from serving.attribution_view import attributed, rep_region
 from serving.runtime import Runtime, Snapshot
-from serving.store.tables import Decision, Feedback
+from serving.web.funnel_counts import FunnelCounts, funnel_counts
 
 MONTHS_CHARTED = 12
-_cache: dict[tuple[int, str, str], pd.DataFrame] = {}
+_cache: dict[tuple[str, ...], pd.DataFrame] = {}
 _cache_lock = threading.Lock()
 
 
@@ -39,9 +39,14 @@ def periods(as_of: pd.Timestamp) -> Periods:
                    end=pd.Timestamp(as_of))
 
 
+def snapshot_key(snap: Snapshot) -> tuple[str, str, str]:
+    """What identifies a snapshot's data in caches: as-of, model version and data directory."""
+    return snap.as_of.isoformat(), snap.model.version, str(snap.data_dir)
+
+
 def _table(snap: Snapshot, lines: pd.DataFrame, by: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
     """The attribution table of a period, computed once per snapshot."""
-    key = (id(snap), by, f"{start.isoformat()}/{end.isoformat()}")
+    key = (*snapshot_key(snap), by, f"{start.isoformat()}/{end.isoformat()}")
     with _cache_lock:
         found = _cache.get(key)
     if found is None:
@@ -56,8 +61,7 @@ def _table(snap: Snapshot, lines: pd.DataFrame, by: str, start: pd.Timestamp, en
 def region_reps(runtime: Runtime, region: str | None) -> list[str]:
     """Reps owning accounts in ``region`` (or listed there in the reps table)."""
     directory = runtime.snapshot.directory
-    owners = {str(r) for r, g in zip(directory.rep_id, directory.region, strict=True)
-              if r is not None and g == region}
+    owners = {str(r) for r in pd.unique(directory.rep_id[directory.region == region]) if r is not None}
     owners |= {r for r, g in directory.rep_regions.items() if g == region}
     return sorted(owners)
 
@@ -102,58 +106,13 @@ def monthly_revenue(runtime: Runtime, *, rep_id: str | None = None, region: str 
                          for c in ("offline", "online")}, index=months)
 
 
-@dataclass(frozen=True)
-class FeedbackState:
-    """Distinct suggestions shown per account, and every feedback row, read once per page."""
-
-    shown: dict[str, int]
-    feedback: list[tuple[str, str, str | None, str, Any]]
-
-
-def feedback_state(runtime: Runtime) -> FeedbackState:
-    with runtime.sessions() as session:
-        shown = session.execute(select(Decision.account_id, func.count(func.distinct(Decision.suggestion_id)))
-                                .group_by(Decision.account_id)).all()
-        feedback = session.execute(select(Feedback.suggestion_id, Feedback.account_id, Feedback.offer_id,
-                                          Feedback.status, Feedback.created_at)).all()
-    return FeedbackState({str(a): int(n) for a, n in shown}, [tuple(row) for row in feedback])
-
-
-def funnel(runtime: Runtime, account_ids: list[str], state: FeedbackState) -> dict[str, int]:
+def funnel(runtime: Runtime, account_ids: list[str], counts: FunnelCounts | None = None) -> dict[str, int]:
     """Suggestions of these accounts shown, accepted, done, and converted (done, then an order of
     the offer's category — any category for a generic contact — within the attribution window)."""
-    wanted = set(account_ids)
-    shown = sum(n for account, n in state.shown.items() if account in wanted)
-    accepted: set[str] = set()
-    done: dict[str, tuple[str, str | None, Any]] = {}
-    for sid, account, offer, status, created in state.feedback:
-        if account not in wanted:
-            continue
-        if status in ("accepted", "done"):
-            accepted.add(sid)
-        if status == "done":
-            done.setdefault(sid, (account, offer, created))
-    return {"shown": shown, "accepted": len(accepted), "done": len(done),
-            "converted": _converted(runtime, list(done.values()))}
-
-
-def _converted(runtime: Runtime, done: list[tuple[str, str | None, Any]]) -> int:
-    if not done:
-        return 0
     snap = runtime.snapshot
-    lines = attributed(runtime)
-    accounts = {account for account, _, _ in done}
-    lines = lines.loc[lines["account_id"].astype(str).isin(accounts).to_numpy()]
-    window = timedelta(days=snap.attribution_window_days)
-    count = 0
-    for account, offer, created in done:
-        orders = lines.loc[(lines["account_id"].astype(str) == account).to_numpy()]
-        when = pd.Timestamp(created)
-        hit = (orders["ordered_at"] > when) & (orders["ordered_at"] <= when + window)
-        if offer is not None:
-            hit &= orders["product_category"].astype(str) == snap.offer_category.get(offer, "")
-        count += bool(hit.any())
-    return count
+    counts = counts or funnel_counts(runtime.sessions)
+    return counts.funnel(account_ids, snapshot_key(snap), attributed(runtime), snap.offer_category,
+                         snap.attribution_window_days)
 
 
 def rep_accounts(runtime: Runtime, rep_id: str) -> list[str]:
@@ -167,10 +126,10 @@ def scoreboard(runtime: Runtime, rep_id: str) -> dict[str, Any]:
     p = periods(snap.as_of)
     month = revenue(runtime, rep_id, p.month_start, p.end)
     year = revenue(runtime, rep_id, p.year_start, p.end)
-    state = feedback_state(runtime)
-    own = funnel(runtime, rep_accounts(runtime, rep_id), state)
+    counts = funnel_counts(runtime.sessions)
+    own = funnel(runtime, rep_accounts(runtime, rep_id), counts)
     peers = region_reps(runtime, month["region"]) or [rep_id]
-    peer_funnels = [funnel(runtime, rep_accounts(runtime, r), state) for r in peers]
+    peer_funnels = [funnel(runtime, rep_accounts(runtime, r), counts) for r in peers]
     average = {k: float(np.mean([f[k] for f in peer_funnels])) for k in own}
     return {"rep_id": rep_id, "rep_name": snap.directory.rep_names.get(rep_id, rep_id),
             "region": month["region"], "periods": p, "month": month, "year": year,

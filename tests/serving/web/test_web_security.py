@@ -147,6 +147,28 @@ def test_language_from_accept_language_and_switch(web) -> None:
     assert "Bilanz" in english.get("/ui/scoreboard?lang=de").text
 
 
+def test_pages_send_a_strict_content_security_policy_and_no_framing(web) -> None:
+    client = sign_in(web, "rep")
+    rep = web.scopes["rep"]["rep_id"]
+    pages = ["/ui/login", "/ui/", f"/ui/accounts/{own_account(web, 'rep')}", "/ui/scoreboard",
+             "/ui/static/htmx.min.js", "/ui/static/app.css", "/ui/no-such-page"]
+    for url in pages:
+        answer = client.get(url)
+        headers = answer.headers
+        policy = dict(part.strip().split(" ", 1) for part in headers["content-security-policy"].split(";"))
+        assert policy["script-src"] == "'self'" and policy["style-src"] == "'self'", url
+        assert policy["frame-ancestors"] == "'none'" and policy["default-src"] == "'none'", url
+        assert headers["x-content-type-options"] == "nosniff" and headers["x-frame-options"] == "DENY", url
+        assert headers["referrer-policy"] == "same-origin", url
+        if answer.headers["content-type"].startswith("text/html"):
+            # Nothing inline that the policy would block: no script bodies, handlers or style attributes.
+            assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>|<style|\sstyle=|\son[a-z]+=", answer.text), url
+    chart = client.get(f"/ui/charts/revenue.svg?rep_id={rep}")
+    assert chart.status_code == 200 and "script-src" not in chart.headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in chart.headers["content-security-policy"]
+    assert "content-security-policy" not in web.client.get("/health").headers
+
+
 @pytest.fixture(scope="module")
 def evil_web(tmp_path_factory, serving_snapshot):
     """The app over a snapshot where rep A's first account and rep A are named ``EVIL``."""

@@ -1,0 +1,151 @@
+"""The scoreboard's suggestion funnel (shown, accepted, done, converted), counted incrementally.
+
+Reading the whole decision log and feedback table on every scoreboard would cost more the longer
+the service runs. :class:`FunnelCounts` keeps per-account counts instead and, per request, reads
+only the rows added since its last read: a primary-key range (``id > last``), so an indexed query
+whose cost follows the new rows, not the log's size. As in ``serving.feedback_index``, the last
+``OVERLAP`` ids are read again each time because concurrent transactions may commit out of id
+order; every count is a set or a minimum, so reading a row twice changes nothing.
+
+Conversions depend on the order lines of the served snapshot; they are judged once per done
+suggestion and snapshot, with the snapshot's lines indexed by account once.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from serving.feedback_index import OVERLAP_IDS as OVERLAP
+from serving.store.tables import Decision, Feedback
+
+FUNNEL_STATUSES = ("accepted", "done")
+
+
+@dataclass
+class _OrderIndex:
+    """A snapshot's order lines grouped by account: positions ``order[start[a]:end[a]]``."""
+
+    lines: pd.DataFrame
+    positions: dict[str, tuple[int, int]]
+    order: np.ndarray
+
+    @classmethod
+    def build(cls, lines: pd.DataFrame) -> _OrderIndex:
+        codes, uniques = pd.factorize(lines["account_id"].astype(str), sort=False)
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(len(uniques) + 1))
+        positions = {str(a): (int(bounds[i]), int(bounds[i + 1])) for i, a in enumerate(uniques)}
+        return cls(lines, positions, order)
+
+    def rows(self, account: str) -> pd.DataFrame:
+        start, end = self.positions.get(account, (0, 0))
+        return self.lines.iloc[self.order[start:end]]
+
+
+@dataclass
+class _Judged:
+    """Conversion of done suggestions under one snapshot."""
+
+    index: _OrderIndex
+    converted: dict[str, bool] = field(default_factory=dict)
+
+
+class FunnelCounts:
+    """Per-account funnel counts of one database, brought up to date by :meth:`refresh`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._decision_id = 0
+        self._feedback_id = 0
+        self.shown: dict[str, set[str]] = {}
+        self.accepted: dict[str, set[str]] = {}
+        #: suggestion_id -> (account, offer, first time it was marked done)
+        self.done: dict[str, tuple[str, str | None, datetime]] = {}
+        self.done_by_account: dict[str, set[str]] = {}
+        self._judged: dict[tuple[str, ...], _Judged] = {}
+
+    def refresh(self, sessions: sessionmaker[Session]) -> None:
+        """Read the decision and feedback rows added since the last call."""
+        with self._lock:
+            with sessions() as session:
+                decisions = session.execute(
+                    select(Decision.id, Decision.account_id, Decision.suggestion_id)
+                    .where(Decision.id > self._decision_id - OVERLAP)).all()
+                feedback = session.execute(
+                    select(Feedback.id, Feedback.suggestion_id, Feedback.account_id, Feedback.offer_id,
+                           Feedback.status, Feedback.created_at)
+                    .where(Feedback.id > self._feedback_id - OVERLAP)
+                    .where(Feedback.status.in_(FUNNEL_STATUSES))).all()
+            for row_id, account, sid in decisions:
+                self.shown.setdefault(account, set()).add(sid)
+                self._decision_id = max(self._decision_id, row_id)
+            for row_id, sid, account, offer, status, created in feedback:
+                self.accepted.setdefault(account, set()).add(sid)
+                if status == "done":
+                    known = self.done.get(sid)
+                    if known is None or created < known[2]:
+                        self.done[sid] = (account, offer, created)
+                        for judged in self._judged.values():
+                            judged.converted.pop(sid, None)
+                    self.done_by_account.setdefault(account, set()).add(sid)
+                self._feedback_id = max(self._feedback_id, row_id)
+
+    def funnel(self, account_ids: list[str], key: tuple[str, ...], lines: pd.DataFrame,
+               offer_category: dict[str, str], window_days: int) -> dict[str, int]:
+        """Suggestions of these accounts shown, accepted, done, and converted (done, then an order
+        of the offer's category — any category for a generic contact — within ``window_days``).
+        ``key`` names the snapshot whose order ``lines`` judge conversions."""
+        with self._lock:
+            done = [sid for a in account_ids for sid in self.done_by_account.get(a, ())]
+            judged = self._judged_for(key, lines)
+            window = timedelta(days=window_days)
+            converted = 0
+            for sid in done:
+                hit = judged.converted.get(sid)
+                if hit is None:
+                    hit = judged.converted[sid] = _converts(judged.index, *self.done[sid], offer_category, window)
+                converted += hit
+            return {"shown": sum(len(self.shown.get(a, ())) for a in account_ids),
+                    "accepted": sum(len(self.accepted.get(a, ())) for a in account_ids),
+                    "done": len(done), "converted": converted}
+
+    def _judged_for(self, key: tuple[str, ...], lines: pd.DataFrame) -> _Judged:
+        found = self._judged.get(key)
+        if found is None:
+            if len(self._judged) >= 2:  # the served snapshot and the one before
+                self._judged.pop(next(iter(self._judged)))
+            found = self._judged[key] = _Judged(_OrderIndex.build(lines))
+        return found
+
+
+def _converts(index: _OrderIndex, account: str, offer: str | None, created: Any,
+              offer_category: dict[str, str], window: timedelta) -> bool:
+    orders = index.rows(account)
+    when = pd.Timestamp(created)
+    hit = (orders["ordered_at"] > when) & (orders["ordered_at"] <= when + window)
+    if offer is not None:
+        hit &= orders["product_category"].astype(str) == offer_category.get(offer, "")
+    return bool(hit.any())
+
+
+_counts: weakref.WeakKeyDictionary[sessionmaker[Session], FunnelCounts] = weakref.WeakKeyDictionary()
+_counts_lock = threading.Lock()
+
+
+def funnel_counts(sessions: sessionmaker[Session]) -> FunnelCounts:
+    """The up-to-date counts of the database behind ``sessions`` (one instance per database)."""
+    with _counts_lock:
+        found = _counts.get(sessions)
+        if found is None:
+            found = _counts[sessions] = FunnelCounts()
+    found.refresh(sessions)
+    return found

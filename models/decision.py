@@ -40,7 +40,7 @@ class ScoredActions:
     eligible: np.ndarray          # (n_accounts, n_actions) bool
 
 
-def _row_positions(frame: pd.DataFrame, accounts: np.ndarray, categories: list[str]) -> np.ndarray:
+def row_positions(frame: pd.DataFrame, accounts: np.ndarray, categories: list[str]) -> np.ndarray:
     """(n_accounts, n_categories) positions of each account × category row in ``frame`` (-1 = none)."""
     acc_index = pd.Index(accounts)
     cat_index = pd.Index(categories)
@@ -62,7 +62,7 @@ def score_actions(frame: pd.DataFrame, eligible: np.ndarray, actions: pd.DataFra
     shrunk toward the action's average lift (``models.shrinkage``)."""
     accounts = pd.unique(frame["account_id"].to_numpy())
     categories = sorted(set(actions["category"].astype(str)))
-    pos = _row_positions(frame, accounts, categories)
+    pos = row_positions(frame, accounts, categories)
     if eligible.shape != (len(accounts), len(actions)):
         raise ValueError(f"eligible has shape {eligible.shape}, expected {(len(accounts), len(actions))}")
     cat_of_action = pd.Index(categories).get_indexer(actions["category"].astype(str))

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from serving.auth import Principal
 from serving.campaign_rep_list import rep_actions
 from serving.errors import ConflictError, NotFoundError
+from serving.reasons import in_language
 from serving.runtime import Runtime, Snapshot
 from serving.store.decisions import find_shown
 from serving.store.feedback import IdempotencyConflict, record_feedback
@@ -56,21 +57,30 @@ def _log_rows(snap: Snapshot, principal: Principal, records: list[dict[str, Any]
                          requested_at=utcnow(), user_id=principal.user_id)
 
 
-def account_suggestions(runtime: Runtime, principal: Principal, account_id: str, k: int) -> Answer:
-    """The account's top ``k`` suggestions after feedback, with their decision-log rows."""
+def _reasons_in(snap: Snapshot, records: list[dict[str, Any]], lang: str | None) -> list[dict[str, Any]]:
+    """``records`` with their reasons in ``lang`` (None or "en": the English sentences as they are)."""
+    if lang is None or lang == "en":
+        return records
+    return in_language(records, snap.suggestions, lang, snap.currency)
+
+
+def account_suggestions(runtime: Runtime, principal: Principal, account_id: str, k: int,
+                        lang: str | None = None) -> Answer:
+    """The account's top ``k`` suggestions after feedback (reasons in ``lang``, default English),
+    with their decision-log rows."""
     snap = runtime.snapshot  # read once: a new model may be swapped in meanwhile
     pos = _visible(snap, principal, account_id)
     shown = _pick(runtime, snap, np.array([pos]), k)
     records = snap.suggestions.records(shown)
     body = {"account_id": account_id, "model_version": snap.suggestions.model_version,
-            "as_of": snap.as_of.to_pydatetime(), "suggestions": records}
+            "as_of": snap.as_of.to_pydatetime(), "suggestions": _reasons_in(snap, records, lang)}
     return Answer(body, _log_rows(snap, principal, records))
 
 
 def rep_suggestions(runtime: Runtime, principal: Principal, rep_id: str, *,
-                    k: int, limit: int, offset: int) -> Answer:
-    """The rep's accounts visible to the caller, best rank-1 value first, one page, with the
-    decision-log rows of the suggestions on it."""
+                    k: int, limit: int, offset: int, lang: str | None = None) -> Answer:
+    """The rep's accounts visible to the caller, best rank-1 value first, one page (reasons in
+    ``lang``, default English), with the decision-log rows of the suggestions on it."""
     snap = runtime.snapshot
     directory = snap.directory
     service = snap.suggestions
@@ -90,7 +100,7 @@ def rep_suggestions(runtime: Runtime, principal: Principal, rep_id: str, *,
     page_shown = Shown(shown.rows[in_page], shown.accounts[in_page], shown.ranks[in_page])
     records = service.records(page_shown)
     by_account: dict[str, list[dict[str, Any]]] = {}
-    for record in records:
+    for record in _reasons_in(snap, records, lang):
         by_account.setdefault(record["account_id"], []).append(record)
     best_of = dict(zip(positions.tolist(), best.tolist(), strict=True))
     campaign_actions = rep_actions(runtime.sessions).for_accounts(service.account_ids[page].tolist())

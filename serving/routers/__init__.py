@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
+
+from fastapi import Query
 
 from serving.schemas import ErrorOut
 
@@ -15,3 +17,6 @@ AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 MAX_K = 10
 ID_PATTERN = r"^[^\x00-\x1f]{1,200}$"
+#: Language of the suggestions' reasons (default: English, as in the recommendations file).
+Lang = Annotated[Literal["en", "de"] | None, Query(
+    description="language of the reasons: en (default) or de; amounts in that language's style")]

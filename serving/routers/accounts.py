@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 
 from serving import views
 from serving.deps import CurrentUser, RuntimeDep
-from serving.routers import AUTH_ERRORS, ID_PATTERN, MAX_K
+from serving.routers import AUTH_ERRORS, ID_PATTERN, MAX_K, Lang
 from serving.schemas import AccountSuggestions, AccountSummary
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"], responses=AUTH_ERRORS)
@@ -18,9 +18,9 @@ AccountId = Annotated[str, Path(description="account_id from the accounts table"
 @router.get("/{account_id}/suggestions", response_model=AccountSuggestions,
             summary="Next best actions for one account")
 async def account_suggestions(account_id: AccountId, runtime: RuntimeDep, user: CurrentUser,
-                              k: Annotated[int, Query(ge=1, le=MAX_K, description="how many suggestions")] = 3
-                              ) -> dict[str, Any]:
-    answer = views.account_suggestions(runtime, user, account_id, k)
+                              k: Annotated[int, Query(ge=1, le=MAX_K, description="how many suggestions")] = 3,
+                              lang: Lang = None) -> dict[str, Any]:
+    answer = views.account_suggestions(runtime, user, account_id, k, lang)
     await runtime.decision_log.write_async(answer.log_rows)
     return answer.body
 

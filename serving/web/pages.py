@@ -17,6 +17,7 @@ from serving import views
 from serving.auth import Principal
 from serving.deps import RuntimeDep
 from serving.errors import NotFoundError
+from serving.reasons import in_language
 from serving.routers import ID_PATTERN
 from serving.runtime import Runtime, Snapshot
 from serving.store.decisions import find_shown
@@ -26,7 +27,6 @@ from serving.suggestions import Shown
 from serving.web import charts
 from serving.web.context import Page, PageDep, codec, render, texts_for, web_principal
 from serving.web.listing import Filters, account_listing, visible_reps
-from serving.web.reasons import in_language
 from serving.web.scoreboard import funnel, monthly_revenue, rep_accounts, scoreboard, snapshot_key
 from serving.web.session import LOGIN_COOKIE
 

@@ -95,6 +95,34 @@ def test_top_suggestions_explain_themselves_from_the_account_history(api) -> Non
     assert acting and sum(i >= 1 for i in value_at) >= len(acting) / 2
 
 
+def test_reasons_come_in_the_language_asked_for(api) -> None:
+    from features.reason_texts import reasons_from_json
+
+    service = api.runtime.snapshot.suggestions
+    account = next(str(a) for a in service.account_ids if service.reason_codes(str(a)))
+    english = _get(api, account, k=3)
+    got = api.client.get(f"/v1/accounts/{account}/suggestions?k=3&lang=de", headers=api.headers("admin"))
+    assert got.status_code == 200, got.text
+    german = got.json()["suggestions"]
+    assert [s["suggestion_id"] for s in german] == [s["suggestion_id"] for s in english]
+    codes = service.reason_codes(account)
+    for en, de in zip(english, german, strict=True):
+        if en["suggestion_id"] in codes:
+            reasons = reasons_from_json(codes[en["suggestion_id"]])
+            assert en["reasons"] == [r.text("en", api.runtime.snapshot.currency) for r in reasons]
+            assert de["reasons"] == [r.text("de", api.runtime.snapshot.currency) for r in reasons]
+            assert de["reasons"] != en["reasons"]
+    assert _get(api, account, k=3) == english  # English stays the default
+    rep = next(r for r in api.runtime.snapshot.directory.rep_id if r)
+    page = api.client.get(f"/v1/reps/{rep}/suggestions?limit=5&lang=de", headers=api.headers("admin"))
+    assert page.status_code == 200, page.text
+    firsts = [a["suggestions"][0] for a in page.json()["accounts"] if a["suggestions"]]
+    assert any(s["reasons"] and s["channel"] != "none" for s in firsts)
+    assert not any(r.startswith("expected") for s in firsts for r in s["reasons"])
+    bad = api.client.get(f"/v1/accounts/{account}/suggestions?lang=fr", headers=api.headers("admin"))
+    assert bad.status_code == 422 and "lang" in bad.text
+
+
 def test_dismissed_and_done_suggestions_are_not_shown_again(api) -> None:
     accounts = [a for a in _accounts_with(api.runtime.snapshot, "email")][10:12]
     for account, status in zip(accounts, ("dismissed", "done"), strict=True):

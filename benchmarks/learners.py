@@ -12,7 +12,10 @@ offer and channel, and with no discount.
     python benchmarks/learners.py --sizes 1000 --seeds 1 --variants s x+h4
 Variants: learner letter (s, t, x), optionally ``+hN`` for N untreated history windows per account
 as extra `none` examples, ``+noshrink`` to switch off lift shrinkage, ``+advanced`` / ``+basic`` for
-LightGBM's monotone-constraint method of the S-learner (default intermediate).
+LightGBM's monotone-constraint method of the S-learner (default intermediate), ``+pooled`` /
+``+action`` / ``+crossfit`` for its calibration (``TrainingConfig.calibration``), ``+cvN`` for N folds
+of the cross-fitted calibration, ``+lN`` for an L2 penalty of N on its offsets, ``+kN`` for a
+lift-shrinkage strength of N touches.
 """
 
 from __future__ import annotations
@@ -51,9 +54,17 @@ def config_of(variant: str) -> TrainingConfig:
             kwargs["shrinkage_strength"] = 0.0
         elif opt in ("basic", "advanced"):
             kwargs["monotone_method"] = opt
+        elif opt in ("pooled", "action", "crossfit"):
+            kwargs["calibration"] = opt
+        elif opt.startswith("k") and opt[1:].isdigit():
+            kwargs["shrinkage_strength"] = float(opt[1:])
+        elif opt.startswith("l") and opt[1:].isdigit():
+            kwargs["calibration_l2"] = float(opt[1:])
+        elif opt.startswith("cv") and opt[2:].isdigit():
+            kwargs["calibration_folds"] = int(opt[2:])
         else:
             raise ValueError(f"unknown variant option {opt!r} in {variant!r}; "
-                             "expected hN, noshrink, basic or advanced")
+                             "expected hN, noshrink, basic, advanced, pooled, action, crossfit, cvN, lN or kN")
     return TrainingConfig(**kwargs)  # type: ignore[arg-type]
 
 

@@ -11,6 +11,11 @@ penalty, so an action with few calibration conversions (``none`` included, throu
 toward the pooled map (``a`` and ``b`` are not penalized). The discount enters as a shared slope plus one slope per channel, all bounded at
 >= 0 (the per-channel ones penalized), so with ``b > 0`` the calibrated probability stays
 non-decreasing in the discount whenever the raw score is.
+
+Fitted on the small calibration split alone the offsets are noisy. ``calibration="crossfit"``
+(``models.estimators``) fits them on out-of-fold scores of every training decision as well, each
+logged touch weighted by its inverse logged propensity (:func:`propensity_weights`), so each
+action's average effect against ``none`` is the one the randomized log shows.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from scipy.optimize import minimize
 
 CHANNEL, OFFER, DISCOUNT, CONTACT = "action_channel", "action_offer_id", "action_discount_pct", "action_is_contact"
@@ -58,22 +64,29 @@ class ActionCalibrator:
         contact = np.nan_to_num(np.asarray(cols[3], dtype=float))
         return channel, offer, discount, contact
 
-    def _design(self, raw: np.ndarray, X: pd.DataFrame | np.ndarray) -> np.ndarray:
+    def _design(self, raw: np.ndarray, X: pd.DataFrame | np.ndarray) -> sparse.csr_matrix:
         channel, offer, discount, contact = self._action_values(X)
         n, k_c, k_p = len(raw), len(self.channels), len(self.pairs)
-        Z = np.zeros((n, 4 + 2 * k_c + k_p))
-        Z[:, 0], Z[:, 1], Z[:, 2], Z[:, 3] = 1.0, raw, contact, discount
-        for j, c in enumerate(self.channels):
-            on = channel == c
-            Z[on, 4 + j] = 1.0
-            Z[on, 4 + k_c + j] = discount[on]
-        for j, (c, o) in enumerate(self.pairs):
-            Z[(channel == c) & (offer == o), 4 + 2 * k_c + j] = 1.0
-        return Z
+        rows, cols, vals = [np.arange(n)] * 4, [np.full(n, j) for j in range(4)], \
+            [np.ones(n), raw, contact, discount]
+        channel_col = pd.Index(self.channels).get_indexer(channel)
+        on = np.flatnonzero(channel_col >= 0)
+        rows += [on, on]
+        cols += [4 + channel_col[on], 4 + k_c + channel_col[on]]
+        vals += [np.ones(len(on)), discount[on]]
+        pair_col = pd.MultiIndex.from_tuples(self.pairs, names=["c", "o"]).get_indexer(
+            pd.MultiIndex.from_arrays([channel, offer])) if k_p else np.full(n, -1)
+        on = np.flatnonzero(pair_col >= 0)
+        rows.append(on)
+        cols.append(4 + 2 * k_c + pair_col[on])
+        vals.append(np.ones(len(on)))
+        return sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                                 shape=(n, 4 + 2 * k_c + k_p))
 
     def fit(self, raw: np.ndarray, y: np.ndarray, X: pd.DataFrame | np.ndarray,
-            feature_names: list[str]) -> ActionCalibrator:
-        """Fit on the calibration rows' raw log-odds ``raw``, 0/1 outcomes ``y`` and design rows ``X``."""
+            feature_names: list[str], sample_weight: np.ndarray | None = None) -> ActionCalibrator:
+        """Fit on the calibration rows' raw log-odds ``raw``, 0/1 outcomes ``y`` and design rows ``X``
+        (optionally weighted: ``sample_weight``, e.g. :func:`propensity_weights`)."""
         missing = [c for c in ACTION_COLUMNS if c not in feature_names]
         if missing:
             raise ValueError(f"action calibration needs the action columns {missing} in the design matrix; "
@@ -83,6 +96,9 @@ class ActionCalibrator:
         raw, y = np.asarray(raw, dtype=float), np.asarray(y, dtype=float)
         if len(raw) != len(y) or len(raw) != len(X):
             raise ValueError(f"raw ({len(raw)}), y ({len(y)}) and X ({len(X)}) must have the same rows")
+        weight = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        if weight.shape != y.shape or not np.isfinite(weight).all() or (weight < 0).any():
+            raise ValueError(f"sample_weight must hold {len(y)} finite weights >= 0; got shape {weight.shape}")
         self.columns = {c: list(feature_names).index(c) for c in ACTION_COLUMNS}
         channel, offer, _, contact = self._action_values(X)
         touched = contact > 0
@@ -97,8 +113,8 @@ class ActionCalibrator:
 
         def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
             eta = Z @ w
-            nll = np.sum(np.logaddexp(0.0, eta) - y * eta) + 0.5 * np.sum(penalty * w * w)
-            grad = Z.T @ (1.0 / (1.0 + np.exp(-eta)) - y) + penalty * w
+            nll = np.sum(weight * (np.logaddexp(0.0, eta) - y * eta)) + 0.5 * np.sum(penalty * w * w)
+            grad = Z.T @ (weight * (1.0 / (1.0 + np.exp(-eta)) - y)) + penalty * w
             return float(nll), grad
 
         start = np.zeros(Z.shape[1])
@@ -121,3 +137,34 @@ class ActionCalibrator:
                  *[f"channel[{c}]" for c in self.channels], *[f"discount[{c}]" for c in self.channels],
                  *[f"offer[{c},{o}]" for c, o in self.pairs]]
         return dict(zip(names, map(float, self.coef_), strict=True))
+
+
+def propensity_weights(propensity: np.ndarray, X: pd.DataFrame | np.ndarray, feature_names: list[str],
+                       clip_quantile: float = 0.99) -> np.ndarray:
+    """Inverse logged propensities, normalized to mean 1 within each action group (``none`` or one
+    channel × offer), capped at a quantile of the group; rows without a propensity (e.g. untreated
+    history windows) weigh 1.
+
+    Within a group the weighted mean of outcomes is then the self-normalized (SNIPS) estimate of the
+    group's conversion over the decisions it could have been logged for, and each group keeps its own
+    number of rows, so the calibrator's penalty still compares the group's evidence in conversions.
+    """
+    p = np.asarray(propensity, dtype=float)
+    if len(p) != len(X):
+        raise ValueError(f"propensity has {len(p)} rows, X has {len(X)}")
+    if (p[np.isfinite(p)] <= 0).any() or (p[np.isfinite(p)] > 1).any():
+        raise ValueError("propensity must lie in (0, 1] (missing = unknown); got values outside it")
+    calibrator = ActionCalibrator(columns={c: list(feature_names).index(c) for c in ACTION_COLUMNS
+                                           if c in feature_names})
+    if len(calibrator.columns) < len(ACTION_COLUMNS):
+        raise ValueError(f"propensity weights need the action columns {list(ACTION_COLUMNS)} in X")
+    channel, offer, _, contact = calibrator._action_values(X)
+    known = np.isfinite(p)
+    group = pd.factorize(pd.MultiIndex.from_arrays([np.where(contact > 0, channel, -2), offer]))[0]
+    w = np.ones(len(p))
+    for g in np.unique(group[known]):
+        rows = np.flatnonzero(known & (group == g))
+        inverse = 1.0 / p[rows]
+        inverse = np.minimum(inverse, np.quantile(inverse, clip_quantile))
+        w[rows] = inverse / inverse.mean()
+    return w

@@ -18,11 +18,14 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.validation import check_is_fitted
 
-from models.calibration import DEFAULT_L2, ActionCalibrator
+from models.calibration import DEFAULT_L2, ActionCalibrator, propensity_weights
 
 _EPS = 1e-6
-#: How scores are calibrated: one Platt map over all rows, or per action group (models.calibration).
-CALIBRATIONS = ("pooled", "action")
+#: How scores are calibrated: one Platt map over all rows, per action group on the calibration rows,
+#: or per action group on cross-fitted scores of the training rows too (models.calibration).
+CALIBRATIONS = ("pooled", "action", "crossfit")
+#: Default number of folds of the cross-fitted calibration.
+DEFAULT_CALIBRATION_FOLDS = 3
 #: LightGBM's ways to enforce monotone constraints, from the most to the least conservative.
 MONOTONE_METHODS = ("basic", "intermediate", "advanced")
 _HAS_EVAL_X = "eval_X" in inspect.signature(lgb.LGBMClassifier.fit).parameters
@@ -61,11 +64,16 @@ class ConversionClassifier(ClassifierMixin, BaseEstimator):
     depends on survive calibration (isotonic steps would flatten them into ties).
     ``calibration="action"`` replaces the one Platt map with per-action-group offsets
     (:class:`models.calibration.ActionCalibrator`), which corrects a lift the trees under-learn.
+    ``calibration="crossfit"`` fits those offsets on out-of-fold scores of the training rows as well
+    (``calibration_folds`` models on the other folds, folds by ``groups``, e.g. accounts), each
+    logged touch weighted by its inverse ``propensity``, so there are several times more conversions
+    per action behind each offset than in the calibration split.
     """
 
     #: Defaults for pipelines pickled before these parameters existed.
     calibration = "pooled"
     calibration_l2 = DEFAULT_L2
+    calibration_folds = DEFAULT_CALIBRATION_FOLDS
 
     def __init__(self, *, n_estimators: int = 200, learning_rate: float = 0.06, num_leaves: int = 31,
                  min_child_samples: int = 40, reg_lambda: float = 1.0, colsample_bytree: float = 0.8,
@@ -73,7 +81,7 @@ class ConversionClassifier(ClassifierMixin, BaseEstimator):
                  early_stopping_rounds: int | None = None, calibrate: bool = True,
                  baseline_columns: list[str] | None = None, monotone_method: str = "intermediate",
                  calibration: str = "pooled", calibration_l2: float = DEFAULT_L2,
-                 random_state: int = 0, n_jobs: int = 2):
+                 calibration_folds: int = DEFAULT_CALIBRATION_FOLDS, random_state: int = 0, n_jobs: int = 2):
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -87,6 +95,7 @@ class ConversionClassifier(ClassifierMixin, BaseEstimator):
         self.calibrate = calibrate
         self.calibration = calibration
         self.calibration_l2 = calibration_l2
+        self.calibration_folds = calibration_folds
         self.baseline_columns = baseline_columns
         self.random_state = random_state
         self.n_jobs = n_jobs
@@ -105,7 +114,11 @@ class ConversionClassifier(ClassifierMixin, BaseEstimator):
         return params
 
     def fit(self, X: pd.DataFrame, y: Any, *, X_calib: pd.DataFrame | None = None,
-            y_calib: Any = None) -> ConversionClassifier:
+            y_calib: Any = None, groups: Any = None, propensity: Any = None,
+            propensity_calib: Any = None) -> ConversionClassifier:
+        """Train on ``X``, ``y``; calibrate on ``X_calib``, ``y_calib``. ``groups`` (e.g. account ids),
+        ``propensity`` and ``propensity_calib`` (logged propensities, NaN where unknown) are used by
+        ``calibration="crossfit"`` only."""
         X = _check_frame(X)
         y = np.asarray(y, dtype=float)
         if len(X) != len(y):
@@ -123,6 +136,11 @@ class ConversionClassifier(ClassifierMixin, BaseEstimator):
                              f"got {self.monotone_method!r}")
         if self.calibration not in CALIBRATIONS:
             raise ValueError(f"calibration must be one of {', '.join(CALIBRATIONS)}; got {self.calibration!r}")
+        if self.calibration == "crossfit":
+            if self.calibration_folds < 2:
+                raise ValueError(f"calibration_folds must be >= 2, got {self.calibration_folds}")
+            if self.baseline_columns:
+                raise ValueError("calibration='crossfit' does not support baseline_columns")
         has_calib = X_calib is not None and y_calib is not None and len(X_calib) > 0
         if has_calib:
             X_calib = _check_frame(X_calib, "X_calib")
@@ -154,7 +172,11 @@ class ConversionClassifier(ClassifierMixin, BaseEstimator):
         self.best_iteration_ = int(model.best_iteration_ or model.n_estimators)
         self.calibrator_: tuple[float, float] | None = None
         self.action_calibrator_: ActionCalibrator | None = None
-        if self.calibrate and has_calib and len(np.unique(y_calib)) == 2 and self.calibration == "action":
+        if self.calibrate and self.calibration == "crossfit":
+            self.action_calibrator_ = self._crossfit_calibrator(
+                X, y, groups, propensity, X_calib if has_calib else None,
+                y_calib if has_calib else None, propensity_calib)
+        elif self.calibrate and has_calib and len(np.unique(y_calib)) == 2 and self.calibration == "action":
             self.action_calibrator_ = ActionCalibrator(l2=self.calibration_l2).fit(
                 self._raw(X_calib), y_calib, X_calib, list(X.columns))
         elif self.calibrate and has_calib and len(np.unique(y_calib)) == 2:
@@ -164,6 +186,42 @@ class ConversionClassifier(ClassifierMixin, BaseEstimator):
             if slope > 0:  # a non-increasing map would reverse the ranking; keep raw scores then
                 self.calibrator_ = (slope, intercept)
         return self
+
+    def _crossfit_calibrator(self, X: pd.DataFrame, y: np.ndarray, groups: Any, propensity: Any,
+                             X_calib: pd.DataFrame | None, y_calib: np.ndarray | None,
+                             propensity_calib: Any) -> ActionCalibrator:
+        """An ActionCalibrator fitted on out-of-fold raw scores of the training rows (one LightGBM
+        model per fold, trained on the other folds with the same settings) and on the final model's
+        scores of the calibration rows, touches weighted by their inverse logged propensity."""
+        groups = np.arange(len(y)) if groups is None else np.asarray(groups, dtype=object)
+        if len(groups) != len(y):
+            raise ValueError(f"groups has {len(groups)} entries for {len(y)} rows")
+        codes = pd.factorize(groups)[0]
+        fold = np.random.default_rng(self.random_state).integers(0, self.calibration_folds, codes.max() + 1)[codes]
+        raw = np.empty(len(y))
+        for k in range(self.calibration_folds):
+            held = fold == k
+            if not held.any():
+                continue
+            if held.all() or len(np.unique(y[~held])) < 2:
+                raise ValueError(f"fold {k} of {self.calibration_folds} leaves no rows of both classes to "
+                                 f"train on; give more groups (got {codes.max() + 1})")
+            model = lgb.LGBMClassifier(**self._lgb_params()).fit(X[~held], y[~held])
+            raw[held] = model.booster_.predict(X[held], raw_score=True,
+                                               num_iteration=int(model.best_iteration_ or model.n_estimators))
+        p = np.full(len(y), np.nan) if propensity is None else np.asarray(propensity, dtype=float)
+        frames, scores, outcomes, props = [X], [raw], [y], [p]
+        if X_calib is not None and y_calib is not None:
+            frames.append(X_calib)
+            scores.append(self._raw(X_calib))
+            outcomes.append(y_calib)
+            props.append(np.full(len(y_calib), np.nan) if propensity_calib is None
+                         else np.asarray(propensity_calib, dtype=float))
+        rows = pd.concat(frames, ignore_index=True) if len(frames) > 1 else X
+        names = list(X.columns)
+        weight = propensity_weights(np.concatenate(props), rows, names)
+        return ActionCalibrator(l2=self.calibration_l2).fit(
+            np.concatenate(scores), np.concatenate(outcomes), rows, names, sample_weight=weight)
 
     def _early_stopping(self, X_calib: pd.DataFrame | None, y_calib: np.ndarray | None,
                         init_calib: np.ndarray | None = None) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from features.outcomes import label_touches
 from features.policy import NONE_CHANNEL
 from features.snapshot import build_snapshot
 from models.baseline_examples import untreated_examples
+from models.calibration import DEFAULT_L2
 from models.decision import score_actions
 from models.design import DesignMatrix, action_frame
 from models.estimators import CALIBRATIONS, ConversionClassifier, ConversionValueRegressor
@@ -58,19 +59,34 @@ class TrainingConfig:
     history_windows: int = 4
     #: LightGBM's monotone-constraint method of the pooled conversion model (S-learner).
     monotone_method: str = "intermediate"
-    #: Calibration of the pooled conversion model: "pooled" (one Platt map) or "action"
-    #: (per-action-group offsets, ``models.calibration``).
-    calibration: str = "pooled"
+    #: Calibration of the pooled conversion model: "pooled" (one Platt map), "action"
+    #: (per-action-group offsets on the calibration rows, ``models.calibration``) or "crossfit" (the
+    #: same offsets on cross-fitted scores of the training rows too, touches weighted by 1/propensity).
+    #: None (default): "crossfit" for the S-learner, "pooled" for the others and with ``baseline_offset``.
+    calibration: str | None = None
+    #: Folds (by account) of the cross-fitted calibration.
+    calibration_folds: int = 3
+    #: L2 penalty of the per-action calibration offsets ("action", "crossfit"), in log-likelihood units.
+    calibration_l2: float = DEFAULT_L2
     random_state: int = 0
 
     def __post_init__(self) -> None:
         if self.learner not in LEARNERS:
             raise ValueError(f"learner must be one of {', '.join(LEARNERS)}; got {self.learner!r}")
+        if self.calibration is None:
+            default = "crossfit" if self.learner == "s" and not self.baseline_offset else "pooled"
+            object.__setattr__(self, "calibration", default)
         if self.calibration not in CALIBRATIONS:
             raise ValueError(f"calibration must be one of {', '.join(CALIBRATIONS)}; got {self.calibration!r}")
         if self.calibration != "pooled" and self.learner != "s":
             raise ValueError(f"calibration={self.calibration!r} applies to the pooled S-learner only; "
                              f"got learner={self.learner!r}")
+        if self.calibration_l2 < 0:
+            raise ValueError(f"calibration_l2 must be >= 0, got {self.calibration_l2}")
+        if self.calibration_folds < 2:
+            raise ValueError(f"calibration_folds must be >= 2, got {self.calibration_folds}")
+        if self.calibration == "crossfit" and self.baseline_offset:
+            raise ValueError("calibration='crossfit' does not support baseline_offset=True")
         if self.history_windows < 0:
             raise ValueError(f"history_windows must be >= 0, got {self.history_windows}")
 
@@ -180,6 +196,10 @@ def train_pipeline(dataset: Dataset, as_of: pd.Timestamp | None = None,
     fit_kwargs = {}
     if cfg.learner == "x":
         fit_kwargs["sample_weight"] = inverse_propensity_weights(examples.loc[train, "propensity"].to_numpy(dtype=float))
+    if cfg.calibration == "crossfit":
+        propensity = examples["propensity"].to_numpy(dtype=float)
+        fit_kwargs.update(groups=examples.loc[train, "account_id"].to_numpy(dtype=object),
+                          propensity=propensity[train], propensity_calib=propensity[calib])
     clf.fit(X[train], y[train], X_calib=X[calib], y_calib=y[calib], **fit_kwargs)
     conv = (y == 1) & ~valid & (examples["list_revenue"].to_numpy(dtype=float) > 0)
     value_model = ConversionValueRegressor(random_state=cfg.random_state).fit(
@@ -235,6 +255,7 @@ def conversion_model(cfg: TrainingConfig, design: DesignMatrix
     return ConversionClassifier(monotone_constraints=monotone,
                                 baseline_columns=design.account_columns if cfg.baseline_offset else None,
                                 monotone_method=cfg.monotone_method, calibration=cfg.calibration,
+                                calibration_folds=cfg.calibration_folds, calibration_l2=cfg.calibration_l2,
                                 random_state=cfg.random_state)
 
 

@@ -212,6 +212,7 @@ def serve(
 
     from serving.app import create_app
     from serving.model_watch import follows_champion
+    from serving.runtime import settle_heap
     from serving.settings import Settings
 
     with _errors():
@@ -222,6 +223,7 @@ def serve(
             raise CommandError("no data directory: pass --data DIR or set SYMBIOSE_DATA")
         with _status("loading model and scoring the snapshot"):
             application = create_app(settings)
+            settle_heap()
         snap = application.state.runtime.snapshot
         out.print(f"serving model {snap.model.version} over {settings.data} as of {snap.as_of:%Y-%m-%d} "
                   f"on http://{settings.host}:{settings.port} (docs at /docs)", highlight=False)

@@ -94,6 +94,7 @@ def serve_demo(data_dir: Path, *, model: str | None = None, host: str = "127.0.0
     import uvicorn
 
     from serving.app import create_app
+    from serving.runtime import settle_heap
     from serving.settings import Settings
     from serving.store.users import add_user, revoke_user
 
@@ -138,5 +139,6 @@ def serve_demo(data_dir: Path, *, model: str | None = None, host: str = "127.0.0
                   highlight=False, markup=False, soft_wrap=True)
     if serve:
         console.print(f"serving on {base} (Ctrl+C to stop)", highlight=False)
+        settle_heap()
         uvicorn.run(app, host=host, port=port, log_level="warning")
     return tokens

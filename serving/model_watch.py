@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from models.registry import champion_version, configure_tracking, version_label
-from serving.runtime import Runtime, Snapshot, load_snapshot
+from serving.runtime import Runtime, Snapshot, load_snapshot, settle_heap
 from serving.settings import Settings
 
 log = logging.getLogger("symbiose.serving")
@@ -95,9 +95,12 @@ class ChampionWatcher:
         self.last_error = None
         if snapshot.model.version == current.snapshot.model.version:
             return False
+        versions = (snapshot.model.version, current.snapshot.model.version)
         self.holder.runtime = self.holder.runtime.with_snapshot(snapshot)
+        del current, snapshot  # so that the replaced snapshot can be freed now
+        settle_heap()
         self.reloads += 1
-        log.warning("now serving %s (was %s)", snapshot.model.version, current.snapshot.model.version)
+        log.warning("now serving %s (was %s)", *versions)
         return True
 
 

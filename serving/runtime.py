@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -118,6 +119,20 @@ def offer_guardrails(dataset: Dataset) -> dict[str, float]:
     """offer_id -> max_discount_pct (the contract's guardrail; defaults already filled in)."""
     offers = dataset.offers.dropna(subset=["max_discount_pct"])
     return dict(zip(offers["offer_id"].astype(str), offers["max_discount_pct"].astype(float), strict=True))
+
+
+def settle_heap() -> None:
+    """Collect garbage once, then keep every object alive now out of later full collections.
+
+    A served snapshot holds millions of references (object arrays of ids and reasons); each full
+    collection of the cyclic garbage collector would walk them all again and pause every request
+    for about 0.1 s. ``gc.freeze`` moves them out of its view; reference counting still frees a
+    replaced snapshot. Call after a snapshot is loaded or swapped in: frozen objects are first
+    handed back, so cycles of a replaced snapshot are collected too.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def load_snapshot(settings: Settings) -> Snapshot:

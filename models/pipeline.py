@@ -37,6 +37,7 @@ HOLDOUT = Reason("holdout")
 HOLDOUT_REASON = HOLDOUT.text()
 #: Extra output column with each row's reasons as data (``features.reason_texts.reasons_to_json``).
 REASON_CODES = "reason_codes"
+_REASON_DATA = "_reason_data"  # working column: each row's list of Reason
 #: Boosting rounds whose feature contributions pick the reasons (the main effects; see predict_contrib).
 EXPLAIN_ROUNDS = 60
 STATE_COLUMNS = ["consent_email", "do_not_contact", "days_since_last_order", "in_quiet_period"]
@@ -127,7 +128,7 @@ class DecisionPipeline:
         if holdout.any():
             held = holdout[none_rows["account_order"].to_numpy()]
             none_rows.loc[held, "reasons"] = HOLDOUT_REASON
-            none_rows.loc[held, REASON_CODES] = reasons_to_json([HOLDOUT])
+            none_rows[_REASON_DATA] = [[HOLDOUT] if h else r for h, r in zip(held, none_rows[_REASON_DATA], strict=True)]
         result = pd.concat([out, none_rows], ignore_index=True)
         first = result["rank"].to_numpy() == 1
         order_ = result["account_order"].to_numpy()
@@ -135,7 +136,10 @@ class DecisionPipeline:
         result["explored"] = first & (explored[order_] | holdout[order_])
         result["model_version"] = version
         result = result.sort_values(["account_order", "rank"], kind="mergesort").drop(columns="account_order")
-        extra = [REASON_CODES] if reason_codes else []
+        extra = []
+        if reason_codes:  # serialized only when asked for: the file and the pyfunc carry the sentences
+            result[REASON_CODES] = [reasons_to_json(r) for r in result[_REASON_DATA]]
+            extra = [REASON_CODES]
         return result.reset_index(drop=True)[[*OUTPUT_COLUMNS, "category", "offer_name", "propensity",
                                               "explored", *extra]]
 
@@ -182,7 +186,7 @@ class DecisionPipeline:
             "executed_by": acts["executed_by"].to_numpy(dtype=object),
             "rep_id": state["rep_id"].reindex(account_ids).to_numpy(dtype=object),
             "reasons": [join(r, "en", currency) for r in data],
-            REASON_CODES: [reasons_to_json(r) for r in data],
+            _REASON_DATA: data,
             "category": acts["category"].to_numpy(dtype=object),
             "offer_name": names.reindex(acts["offer_id"]).to_numpy(dtype=object),
             "account_order": ranked["account"].to_numpy(),
@@ -240,7 +244,7 @@ class DecisionPipeline:
             "executed_by": pd.Series([None] * len(need), dtype=object),
             "rep_id": st["rep_id"].to_numpy(dtype=object),
             "reasons": [r.text("en", currency) for r in reasons],
-            REASON_CODES: [reasons_to_json([r]) for r in reasons],
+            _REASON_DATA: [[r] for r in reasons],
             "category": np.asarray(scored.categories, dtype=object)[cat] if len(need) else np.zeros(0, object),
             "offer_name": pd.Series([None] * len(need), dtype=object),
             "account_order": need,

@@ -9,6 +9,7 @@ so the bootstrap can resample all decisions at once with one matrix product.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import ClassVar
@@ -107,7 +108,7 @@ class Estimate:
 
 
 @dataclass(frozen=True)
-class OffPolicyEstimator:
+class OffPolicyEstimator(ABC):
     """Shared interface: ``estimate(logged, target) -> Estimate`` with a seeded bootstrap interval."""
 
     n_boot: int = DEFAULT_BOOTSTRAP
@@ -121,9 +122,9 @@ class OffPolicyEstimator:
         if not 0 < self.level < 1:
             raise ValueError(f"level must be in (0, 1), got {self.level}")
 
+    @abstractmethod
     def terms(self, logged: LoggedDecisions, target: TargetPolicy) -> tuple[np.ndarray, np.ndarray]:
         """(numerator, denominator) per decision; the estimate is sum(numerator) / sum(denominator)."""
-        raise NotImplementedError
 
     def estimate(self, logged: LoggedDecisions, target: TargetPolicy) -> Estimate:
         """The policy value of ``target`` from ``logged``, with a bootstrap interval."""

@@ -7,7 +7,10 @@ remaining effect of earlier touches. An action multiplies the rate by ``max(0, 1
 over its effect days, giving ``mu_a``. With Poisson purchases of mean list amount ``L``:
 
 - ``true_p_convert = 1 - exp(-mu_a)``, ``true_p_baseline = 1 - exp(-mu0)``;
-- ``true_expected_incremental_margin = mu_a L (m_o - d) - mu0 L m_c - cost``.
+- ``true_expected_incremental_margin = mu_a L (m_o - d) - mu0 L m_c - cost``;
+- ``true_purchases = mu_a``, ``true_purchases_baseline = mu0``, ``true_line_amount = L`` and
+  ``true_margin_baseline = mu0 L m_c`` (the category's expected margin in the window without
+  outreach), so that benchmarks can compute any policy's expected reward and draw outcomes.
 
 ``eligible`` applies the contract's rules at as-of with the simulation's own contact state.
 """
@@ -29,7 +32,8 @@ from features.sample_world import (
 
 TRUTH_COLUMNS = ["account_id", "channel", "offer_id", "discount_pct", "category",
                  "true_p_convert", "true_p_baseline", "true_expected_incremental_margin",
-                 "eligible", "as_of"]
+                 "eligible", "as_of", "true_purchases", "true_purchases_baseline",
+                 "true_line_amount", "true_margin_baseline"]
 
 
 def expected_purchases(world: World, log: SimulationLog) -> tuple[np.ndarray, np.ndarray]:
@@ -91,4 +95,8 @@ def truth_frame(world: World, log: SimulationLog) -> pd.DataFrame:
         "true_expected_incremental_margin": value,
         "eligible": log.available_at_end[acc, channel],
         "as_of": np.full(len(acc), world.as_of.to_datetime64()).astype("datetime64[us]"),
+        "true_purchases": mu_a,
+        "true_purchases_baseline": mu0,
+        "true_line_amount": amount,
+        "true_margin_baseline": mu0 * amount * world.category_margin[cat],
     })

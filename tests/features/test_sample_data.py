@@ -294,6 +294,17 @@ def test_truth_covers_the_action_space_with_the_documented_columns(ds: Dataset, 
     assert truth["eligible"].dtype == bool and truth["eligible"].any() and not truth["eligible"].all()
 
 
+def test_truth_parts_recompose_probabilities_and_margin(ds: Dataset, truth: pd.DataFrame) -> None:
+    np.testing.assert_allclose(truth["true_p_convert"], -np.expm1(-truth["true_purchases"]))
+    np.testing.assert_allclose(truth["true_p_baseline"], -np.expm1(-truth["true_purchases_baseline"]))
+    margin = ds.offers.set_index("offer_id")["margin_rate"].reindex(truth["offer_id"]).to_numpy()
+    cost = truth["channel"].map({n: r.cost for n, r in ds.policy.channels.items()}).to_numpy()
+    recomposed = (truth["true_purchases"] * truth["true_line_amount"] * (margin - truth["discount_pct"] / 100)
+                  - truth["true_margin_baseline"] - cost)
+    np.testing.assert_allclose(recomposed, truth["true_expected_incremental_margin"], rtol=1e-9, atol=1e-9)
+    assert (truth["true_line_amount"] > 0).all() and (truth["true_margin_baseline"] >= 0).all()
+
+
 def test_truth_eligibility_applies_the_contract_at_as_of(ds: Dataset, truth: pd.DataFrame) -> None:
     window = ds.touches[ds.touches["touched_at"] >= DEFAULT_AS_OF - pd.Timedelta(days=30)]
     counts = window.groupby(["account_id", "channel"]).size()

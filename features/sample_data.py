@@ -1,5 +1,8 @@
 """Realistic sample data: a German industrial-supplies wholesaler, two years before as-of.
 
+``world`` picks a preset of ``features.sample_worlds.WORLDS`` (default ``wholesaler``): the presets
+share the wholesaler's catalog and tables but differ in what drives the response to outreach.
+
 ``generate_dataset`` returns the typed ``Dataset`` and the truth frame (the true value of every
 action for every account at as-of, see ``features.sample_truth``); ``generate`` writes the data
 directory and the truth file, which always lives outside the data directory so that nothing
@@ -31,6 +34,7 @@ from features.sample_world import (
     labels,
     numbered_ids,
 )
+from features.sample_worlds import WorldSpec, world_spec
 
 TABLE_NAMES = ("accounts", "reps", "offers", "orders", "touches", "web_events")
 CAMPAIGN_LABELS = {"email": "EMAIL", "webshop_banner": "BANNER"}
@@ -51,19 +55,26 @@ class GenerationSummary:
                 f"{self.truth_path} ({self.rows.get('truth', 0):,} rows)")
 
 
-def generate_dataset(n_accounts: int = 2000, seed: int = 0,
-                     as_of: str | pd.Timestamp = DEFAULT_AS_OF) -> tuple[Dataset, pd.DataFrame]:
-    """Simulate the wholesaler; returns the Dataset (normalized dtypes) and the truth frame."""
+def generate_dataset(n_accounts: int | None = None, seed: int = 0,
+                     as_of: str | pd.Timestamp = DEFAULT_AS_OF,
+                     world: str | WorldSpec = "wholesaler") -> tuple[Dataset, pd.DataFrame]:
+    """Simulate a world; returns the Dataset (normalized dtypes) and the truth frame.
+
+    ``world``: a preset name of ``features.sample_worlds.WORLDS`` (or a ``WorldSpec``);
+    ``n_accounts=None`` takes the preset's default number of accounts.
+    """
+    spec = world_spec(world)
     as_of = _as_of(as_of)
     rng = np.random.default_rng(seed)
-    world = build_world(int(n_accounts), rng, as_of, Policy())
-    log = simulate(world, rng)
+    built = build_world(spec.default_accounts if n_accounts is None else int(n_accounts), rng,
+                        as_of, Policy(), spec)
+    log = simulate(built, rng)
     dataset = Dataset(
-        accounts=world.accounts, offers=world.offers, orders=_orders(world, log),
-        touches=_touches(world, log), web_events=_web_events(world, log), reps=world.reps,
-        policy=world.policy,
+        accounts=built.accounts, offers=built.offers, orders=_orders(built, log),
+        touches=_touches(built, log), web_events=_web_events(built, log), reps=built.reps,
+        policy=built.policy,
     )
-    return dataset, truth_frame(world, log)
+    return dataset, truth_frame(built, log)
 
 
 def default_truth_path(out_dir: str | Path) -> Path:
@@ -72,12 +83,16 @@ def default_truth_path(out_dir: str | Path) -> Path:
     return out.with_name(out.name + ".truth.parquet")
 
 
-def generate(out_dir: str | Path, n_accounts: int = 2000, seed: int = 0,
+def generate(out_dir: str | Path, n_accounts: int | None = None, seed: int = 0,
              as_of: str | pd.Timestamp = DEFAULT_AS_OF, truth_path: str | Path | None = None,
-             fmt: str = "csv") -> GenerationSummary:
-    """Write the sample data directory and the truth file (Parquet, outside the directory)."""
+             fmt: str = "csv", world: str | WorldSpec = "wholesaler") -> GenerationSummary:
+    """Write the sample data directory and the truth file (Parquet, outside the directory).
+
+    ``world`` and ``n_accounts`` as in ``generate_dataset``.
+    """
     if fmt not in ("csv", "parquet"):
         raise ValueError(f"fmt must be 'csv' or 'parquet', got {fmt!r}")
+    spec = world_spec(world)
     out = Path(out_dir).resolve()
     truth = Path(truth_path).resolve() if truth_path is not None else default_truth_path(out)
     if truth.is_relative_to(out):
@@ -88,7 +103,7 @@ def generate(out_dir: str | Path, n_accounts: int = 2000, seed: int = 0,
     if clashes:
         raise ValueError(f"{out} already holds {', '.join(clashes)}; writing {fmt} files would "
                          f"leave two files for one table; expected no {other} tables there")
-    dataset, truth_table = generate_dataset(n_accounts, seed, as_of)
+    dataset, truth_table = generate_dataset(n_accounts, seed, as_of, spec)
     write_dataset(dataset, out, fmt)
     truth.parent.mkdir(parents=True, exist_ok=True)
     tmp = truth.with_name(f".{truth.name}.tmp")

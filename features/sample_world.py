@@ -21,10 +21,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from features.policy import Policy
+from features.sample_worlds import ARCHETYPES, RESPONSE_CHANNELS, SEGMENTS, WHOLESALER, WorldSpec
 
 DEFAULT_AS_OF = pd.Timestamp("2025-07-01")
 HISTORY_YEARS = 2
-TOUCH_MONTHS = 18
 EFFECT_DAYS = 30
 P_NONE = 0.2
 
@@ -95,21 +95,6 @@ OFFER_SPECS: tuple[tuple[str, str, str, str, str, float | None, int | None], ...
 )
 
 CHANNEL_BASE_LIFT = {"email": 0.15, "webshop_banner": 0.06, "phone": 0.30, "visit": 0.50}
-ARCHETYPES = ("buy_anyway", "price_sensitive", "digital", "relationship", "contact_averse")
-#: Mean responsiveness of each archetype to email, webshop_banner, phone, visit.
-ARCHETYPE_RESPONSE = np.array([
-    [0.0, 0.0, 0.0, 0.0],
-    [0.6, 0.6, 0.6, 0.6],
-    [2.0, 2.0, 0.3, 0.2],
-    [0.3, 0.3, 1.5, 1.4],
-    [0.4, 0.8, -0.8, -0.6],
-])
-#: Archetype probabilities for segment A (large), B and C (small); about 25% buy anyway.
-ARCHETYPE_BY_SEGMENT = {
-    "A": (0.25, 0.10, 0.15, 0.35, 0.15),
-    "B": (0.25, 0.20, 0.20, 0.15, 0.20),
-    "C": (0.25, 0.25, 0.20, 0.07, 0.23),
-}
 MIN_MULTIPLIER = 0.25
 
 FIRST_NAMES = ("Anna", "Lukas", "Maria", "Jonas", "Sabine", "Thomas", "Julia", "Michael",
@@ -207,6 +192,7 @@ class World:
     consent: np.ndarray            # (n_accounts,) bool
     do_not_contact: np.ndarray     # (n_accounts,) bool
     rep_index: np.ndarray          # (n_accounts,) index into reps, -1 when unassigned
+    spec: WorldSpec                # the preset that shaped the world
 
     @property
     def n_days(self) -> int:
@@ -233,12 +219,12 @@ class World:
 
 
 def build_world(n_accounts: int, rng: np.random.Generator, as_of: pd.Timestamp,
-                policy: Policy) -> World:
-    """Draw accounts, reps, the offer catalog and every hidden trait."""
+                policy: Policy, spec: WorldSpec = WHOLESALER) -> World:
+    """Draw accounts, reps, the offer catalog and every hidden trait of the world ``spec``."""
     if n_accounts < 1:
         raise ValueError(f"n_accounts must be >= 1, got {n_accounts}")
     start = as_of - pd.DateOffset(years=HISTORY_YEARS)
-    touch_start = as_of - pd.DateOffset(months=TOUCH_MONTHS)
+    touch_start = as_of - pd.DateOffset(months=spec.touch_months)
     categories = tuple(CATEGORIES)
     channels = tuple(policy.channel_names)
     offers, offer_category, offer_end = _offers(as_of, start, categories, policy)
@@ -251,7 +237,7 @@ def build_world(n_accounts: int, rng: np.random.Generator, as_of: pd.Timestamp,
     employees = np.clip(np.round(np.exp(rng.normal(np.log(40.0), 1.25, n))), 5, 5000)
     segment = np.where(employees >= 250, "A", np.where(employees >= 50, "B", "C"))
     archetype = np.empty(n, dtype=np.int64)
-    for seg, probs in ARCHETYPE_BY_SEGMENT.items():
+    for seg, probs in zip(SEGMENTS, spec.archetype_by_segment, strict=True):
         members = np.flatnonzero(segment == seg)
         archetype[members] = rng.choice(len(ARCHETYPES), size=len(members), p=probs)
     buy_anyway = archetype == 0
@@ -275,13 +261,14 @@ def build_world(n_accounts: int, rng: np.random.Generator, as_of: pd.Timestamp,
                  * dormant)
     visit_rate = 0.06 * np.exp(rng.normal(0.0, 0.6, n))
 
-    responsiveness = _responsiveness(archetype, channels, rng)
+    responsiveness = _responsiveness(archetype, channels, spec, rng)
     base = np.array([CHANNEL_BASE_LIFT.get(c, 0.0) for c in channels])
     floor = np.divide(MIN_MULTIPLIER - 1.0, base, out=np.zeros_like(base), where=base > 0)
     responsiveness = np.maximum(responsiveness, floor[None, :])
     price_sensitivity = np.where(
-        archetype == 1, rng.uniform(0.35, 0.85, n),
-        np.where(buy_anyway, np.abs(rng.normal(0.0, 0.02, n)), rng.uniform(0.0, 0.2, n)))
+        archetype == 1, rng.uniform(*spec.price_sensitivity, n),
+        np.where(buy_anyway, np.abs(rng.normal(0.0, 0.02, n)),
+                 rng.uniform(0.0, spec.other_price_sensitivity, n)))
 
     consent = rng.random(n) < np.where(digital, 0.8, 0.56)
     do_not_contact = rng.random(n) < np.where(archetype == 4, 0.06, 0.022)
@@ -309,24 +296,26 @@ def build_world(n_accounts: int, rng: np.random.Generator, as_of: pd.Timestamp,
         archetype=archetype, base_rate=base_rate, intent_entry=intent_entry,
         line_amount=line_amount, view_rate=view_rate, visit_rate=visit_rate,
         online_logit=online_logit, online_drift=online_drift, responsiveness=responsiveness,
-        price_sensitivity=price_sensitivity, decision_rate=rng.uniform(1.0, 2.0, n) * 12 / 261,
+        price_sensitivity=price_sensitivity,
+        decision_rate=rng.uniform(*spec.decisions_per_month, n) * 12 / 261,
         checkin_rate=np.where(rep_index >= 0, 0.0022, 0.0), consent=consent,
-        do_not_contact=do_not_contact, rep_index=rep_index,
+        do_not_contact=do_not_contact, rep_index=rep_index, spec=spec,
     )
 
 
-def _responsiveness(archetype: np.ndarray, channels: tuple[str, ...],
+def _responsiveness(archetype: np.ndarray, channels: tuple[str, ...], spec: WorldSpec,
                     rng: np.random.Generator) -> np.ndarray:
     """(n_accounts, n_channels): archetype mean with noise; buy-anyway accounts stay near zero.
 
-    Channels the world has no response for (outside ``CHANNEL_BASE_LIFT``) get zero.
+    Channels the world has no response for (outside ``RESPONSE_CHANNELS``) get zero.
     """
     n = len(archetype)
     buy_anyway = (archetype == 0)[:, None]
-    response = ARCHETYPE_RESPONSE[archetype] * np.exp(rng.normal(0.0, 0.35, (n, 4)))
+    response = (np.array(spec.archetype_response)[archetype]
+                * np.exp(rng.normal(0.0, 0.35, (n, len(RESPONSE_CHANNELS)))))
     response += np.where(buy_anyway, -0.02, 0.0) + rng.normal(0.0, 0.05, (n, 4)) * np.where(
         buy_anyway, 0.4, 1.0)
-    columns = [response[:, list(CHANNEL_BASE_LIFT).index(c)] if c in CHANNEL_BASE_LIFT
+    columns = [response[:, RESPONSE_CHANNELS.index(c)] if c in RESPONSE_CHANNELS
                else np.zeros(n) for c in channels]
     return np.stack(columns, axis=1)
 

@@ -4,9 +4,12 @@ Analytic, not Monte Carlo. For account a and category c, ``mu0`` is the expected
 purchases in ``(as_of, as_of + window]`` without outreach: base rate x seasonality x the
 expected intent factor (the intent Markov chain run forward from its state at as-of) x the
 remaining effect of earlier touches. An action multiplies the rate by ``max(0, 1 + lift)``
-over its effect days, giving ``mu_a``. With Poisson purchases of mean list amount ``L``:
+over its effect days, giving ``mu_a``. Purchases are Poisson given the intent path, so with mean
+list amount ``L``:
 
-- ``true_p_convert = 1 - exp(-mu_a)``, ``true_p_baseline = 1 - exp(-mu0)``;
+- ``true_p_convert`` and ``true_p_baseline``: the probability of at least one purchase in the
+  window with and without the action, exact: the intent chain run forward and killed at each
+  day's purchase (a random rate makes ``1 - exp(-mu)`` overstate it);
 - ``true_expected_incremental_margin = mu_a L (m_o - d) - mu0 L m_c - cost``;
 - ``true_purchases = mu_a``, ``true_purchases_baseline = mu0``, ``true_line_amount = L`` and
   ``true_margin_baseline = mu0 L m_c`` (the category's expected margin in the window without
@@ -59,6 +62,36 @@ def expected_purchases(world: World, log: SimulationLog) -> tuple[np.ndarray, np
     return within, after
 
 
+def no_purchase_log_probability(world: World, log: SimulationLog, acc: np.ndarray, cat: np.ndarray,
+                                multiplier: np.ndarray | float = 1.0, chunk: int = 400_000
+                                ) -> np.ndarray:
+    """log P(no purchase in the window) of the cells ``(acc, cat)`` when an action at as-of
+    multiplies their rate by ``multiplier`` over its effect days.
+
+    Exact: the distribution over intent states, run forward from the state at as-of, loses each
+    day the probability of a purchase in each state.
+    """
+    window = world.policy.attribution_window_days
+    season = purchase_season(world.dates(world.n_days, window))
+    rate = world.base_rate[None, :, :] * season[:, None, None]
+    effect = min(EFFECT_DAYS, window)
+    rate[:effect] *= np.exp(np.moveaxis(log.carry_log[:, :, :effect], 2, 0).astype("float64"))
+    rate = rate.reshape(window, -1)
+    factor = -INTENT_PURCHASE_FACTOR[:, None]
+    cells = acc * world.base_rate.shape[1] + cat
+    multiplier = np.broadcast_to(np.asarray(multiplier, dtype="float64"), acc.shape)
+    out = np.empty(len(acc))
+    for lo in range(0, len(acc), chunk):
+        cell, m = cells[lo:lo + chunk], multiplier[lo:lo + chunk]
+        dist = (log.intent_at_end.ravel()[cell][None, :] == np.arange(len(factor))[:, None]).astype("float64")
+        entry = world.intent_entry.ravel()[cell]
+        for k in range(window):
+            dist = intent_step(dist, entry)
+            dist *= np.exp(factor * (rate[k, cell] * m if k < effect else rate[k, cell]))
+        out[lo:lo + chunk] = np.log(dist.sum(axis=0))
+    return out
+
+
 def truth_frame(world: World, log: SimulationLog) -> pd.DataFrame:
     """One row per account x action of the action space at as-of (columns ``TRUTH_COLUMNS``)."""
     space = action_space(world, world.n_days)
@@ -77,7 +110,14 @@ def truth_frame(world: World, log: SimulationLog) -> pd.DataFrame:
 
     within, after = expected_purchases(world, log)
     mu0 = within[acc, cat] + after[acc, cat]
-    mu_a = within[acc, cat] * world.multiplier(acc, channel, discount) + after[acc, cat]
+    multiplier = world.multiplier(acc, channel, discount)
+    mu_a = within[acc, cat] * multiplier + after[acc, cat]
+    n_cat = len(world.categories)
+    cells = np.arange(n_acc * n_cat)
+    none0 = no_purchase_log_probability(world, log, cells // n_cat, cells % n_cat)[acc * n_cat + cat]
+    none_a = none0.copy()
+    moved = multiplier != 1.0
+    none_a[moved] = no_purchase_log_probability(world, log, acc[moved], cat[moved], multiplier[moved])
     amount = world.line_amount[acc, cat]
     offer_margin = world.offers["margin_rate"].to_numpy()[offer]
     cost = np.array([world.policy.channels[c].cost for c in world.channels])[channel]
@@ -90,8 +130,8 @@ def truth_frame(world: World, log: SimulationLog) -> pd.DataFrame:
         "offer_id": labels(world.offers["offer_id"].to_numpy(), offer),
         "discount_pct": discount.astype("float64"),
         "category": labels(world.categories, cat),
-        "true_p_convert": -np.expm1(-mu_a),
-        "true_p_baseline": -np.expm1(-mu0),
+        "true_p_convert": -np.expm1(none_a),
+        "true_p_baseline": -np.expm1(none0),
         "true_expected_incremental_margin": value,
         "eligible": log.available_at_end[acc, channel],
         "as_of": np.full(len(acc), world.as_of.to_datetime64()).astype("datetime64[us]"),

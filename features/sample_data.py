@@ -129,7 +129,7 @@ def _timestamps(world: World, day: np.ndarray, second: np.ndarray) -> pd.Series:
 
 
 def _orders(world: World, log: SimulationLog) -> pd.DataFrame:
-    """Order lines, in time order; an account's lines of one day and channel form one order."""
+    """Order lines, in time order; an account's lines of one moment and channel form one order."""
     lines = dict(log.lines, discount=_line_discounts(world, log))
     order = np.lexsort((lines["category"], lines["online"], lines["account"], lines["second"],
                         lines["day"]))
@@ -137,7 +137,8 @@ def _orders(world: World, log: SimulationLog) -> pd.DataFrame:
         lines[k][order] for k in ("account", "day", "second", "online", "category", "list_amount",
                                   "discount"))
     new_order = np.ones(len(acc), dtype=bool)
-    new_order[1:] = (np.diff(day) != 0) | (np.diff(acc) != 0) | (online[1:] != online[:-1])
+    new_order[1:] = ((np.diff(day) != 0) | (np.diff(acc) != 0) | (online[1:] != online[:-1])
+                     | (np.diff(second) != 0))
     return pd.DataFrame({
         "order_id": numbered_ids("ORD", np.cumsum(new_order), 7),
         "account_id": labels(world.accounts["account_id"].to_numpy(), acc),
@@ -150,7 +151,8 @@ def _orders(world: World, log: SimulationLog) -> pd.DataFrame:
 
 
 def _line_discounts(world: World, log: SimulationLog) -> np.ndarray:
-    """Discount of each order line: the largest discount of the touches in effect that day.
+    """Discount of each order line: the largest discount of the touches in effect that day and of
+    the company-wide sale on that day.
 
     A touch on day t with an offer of category c and discount d affects days t+1 .. t+EFFECT_DAYS.
     """
@@ -172,7 +174,7 @@ def _line_discounts(world: World, log: SimulationLog) -> np.ndarray:
     best = pairs[(gap >= 1) & (gap <= EFFECT_DAYS)].groupby("line")["discount"].max()
     discount = np.zeros(len(lines))
     discount[best.index.to_numpy()] = best.to_numpy()
-    return discount
+    return np.maximum(discount, world.promotion_pct[log.lines["day"]])
 
 
 def _touches(world: World, log: SimulationLog) -> pd.DataFrame:

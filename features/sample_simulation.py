@@ -4,14 +4,17 @@ Every day, for all accounts x categories at once:
 
 1. the hidden intent state moves (idle -> researching -> buying -> idle, see
    ``features.sample_world``);
-2. purchases are Poisson with rate ``base_rate * season * intent factor * touch multipliers``;
+2. purchases are Poisson with rate ``base_rate * season * intent factor * touch multipliers``
+   (times the sale's multiplier on days of a company-wide promotion; a category under a
+   replenishment contract keeps only its spot rate, and the contract's orders come on schedule);
 3. product views (many while researching, more while buying), carts and downloads following
    views, and visits;
 4. from ``world.touch_start_day`` on, weekday outreach decisions by a randomized logging policy
-   with exact propensities: ``none`` with probability ``P_NONE``, otherwise uniformly among the
-   actions eligible at the decision time ``t`` (contract section 2 with as-of ``t``: touches in
-   ``[t - 30 days, t)`` count against caps, orders in ``[t - quiet days, t)`` block outreach).
-   With nothing eligible the decision is ``none`` with propensity 1.
+   with exact propensities: ``none`` with probability ``P_NONE``, otherwise among the actions
+   eligible at the decision time ``t`` (contract section 2 with as-of ``t``: touches in
+   ``[t - 30 days, t)`` count against caps, orders in ``[t - quiet days, t)`` block outreach),
+   each with a chance proportional to its channel's logging weight (uniform unless the world's
+   spec says otherwise). With nothing eligible the decision is ``none`` with propensity 1.
 
 Times are whole seconds within a day, so the logged timestamps reproduce every comparison.
 """
@@ -153,6 +156,8 @@ class SimulationLog:
     carry_log: np.ndarray              # (n_accounts, n_categories, EFFECT_DAYS) log multiplier
     #                                    of earlier touches on each day from as-of on
     available_at_end: np.ndarray       # (n_accounts, n_channels) eligibility at as-of
+    pending_contract: dict[str, np.ndarray]  # account, category, day: contract orders scheduled
+    #                                    before as-of but placed on or after it
 
 
 def _concat(parts: dict[str, list[np.ndarray]]) -> dict[str, np.ndarray]:
@@ -187,14 +192,26 @@ def simulate(world: World, rng: np.random.Generator) -> SimulationLog:
         k: [] for k in ("account", "category", "day", "second", "event")}
     touches: dict[str, list[np.ndarray]] = {
         k: [] for k in ("account", "day", "second", "channel", "offer", "discount", "propensity")}
+    contract = world.contracts.orders(0, n_days, world.line_amount, rng)
+    placed = contract["day"] < n_days
+    pending = {k: contract[k][~placed] for k in ("account", "category", "day")}
+    contract = {k: v[placed][np.argsort(contract["day"][placed], kind="stable")]
+                for k, v in contract.items()}
+    contract_bounds = np.searchsorted(contract["day"], np.arange(n_days + 1))
 
     for day in range(n_days):
         intent = next_intent(intent, rng.random((n_acc, n_cat)), p_in)
         _apply_effects(effects.pop(day, []), log_mult, mult)
         state.roll(day)
         online = world.online_share(day)
-        rate = world.base_rate * (season[day] * INTENT_PURCHASE_FACTOR[intent]) * mult
+        rate = world.purchase_base(day) * (season[day] * INTENT_PURCHASE_FACTOR[intent]) * mult
+        if world.promotion_pct[day] > 0:
+            rate = rate * world.promotion_multiplier(day)[:, None]
         _simulate_orders(world, rng, lines, state, day, rng.poisson(rate), online)
+        if contract_bounds[day + 1] > contract_bounds[day]:
+            today = slice(contract_bounds[day], contract_bounds[day + 1])
+            state.record_orders(contract["account"][today], contract["second"][today])
+            _append(lines, **{k: v[today] for k, v in contract.items()})
         _simulate_web(world, rng, webs, day, web[day], online, intent)
         if day >= world.touch_start_day and weekday[day]:
             _decide(world, rng, state, action_space(world, day), day, touches, effects)
@@ -206,7 +223,8 @@ def simulate(world: World, rng: np.random.Generator) -> SimulationLog:
     for k in range(EFFECT_DAYS):
         _apply_effects(effects.pop(n_days + k, []), log_mult, mult)
         carry[:, :, k] = log_mult
-    return SimulationLog(_concat(lines), _concat(webs), _concat(touches), intent, carry, available)
+    return SimulationLog(_concat(lines), _concat(webs), _concat(touches), intent, carry, available,
+                         pending)
 
 
 def next_intent(state: np.ndarray, u: np.ndarray, entry: np.ndarray) -> np.ndarray:
@@ -285,7 +303,8 @@ def _decide(world: World, rng: np.random.Generator, state: ContactState, space: 
     decides = u[acting] < world.decision_rate[acting]
     second = rng.integers(7 * 3600, 17 * 3600, len(acting))
     available = state.available(world, day, acting, second)
-    channel, offer, discount, propensity = choose_actions(available, space, rng.random(len(acting)))
+    channel, offer, discount, propensity = choose_actions(available, space, rng.random(len(acting)),
+                                                          world.logging_weight)
 
     phone = world.channels.index("phone") if "phone" in world.channels else -1
     checkin = ~decides & (phone >= 0) & available[:, max(phone, 0)]
@@ -306,31 +325,35 @@ def _decide(world: World, rng: np.random.Generator, state: ContactState, space: 
     acc, ch, disc = acting[with_offer], channel[with_offer], discount[with_offer]
     cat = world.offer_category[offer[with_offer]]
     value = np.log(np.maximum(world.multiplier(acc, ch, disc), 1e-12))
+    value = np.where(world.responsive(acc, cat, day + 1), value, 0.0)
     effects.setdefault(day + 1, []).append((acc, cat, value))
     effects.setdefault(day + 1 + EFFECT_DAYS, []).append((acc, cat, -value))
 
 
-def choose_actions(available: np.ndarray, space: ActionSpace, pick: np.ndarray
+def choose_actions(available: np.ndarray, space: ActionSpace, pick: np.ndarray,
+                   weight: np.ndarray | None = None
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The randomized logging policy, one decision per row of ``available`` (rows x channels).
 
-    ``none`` with probability ``P_NONE``, else uniform over the eligible actions (every action
-    of every available channel); ``none`` with probability 1 when nothing is eligible. ``pick``
-    holds one uniform draw per decision. Returns channel (-1 = none), offer (-1), discount and
-    the propensity of the chosen action.
+    ``none`` with probability ``P_NONE``, else one of the eligible actions (every action of every
+    available channel) with a chance proportional to its channel's ``weight`` (default: uniform);
+    ``none`` with probability 1 when nothing is eligible. ``pick`` holds one uniform draw per
+    decision. Returns channel (-1 = none), offer (-1), discount and the propensity of the chosen
+    action.
     """
     rows = np.arange(len(pick))
-    per_channel = available * space.count[None, :]
-    n_eligible = per_channel.sum(axis=1)
-    act = (n_eligible > 0) & (pick >= P_NONE)
-    propensity = np.where(n_eligible == 0, 1.0,
-                          np.where(act, (1.0 - P_NONE) / np.maximum(n_eligible, 1), P_NONE))
-    k = np.floor((pick - P_NONE) / (1.0 - P_NONE) * n_eligible).astype(np.int64)
-    k = np.clip(k, 0, np.maximum(n_eligible - 1, 0))
-    cum = np.cumsum(per_channel, axis=1)
-    channel = np.argmax(k[:, None] < cum, axis=1)
-    slot = k - (cum[rows, channel] - per_channel[rows, channel])
-    slot = np.clip(slot, 0, space.offer.shape[1] - 1)
+    weight = np.ones(len(space.count)) if weight is None else np.asarray(weight, dtype="float64")
+    mass = available * space.count[None, :] * weight[None, :]
+    total = mass.sum(axis=1)
+    act = (total > 0) & (pick >= P_NONE)
+    x = (pick - P_NONE) / (1.0 - P_NONE) * total
+    x = np.clip(x, 0.0, np.nextafter(total, 0.0))
+    cum = np.cumsum(mass, axis=1)
+    channel = np.argmax(x[:, None] < cum, axis=1)
+    slot = np.floor((x - (cum[rows, channel] - mass[rows, channel])) / weight[channel])
+    slot = np.clip(slot.astype(np.int64), 0, np.maximum(space.count[channel] - 1, 0))
     offer = np.where(act, space.offer[channel, slot], -1)
     discount = np.where(act, space.discount[channel, slot], 0.0)
+    propensity = np.where(total == 0, 1.0, np.where(
+        act, (1.0 - P_NONE) * weight[channel] / np.where(total > 0, total, 1.0), P_NONE))
     return np.where(act, channel, -1), offer, discount, propensity

@@ -15,6 +15,13 @@ list amount ``L``:
   ``true_margin_baseline = mu0 L m_c`` (the category's expected margin in the window without
   outreach), so that benchmarks can compute any policy's expected reward and draw outcomes.
 
+In a category under a replenishment contract (``features.sample_mechanisms``) the Poisson part is
+the spot rate, no action changes it, and the contract's orders are added: those scheduled before
+as-of but placed in the window (hidden state of the simulation, like the intent) and the expected
+ones scheduled in the window. Then ``mu`` adds their expected count and the probability of no
+purchase is multiplied by the probability that none of them is placed. Company-wide promotions
+take place only before as-of, so none falls in the window.
+
 ``eligible`` applies the contract's rules at as-of with the simulation's own contact state.
 """
 
@@ -54,7 +61,7 @@ def expected_purchases(world: World, log: SimulationLog) -> tuple[np.ndarray, np
     for k in range(window):
         dist = intent_step(dist, world.intent_entry)
         factor = np.tensordot(INTENT_PURCHASE_FACTOR, dist, axes=1)
-        rate = world.base_rate * season[k] * factor
+        rate = world.purchase_base(world.n_days + k) * season[k] * factor
         if k < EFFECT_DAYS:
             within += rate * np.exp(log.carry_log[:, :, k].astype("float64"))
         else:
@@ -62,18 +69,32 @@ def expected_purchases(world: World, log: SimulationLog) -> tuple[np.ndarray, np
     return within, after
 
 
+def expected_contract_orders(world: World, log: SimulationLog) -> tuple[np.ndarray, np.ndarray]:
+    """Contract orders placed in the window per account x category: ``(expected count, log
+    probability of none)``; orders already scheduled before as-of (pending) count as certain."""
+    n_acc, n_cat = world.base_rate.shape
+    first, stop = world.n_days, world.n_days + world.policy.attribution_window_days
+    count, log_none = world.contracts.expected_orders(first, stop, n_acc, n_cat)
+    pending = log.pending_contract
+    inside = pending["day"] < stop
+    cell = (pending["account"][inside], pending["category"][inside])
+    np.add.at(count, cell, 1.0)
+    log_none[cell] = -np.inf
+    return count, log_none
+
+
 def no_purchase_log_probability(world: World, log: SimulationLog, acc: np.ndarray, cat: np.ndarray,
                                 multiplier: np.ndarray | float = 1.0, chunk: int = 400_000
                                 ) -> np.ndarray:
-    """log P(no purchase in the window) of the cells ``(acc, cat)`` when an action at as-of
-    multiplies their rate by ``multiplier`` over its effect days.
+    """log P(no purchase outside contracts in the window) of the cells ``(acc, cat)`` when an
+    action at as-of multiplies their rate by ``multiplier`` over its effect days.
 
     Exact: the distribution over intent states, run forward from the state at as-of, loses each
     day the probability of a purchase in each state.
     """
     window = world.policy.attribution_window_days
     season = purchase_season(world.dates(world.n_days, window))
-    rate = world.base_rate[None, :, :] * season[:, None, None]
+    rate = np.stack([world.purchase_base(world.n_days + k) * season[k] for k in range(window)])
     effect = min(EFFECT_DAYS, window)
     rate[:effect] *= np.exp(np.moveaxis(log.carry_log[:, :, :effect], 2, 0).astype("float64"))
     rate = rate.reshape(window, -1)
@@ -109,15 +130,21 @@ def truth_frame(world: World, log: SimulationLog) -> pd.DataFrame:
     cat = world.offer_category[offer]
 
     within, after = expected_purchases(world, log)
-    mu0 = within[acc, cat] + after[acc, cat]
-    multiplier = world.multiplier(acc, channel, discount)
-    mu_a = within[acc, cat] * multiplier + after[acc, cat]
+    contract, contract_log_none = expected_contract_orders(world, log)
+    spot0 = within[acc, cat] + after[acc, cat]
+    multiplier = np.where(world.responsive(acc, cat, world.n_days),
+                          world.multiplier(acc, channel, discount), 1.0)
+    spot_a = within[acc, cat] * multiplier + after[acc, cat]
+    mu0, mu_a = spot0 + contract[acc, cat], spot_a + contract[acc, cat]
     n_cat = len(world.categories)
     cells = np.arange(n_acc * n_cat)
-    none0 = no_purchase_log_probability(world, log, cells // n_cat, cells % n_cat)[acc * n_cat + cat]
+    none_cell = (no_purchase_log_probability(world, log, cells // n_cat, cells % n_cat)
+                 + contract_log_none.ravel())
+    none0 = none_cell[acc * n_cat + cat]
     none_a = none0.copy()
     moved = multiplier != 1.0
-    none_a[moved] = no_purchase_log_probability(world, log, acc[moved], cat[moved], multiplier[moved])
+    none_a[moved] = (no_purchase_log_probability(world, log, acc[moved], cat[moved], multiplier[moved])
+                     + contract_log_none[acc[moved], cat[moved]])
     amount = world.line_amount[acc, cat]
     offer_margin = world.offers["margin_rate"].to_numpy()[offer]
     cost = np.array([world.policy.channels[c].cost for c in world.channels])[channel]

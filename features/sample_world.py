@@ -21,6 +21,23 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from features.policy import Policy
+from features.sample_catalog import (
+    CATEGORIES,
+    FIRST_NAMES,
+    INDUSTRIES,
+    INDUSTRY_AFFINITY,
+    INDUSTRY_WEIGHTS,
+    LAST_NAMES,
+    OFFER_SPECS,
+    REGION_WEIGHTS,
+    REGIONS,
+)
+from features.sample_mechanisms import (
+    ContractBook,
+    build_contracts,
+    digital_response,
+    promotion_days,
+)
 from features.sample_worlds import ARCHETYPES, RESPONSE_CHANNELS, SEGMENTS, WHOLESALER, WorldSpec
 
 DEFAULT_AS_OF = pd.Timestamp("2025-07-01")
@@ -38,72 +55,8 @@ INTENT_PURCHASE_FACTOR = np.array([1.0, 1.5, 6.0])
 INTENT_VIEW_FACTOR = np.array([1.0, 40.0, 8.0])
 LINE_AMOUNT_SIGMA = 0.55
 
-REGIONS = ("Nord", "Süd", "West", "Ost", "Mitte")
-REGION_WEIGHTS = (0.18, 0.26, 0.24, 0.14, 0.18)
-INDUSTRIES = ("Maschinenbau", "Automotive", "Bauwesen", "Elektrotechnik", "Lebensmittel",
-              "Chemie", "Handwerk", "Logistik")
-INDUSTRY_WEIGHTS = (0.20, 0.10, 0.16, 0.12, 0.08, 0.07, 0.19, 0.08)
-
-#: category -> (margin rate, relative purchase frequency, mean list amount per order line in EUR)
-CATEGORIES: dict[str, tuple[float, float, float]] = {
-    "Befestigungstechnik": (0.38, 1.40, 180.0),
-    "Werkzeuge": (0.30, 1.00, 420.0),
-    "Arbeitsschutz": (0.34, 1.10, 260.0),
-    "Schleifmittel": (0.36, 0.90, 210.0),
-    "Klebstoffe": (0.42, 0.60, 150.0),
-    "Elektromaterial": (0.19, 0.90, 380.0),
-    "Hydraulik": (0.26, 0.40, 900.0),
-    "Reinigung": (0.45, 0.70, 140.0),
-}
-
-#: Purchase affinity of each industry (rows, INDUSTRIES order) for each category (CATEGORIES order).
-INDUSTRY_AFFINITY = np.array([
-    [1.6, 1.5, 1.0, 1.3, 0.8, 1.0, 1.6, 0.6],  # Maschinenbau
-    [1.4, 1.3, 1.1, 1.5, 1.3, 0.9, 1.0, 0.7],  # Automotive
-    [1.8, 1.4, 1.5, 0.9, 1.0, 0.8, 0.4, 0.6],  # Bauwesen
-    [0.9, 1.0, 0.8, 0.5, 0.7, 2.0, 0.3, 0.5],  # Elektrotechnik
-    [0.5, 0.6, 1.3, 0.3, 0.4, 0.6, 0.5, 2.2],  # Lebensmittel
-    [0.6, 0.7, 1.6, 0.4, 0.9, 0.7, 0.8, 1.6],  # Chemie
-    [1.5, 1.6, 0.9, 1.0, 1.1, 1.0, 0.3, 0.6],  # Handwerk
-    [0.7, 0.8, 1.2, 0.3, 0.6, 0.6, 1.0, 1.2],  # Logistik
-])
-
-#: offer_id, category, name, channels, discount steps, guardrail (None = largest step),
-#: days before as-of the offer ended (None = active). Offers carry their category's margin rate.
-OFFER_SPECS: tuple[tuple[str, str, str, str, str, float | None, int | None], ...] = (
-    ("OF01", "Befestigungstechnik", "Schrauben-Sortiment mit Staffelpreis",
-     "email|webshop_banner|phone", "0|5|10|15", 10.0, None),
-    ("OF02", "Werkzeuge", "Akku-Werkzeug Aktionswochen", "email|webshop_banner|phone|visit",
-     "0|5|10", None, None),
-    ("OF03", "Werkzeuge", "Werkzeugausgabe-Automat zur Vorführung", "phone|visit", "0|3|6",
-     None, None),
-    ("OF04", "Arbeitsschutz", "Schutzhandschuh-Abo zum Kennenlernen", "email|webshop_banner",
-     "0|5|10", None, None),
-    ("OF05", "Arbeitsschutz", "PSA-Jahresvereinbarung", "phone|visit", "0|3|6|9", 6.0, None),
-    ("OF06", "Schleifmittel", "Schleifscheiben-Staffelrabatt", "email|phone", "0|5|10|15",
-     None, None),
-    ("OF07", "Klebstoffe", "Industriekleber Musterpaket", "email|webshop_banner|phone", "0|5",
-     None, None),
-    ("OF08", "Elektromaterial", "Kabel und Installationsmaterial Frühbezug",
-     "email|phone|visit", "0|3|6", None, None),
-    ("OF09", "Hydraulik", "Hydraulikschlauch-Service vor Ort", "phone|visit", "0|5|10", 5.0, None),
-    ("OF10", "Reinigung", "Reinigungsmittel im Nachfüll-Abo", "email|webshop_banner", "0|5|10",
-     None, None),
-    ("OF11", "Befestigungstechnik", "Dübel-Neuheiten Sommeraktion", "email|webshop_banner",
-     "0|5", None, 150),
-    ("OF12", "Schleifmittel", "Winterpaket Schleifmittel", "email|phone", "0|5|10", None, 300),
-)
-
 CHANNEL_BASE_LIFT = {"email": 0.15, "webshop_banner": 0.06, "phone": 0.30, "visit": 0.50}
 MIN_MULTIPLIER = 0.25
-
-FIRST_NAMES = ("Anna", "Lukas", "Maria", "Jonas", "Sabine", "Thomas", "Julia", "Michael",
-               "Katrin", "Stefan", "Laura", "Andreas", "Petra", "Markus", "Sandra", "Tobias",
-               "Claudia", "Florian", "Nicole", "Jan", "Monika", "Matthias", "Birgit", "Sebastian")
-LAST_NAMES = ("Müller", "Schmidt", "Schneider", "Fischer", "Weber", "Meyer", "Wagner", "Becker",
-              "Schulz", "Hoffmann", "Koch", "Richter", "Klein", "Wolf", "Schröder", "Neumann",
-              "Schwarz", "Braun", "Zimmermann", "Krüger", "Hartmann", "Lange", "Werner", "Krause")
-
 
 def labels(values: tuple[str, ...] | list[str] | np.ndarray, index: np.ndarray) -> pd.Series:
     """``values[index]`` as a ``str`` column (index -1 = missing), without Python string objects."""
@@ -192,6 +145,10 @@ class World:
     consent: np.ndarray            # (n_accounts,) bool
     do_not_contact: np.ndarray     # (n_accounts,) bool
     rep_index: np.ndarray          # (n_accounts,) index into reps, -1 when unassigned
+    logging_weight: np.ndarray     # (n_channels,) the logging policy's weight of each channel
+    contracts: ContractBook        # replenishment contracts (empty in most worlds)
+    contract_start: np.ndarray     # (n_accounts, n_categories) first contract day, huge if none
+    promotion_pct: np.ndarray      # (n_days,) discount of the company-wide sale each day, 0 = none
     spec: WorldSpec                # the preset that shaped the world
 
     @property
@@ -216,6 +173,25 @@ class World:
         lift = (base * self.responsiveness[accounts, channels]
                 + self.price_sensitivity[accounts] * discount_gain(discount_pct))
         return np.maximum(0.0, 1.0 + lift)
+
+    def purchase_base(self, day: int) -> np.ndarray:
+        """(n_accounts, n_categories) purchases/day before season, intent and touches on ``day``:
+        the base rate, cut to the contract's spot factor in categories under a running contract."""
+        if self.contracts.terms is None:
+            return self.base_rate
+        spot = self.base_rate * self.contracts.terms.spot_factor
+        return np.where(self.contract_start <= day, spot, self.base_rate)
+
+    def responsive(self, accounts: np.ndarray, categories: np.ndarray, day: int) -> np.ndarray:
+        """Can a touch whose effect starts on ``day`` change these cells' purchases (no contract)?"""
+        return self.contract_start[accounts, categories] > day
+
+    def promotion_multiplier(self, day: int) -> np.ndarray:
+        """(n_accounts,) purchase-rate multiplier of the company-wide sale on ``day`` (1 = none)."""
+        pct = self.promotion_pct[day]
+        if pct <= 0 or self.spec.promotions is None:
+            return np.ones(len(self.price_sensitivity))
+        return 1.0 + self.spec.promotions.response * self.price_sensitivity * discount_gain(pct)
 
 
 def build_world(n_accounts: int, rng: np.random.Generator, as_of: pd.Timestamp,
@@ -261,7 +237,7 @@ def build_world(n_accounts: int, rng: np.random.Generator, as_of: pd.Timestamp,
                  * dormant)
     visit_rate = 0.06 * np.exp(rng.normal(0.0, 0.6, n))
 
-    responsiveness = _responsiveness(archetype, channels, spec, rng)
+    responsiveness = _channel_columns(_archetype_response(archetype, spec, rng), channels)
     base = np.array([CHANNEL_BASE_LIFT.get(c, 0.0) for c in channels])
     floor = np.divide(MIN_MULTIPLIER - 1.0, base, out=np.zeros_like(base), where=base > 0)
     responsiveness = np.maximum(responsiveness, floor[None, :])
@@ -289,6 +265,19 @@ def build_world(n_accounts: int, rng: np.random.Generator, as_of: pd.Timestamp,
         "segment": labels(("A", "B", "C"), np.searchsorted(["A", "B", "C"], segment)),
         "credit_limit_eur": credit,
     })
+    decision_rate = rng.uniform(*spec.decisions_per_month, n) * 12 / 261
+    n_days = int((as_of - start).days)
+    if spec.contracts is not None:
+        contracts = build_contracts(spec.contracts, segment, base_rate, categories, n_days,
+                                    int(start.day_of_week), rng)
+    else:
+        contracts = ContractBook.empty(int(start.day_of_week))
+    if spec.digital_affinity is not None:
+        terms = spec.digital_affinity
+        visit_rate = visit_rate * np.exp(terms.visit_online_link * (online_logit - online_logit.mean()))
+        affine = digital_response(terms, visit_rate, online_logit + online_drift * n_days / 365, rng)
+        responsiveness = np.where(buy_anyway[:, None], responsiveness,
+                                  _channel_columns(affine, channels))
     return World(
         accounts=accounts, reps=reps, offers=offers, policy=policy, as_of=as_of, start=start,
         touch_start_day=int((touch_start - start).days), categories=categories, channels=channels,
@@ -296,27 +285,32 @@ def build_world(n_accounts: int, rng: np.random.Generator, as_of: pd.Timestamp,
         archetype=archetype, base_rate=base_rate, intent_entry=intent_entry,
         line_amount=line_amount, view_rate=view_rate, visit_rate=visit_rate,
         online_logit=online_logit, online_drift=online_drift, responsiveness=responsiveness,
-        price_sensitivity=price_sensitivity,
-        decision_rate=rng.uniform(*spec.decisions_per_month, n) * 12 / 261,
+        price_sensitivity=price_sensitivity, decision_rate=decision_rate,
         checkin_rate=np.where(rep_index >= 0, 0.0022, 0.0), consent=consent,
-        do_not_contact=do_not_contact, rep_index=rep_index, spec=spec,
+        do_not_contact=do_not_contact, rep_index=rep_index,
+        logging_weight=np.array([spec.logging_weight(c) for c in channels]),
+        contracts=contracts, contract_start=contracts.start_grid(n, n_cat),
+        promotion_pct=promotion_days(spec.promotions, start, n_days), spec=spec,
     )
 
 
-def _responsiveness(archetype: np.ndarray, channels: tuple[str, ...], spec: WorldSpec,
-                    rng: np.random.Generator) -> np.ndarray:
-    """(n_accounts, n_channels): archetype mean with noise; buy-anyway accounts stay near zero.
-
-    Channels the world has no response for (outside ``RESPONSE_CHANNELS``) get zero.
-    """
+def _archetype_response(archetype: np.ndarray, spec: WorldSpec, rng: np.random.Generator
+                        ) -> np.ndarray:
+    """(n_accounts, 4) response to ``RESPONSE_CHANNELS``: archetype mean with noise; buy-anyway
+    accounts stay near zero."""
     n = len(archetype)
     buy_anyway = (archetype == 0)[:, None]
     response = (np.array(spec.archetype_response)[archetype]
                 * np.exp(rng.normal(0.0, 0.35, (n, len(RESPONSE_CHANNELS)))))
     response += np.where(buy_anyway, -0.02, 0.0) + rng.normal(0.0, 0.05, (n, 4)) * np.where(
         buy_anyway, 0.4, 1.0)
+    return response
+
+
+def _channel_columns(response: np.ndarray, channels: tuple[str, ...]) -> np.ndarray:
+    """(n_accounts, n_channels) from responses to ``RESPONSE_CHANNELS``; other channels get zero."""
     columns = [response[:, RESPONSE_CHANNELS.index(c)] if c in RESPONSE_CHANNELS
-               else np.zeros(n) for c in channels]
+               else np.zeros(len(response)) for c in channels]
     return np.stack(columns, axis=1)
 
 

@@ -1,16 +1,30 @@
-"""World presets of the sample generator: the registry, and the wholesaler unchanged byte for byte."""
+"""World presets of the sample generator: the registry, the wholesaler unchanged byte for byte, every
+preset valid, deterministic and with a truth that simulating forward confirms, and each preset's
+defining structure."""
 
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from features.dataset import Dataset
-from features.sample_data import generate_dataset
-from features.sample_worlds import WORLDS, WorldSpec, world_spec
+from features.loading import load_dataset, validate_directory
+from features.policy import NONE_CHANNEL, Policy
+from features.sample_data import DEFAULT_AS_OF, generate, generate_dataset
+from features.sample_simulation import SimulationLog, action_space, next_intent, simulate
+from features.sample_truth import truth_frame
+from features.sample_world import (
+    EFFECT_DAYS,
+    INTENT_PURCHASE_FACTOR,
+    World,
+    build_world,
+    purchase_season,
+)
+from features.sample_worlds import ARCHETYPES, WORLDS, WorldSpec, world_spec
 
 TABLES = ("accounts", "reps", "offers", "orders", "touches", "web_events")
 #: Digests of ``generate_dataset(200, seed=7)`` as generated before the presets existed: of the six
@@ -19,6 +33,7 @@ TABLES = ("accounts", "reps", "offers", "orders", "touches", "web_events")
 WHOLESALER_TABLES = "d34d58d65c9ae9ebe1eb56990cc68f70fd1f810611b00ab7917e2ef3d7932882"
 WHOLESALER_TRUTH = "f8e8ea81e23bf152e173ecb1e92367323aa0187c066bd0d9785191c591a872e4"
 PROBABILITIES = ["true_p_convert", "true_p_baseline"]
+SMALL = 120
 
 
 def digest(dataset: Dataset) -> str:
@@ -36,6 +51,23 @@ def frame_digest(frame: pd.DataFrame) -> str:
     return hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes()).hexdigest()
 
 
+def hidden_world(name: str, n_accounts: int, seed: int) -> tuple[World, SimulationLog, pd.DataFrame]:
+    """The world, simulation log and truth behind ``generate_dataset(n_accounts, seed, world=name)``."""
+    rng = np.random.default_rng(seed)
+    world = build_world(n_accounts, rng, DEFAULT_AS_OF, Policy(), WORLDS[name])
+    log = simulate(world, rng)
+    return world, log, truth_frame(world, log)
+
+
+def cell_index(world: World, truth: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    return (pd.Index(world.accounts["account_id"]).get_indexer(truth["account_id"]),
+            pd.Index(world.categories).get_indexer(truth["category"]))
+
+
+def relative_lift(truth: pd.DataFrame) -> pd.Series:
+    return truth["true_purchases"] / truth["true_purchases_baseline"] - 1.0
+
+
 def test_wholesaler_is_byte_identical_to_the_generator_before_presets() -> None:
     for world in (None, "wholesaler"):
         dataset, truth = generate_dataset(200, seed=7, **({"world": world} if world else {}))
@@ -48,10 +80,15 @@ def test_wholesaler_is_byte_identical_to_the_generator_before_presets() -> None:
         assert 0.001 < (poisson - truth[p]).mean() < 0.02
 
 
-def test_unknown_world_names_the_allowed_ones() -> None:
-    with pytest.raises(ValueError, match="unknown world 'wholeseller'; expected one of: wholesaler"):
+def test_unknown_world_names_the_allowed_ones(tmp_path: Path) -> None:
+    allowed = ", ".join(WORLDS)
+    with pytest.raises(ValueError, match=f"unknown world 'wholeseller'; expected one of: {allowed}"):
         generate_dataset(20, world="wholeseller")
+    with pytest.raises(ValueError, match="unknown world"):
+        generate(tmp_path / "d", n_accounts=20, world="Wholesaler")
+    assert not (tmp_path / "d").exists()
     assert world_spec(WORLDS["wholesaler"]) is WORLDS["wholesaler"]
+    assert set(WORLDS) >= {"wholesaler", "rep_averse"}
 
 
 def test_a_spec_checks_its_shape() -> None:
@@ -59,10 +96,116 @@ def test_a_spec_checks_its_shape() -> None:
         WorldSpec(name="x", description="x", archetype_by_segment=((1.0,),) * 3)
     with pytest.raises(ValueError, match="archetype_response"):
         WorldSpec(name="x", description="x", archetype_response=((0.0,) * 4,) * 2)
+    with pytest.raises(ValueError, match="logging weights"):
+        WorldSpec(name="x", description="x", logging_weights=(("visit", 0.0),))
 
 
 @pytest.mark.parametrize("name", list(WORLDS))
-def test_every_preset_describes_itself(name: str) -> None:
+def test_every_preset_is_valid_deterministic_and_complete(name: str, tmp_path: Path) -> None:
     spec = WORLDS[name]
     assert spec.name == name and spec.description and "\n" not in spec.description
-    assert spec.default_accounts >= 100
+    summary = generate(tmp_path / "data", n_accounts=SMALL, seed=5, world=name)
+    assert validate_directory(summary.data_dir) == []
+    loaded = load_dataset(summary.data_dir)
+    again, truth = generate_dataset(SMALL, seed=5, world=name)
+    for table in TABLES:
+        pd.testing.assert_frame_equal(getattr(loaded, table), getattr(again, table))
+    pd.testing.assert_frame_equal(pd.read_parquet(summary.truth_path), truth)
+    other, _ = generate_dataset(SMALL, seed=6, world=name)
+    assert not other.orders.equals(again.orders)
+    assert set(again.touches["channel"]) == {NONE_CHANNEL, *again.policy.channel_names}
+    assert (again.orders["discount_pct"] > 0).any() and truth["eligible"].any()
+    # the truth's parts recompose its value; the probabilities move with the expected purchases
+    margin = again.offers.set_index("offer_id")["margin_rate"].reindex(truth["offer_id"]).to_numpy()
+    cost = truth["channel"].map({n: r.cost for n, r in again.policy.channels.items()}).to_numpy()
+    value = (truth["true_purchases"] * truth["true_line_amount"] * (margin - truth["discount_pct"] / 100)
+             - truth["true_margin_baseline"] - cost)
+    np.testing.assert_allclose(value, truth["true_expected_incremental_margin"], rtol=1e-9, atol=1e-9)
+    for col in PROBABILITIES:
+        assert truth[col].between(0, 1).all()
+    more = truth["true_purchases"] > truth["true_purchases_baseline"] + 1e-12
+    less = truth["true_purchases"] < truth["true_purchases_baseline"] - 1e-12
+    assert (truth.loc[more, "true_p_convert"] >= truth.loc[more, "true_p_baseline"]).all()
+    assert (truth.loc[less, "true_p_convert"] <= truth.loc[less, "true_p_baseline"]).all()
+
+
+def _simulate_window(world: World, log: SimulationLog, multiplier: np.ndarray, runs: int,
+                     rng: np.random.Generator) -> np.ndarray:
+    """(runs, n_accounts, n_categories) purchases in the window after as-of, drawn by simulating
+    forward from the hidden state at as-of, with ``multiplier`` on every cell's rate during the
+    effect days of an action taken at as-of."""
+    window = world.policy.attribution_window_days
+    season = purchase_season(world.dates(world.n_days, window))
+    state = np.repeat(log.intent_at_end[None], runs, axis=0)
+    entry = np.broadcast_to(world.intent_entry, state.shape)
+    counts = np.zeros(state.shape)
+    for k in range(window):
+        state = next_intent(state, rng.random(state.shape), entry)
+        effect = np.exp(log.carry_log[:, :, k]) * multiplier if k < EFFECT_DAYS else 1.0
+        counts += rng.poisson(world.purchase_base(world.n_days + k) * season[k]
+                              * INTENT_PURCHASE_FACTOR[state] * effect)
+    stop = world.n_days + window
+    pending = log.pending_contract
+    inside = pending["day"] < stop
+    np.add.at(counts, (slice(None), pending["account"][inside], pending["category"][inside]), 1)
+    for r in range(runs):
+        lines = world.contracts.orders(world.n_days, stop, world.line_amount, rng)
+        inside = lines["day"] < stop
+        np.add.at(counts[r], (lines["account"][inside], lines["category"][inside]), 1)
+    return counts
+
+
+@pytest.mark.parametrize("name", list(WORLDS))
+def test_truth_expectation_matches_simulating_the_next_month(name: str) -> None:
+    rng = np.random.default_rng(21)
+    world, log, truth = hidden_world(name, 100, seed=21)
+    # every account gets the same action at as-of: the discounted phone call of the first offer
+    space = action_space(world, world.n_days)
+    ch = world.channels.index("phone")
+    offer, discount = space.offer[ch, 1], space.discount[ch, 1]
+    n_acc, n_cat = world.base_rate.shape
+    accounts = np.arange(n_acc)
+    cat = world.offer_category[offer]
+    multiplier = np.ones((n_acc, n_cat))
+    multiplier[:, cat] = np.where(world.responsive(accounts, np.full(n_acc, cat), world.n_days),
+                                  world.multiplier(accounts, np.full(n_acc, ch), np.full(n_acc, discount)), 1.0)
+    runs = 300
+    base = _simulate_window(world, log, np.ones((n_acc, n_cat)), runs, rng)
+    acted = _simulate_window(world, log, multiplier, runs, rng)
+
+    acc, cats = cell_index(world, truth)
+    first = truth.assign(acc=acc, cat=cats).drop_duplicates(["acc", "cat"])
+    mu0 = np.zeros((n_acc, n_cat))
+    p0 = np.zeros((n_acc, n_cat))
+    mu0[first["acc"], first["cat"]] = first["true_purchases_baseline"]
+    p0[first["acc"], first["cat"]] = first["true_p_baseline"]
+    covered = np.zeros((n_acc, n_cat), dtype=bool)
+    covered[first["acc"], first["cat"]] = True
+    assert base.mean(axis=0)[covered].sum() == pytest.approx(mu0[covered].sum(), rel=0.03)
+    assert np.corrcoef(base.mean(axis=0)[covered], mu0[covered])[0, 1] > 0.97
+    assert np.abs((base > 0).mean(axis=0)[covered] - p0[covered]).mean() < 0.02
+    assert (base > 0).mean(axis=0)[covered].mean() == pytest.approx(p0[covered].mean(), abs=0.01)
+
+    chosen = truth[(truth["channel"] == "phone") & (truth["offer_id"] == world.offers["offer_id"].iloc[offer])
+                   & (truth["discount_pct"] == discount)]
+    acc_c = pd.Index(world.accounts["account_id"]).get_indexer(chosen["account_id"])
+    simulated = acted[:, acc_c, cat]
+    assert simulated.mean(axis=0).sum() == pytest.approx(chosen["true_purchases"].sum(), rel=0.04)
+    assert (simulated > 0).mean() == pytest.approx(chosen["true_p_convert"].mean(), abs=0.015)
+
+
+def test_rep_averse_accounts_lose_purchases_after_calls_and_visits() -> None:
+    world, _, truth = hidden_world("rep_averse", 600, seed=2)
+    averse = world.archetype == ARCHETYPES.index("contact_averse")
+    assert 0.30 <= averse.mean() <= 0.42
+    acc, _ = cell_index(world, truth)
+    lift = relative_lift(truth)
+    theirs = averse[acc]
+    for channel in ("phone", "visit"):
+        on = theirs & (truth["channel"] == channel).to_numpy()
+        assert (lift[on] < 0).mean() > 0.9 and lift[on].median() < -0.3
+        others = ~theirs & (truth["channel"] == channel).to_numpy()
+        assert (lift[others] < 0).mean() < 0.5
+    undiscounted_marketing = theirs & truth["channel"].isin(["email", "webshop_banner"]).to_numpy() & (
+        truth["discount_pct"] == 0).to_numpy()
+    assert (lift[undiscounted_marketing] > 0).mean() > 0.9

@@ -168,9 +168,28 @@ REP_AVERSE = WorldSpec(
     ),
 )
 
+REPLENISHMENT = WorldSpec(
+    name="replenishment",
+    description="four in ten accounts re-order their main consumables on replenishment contracts "
+                "(regular, mostly EDI); outreach and discounts change nothing there",
+    archetype_by_segment=(
+        (0.10, 0.12, 0.18, 0.40, 0.20),
+        (0.10, 0.22, 0.22, 0.23, 0.23),
+        (0.10, 0.28, 0.22, 0.14, 0.26),
+    ),
+    contracts=Contracts(
+        share_by_segment=(0.60, 0.50, 0.35),
+        categories=("Befestigungstechnik", "Arbeitsschutz", "Schleifmittel", "Klebstoffe",
+                    "Elektromaterial", "Reinigung"),
+        per_account=(1, 3),
+        periods=(14, 21, 28, 42),
+        period_weights=(0.30, 0.15, 0.40, 0.15),
+    ),
+)
+
 #: Every preset by name.
 WORLDS: MappingProxyType[str, WorldSpec] = MappingProxyType({
-    spec.name: spec for spec in (WHOLESALER, REP_AVERSE)
+    spec.name: spec for spec in (WHOLESALER, REP_AVERSE, REPLENISHMENT)
 })
 
 

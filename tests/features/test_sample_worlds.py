@@ -88,7 +88,7 @@ def test_unknown_world_names_the_allowed_ones(tmp_path: Path) -> None:
         generate(tmp_path / "d", n_accounts=20, world="Wholesaler")
     assert not (tmp_path / "d").exists()
     assert world_spec(WORLDS["wholesaler"]) is WORLDS["wholesaler"]
-    assert set(WORLDS) >= {"wholesaler", "rep_averse"}
+    assert set(WORLDS) >= {"wholesaler", "rep_averse", "replenishment"}
 
 
 def test_a_spec_checks_its_shape() -> None:
@@ -209,3 +209,27 @@ def test_rep_averse_accounts_lose_purchases_after_calls_and_visits() -> None:
     undiscounted_marketing = theirs & truth["channel"].isin(["email", "webshop_banner"]).to_numpy() & (
         truth["discount_pct"] == 0).to_numpy()
     assert (lift[undiscounted_marketing] > 0).mean() > 0.9
+
+
+def test_replenishment_contracts_buy_regularly_and_ignore_outreach() -> None:
+    world, log, truth = hidden_world("replenishment", 500, seed=4)
+    with_contract = np.isin(np.arange(len(world.accounts)), world.contracts.account)
+    assert 0.3 <= with_contract.mean() <= 0.55
+    acc, cat = cell_index(world, truth)
+    contract = world.contract_start[acc, cat] < world.n_days
+    assert contract.mean() > 0.08
+    np.testing.assert_array_equal(truth.loc[contract, "true_purchases"], truth.loc[contract, "true_purchases_baseline"])
+    assert (truth.loc[contract, "true_expected_incremental_margin"] < 0).all()
+    assert truth.loc[contract, "true_p_baseline"].mean() > 0.8
+    assert (relative_lift(truth)[~contract] != 0).mean() > 0.5
+
+    dataset, _ = generate_dataset(500, seed=4, world="replenishment")
+    orders = dataset.orders.assign(acc=pd.Index(world.accounts["account_id"]).get_indexer(dataset.orders["account_id"]),
+                                   cat=pd.Index(world.categories).get_indexer(dataset.orders["product_category"]))
+    day = ((orders["ordered_at"] - world.start) // pd.Timedelta(days=1)).to_numpy()
+    orders["contract"] = world.contract_start[orders["acc"], orders["cat"]] <= day
+    gap = orders.groupby(["acc", "cat"])["ordered_at"].diff() / pd.Timedelta(days=1)
+    cv = gap.groupby([orders["acc"], orders["cat"], orders["contract"]]).agg(
+        lambda g: g.std() / g.mean() if g.count() >= 5 else np.nan).dropna()
+    assert cv.xs(True, level=2).median() < 0.45 < 0.8 < cv.xs(False, level=2).median()
+    assert (orders.loc[orders["contract"], "channel"] == "online").mean() > 0.75

@@ -187,9 +187,22 @@ REPLENISHMENT = WorldSpec(
     ),
 )
 
+PROMO_SENSITIVE = WorldSpec(
+    name="promo_sensitive",
+    description="a price-sensitive quarter of the accounts, seen only in how they buy during the "
+                "company's sales; discounted outreach pays for them and is wasted on the rest",
+    archetype_by_segment=((0.23, 0.22, 0.17, 0.22, 0.16),) * 3,
+    price_sensitivity=(0.4, 0.9),
+    other_price_sensitivity=0.05,
+    promotions=Promotions(
+        calendar=((3, 10, 14, 8.0), (6, 2, 7, 5.0), (9, 22, 14, 10.0), (11, 24, 7, 10.0)),
+        response=2.0,
+    ),
+)
+
 #: Every preset by name.
 WORLDS: MappingProxyType[str, WorldSpec] = MappingProxyType({
-    spec.name: spec for spec in (WHOLESALER, REP_AVERSE, REPLENISHMENT)
+    spec.name: spec for spec in (WHOLESALER, REP_AVERSE, REPLENISHMENT, PROMO_SENSITIVE)
 })
 
 

@@ -88,7 +88,7 @@ def test_unknown_world_names_the_allowed_ones(tmp_path: Path) -> None:
         generate(tmp_path / "d", n_accounts=20, world="Wholesaler")
     assert not (tmp_path / "d").exists()
     assert world_spec(WORLDS["wholesaler"]) is WORLDS["wholesaler"]
-    assert set(WORLDS) >= {"wholesaler", "rep_averse", "replenishment"}
+    assert set(WORLDS) >= {"wholesaler", "rep_averse", "replenishment", "promo_sensitive"}
 
 
 def test_a_spec_checks_its_shape() -> None:
@@ -233,3 +233,36 @@ def test_replenishment_contracts_buy_regularly_and_ignore_outreach() -> None:
         lambda g: g.std() / g.mean() if g.count() >= 5 else np.nan).dropna()
     assert cv.xs(True, level=2).median() < 0.45 < 0.8 < cv.xs(False, level=2).median()
     assert (orders.loc[orders["contract"], "channel"] == "online").mean() > 0.75
+
+
+def _oracle(truth: pd.DataFrame) -> float:
+    value = np.where(truth["eligible"], truth["true_expected_incremental_margin"], 0.0)
+    best = pd.Series(value).groupby(truth["account_id"].to_numpy()).max().clip(lower=0)
+    return float(best.sum())
+
+
+def test_promo_sensitive_buy_in_sales_and_discounts_carry_a_share_of_the_oracle() -> None:
+    world, _, truth = hidden_world("promo_sensitive", 800, seed=0)
+    share = 1 - _oracle(truth[truth["discount_pct"] == 0]) / _oracle(truth)
+    assert 0.13 <= share <= 0.28
+    dataset, _ = generate_dataset(800, seed=0, world="promo_sensitive")
+    orders = dataset.orders
+    day = ((orders["ordered_at"] - world.start) // pd.Timedelta(days=1)).to_numpy()
+    sale = world.promotion_pct[day]
+    assert 6 <= len(np.unique(np.flatnonzero(np.diff(np.r_[0.0, world.promotion_pct]) > 0))) <= 10
+    assert ((sale > 0) & (orders["discount_pct"] >= sale)).sum() == (sale > 0).sum()
+    assert (orders["discount_pct"].to_numpy() >= sale).all()
+    sensitive = world.archetype == ARCHETYPES.index("price_sensitive")
+    acc = pd.Index(world.accounts["account_id"]).get_indexer(orders["account_id"])
+    days_on = (world.promotion_pct > 0).sum()
+    rate_on = np.bincount(acc[sale > 0], minlength=len(sensitive)) / days_on
+    rate_off = np.bincount(acc[sale == 0], minlength=len(sensitive)) / (world.n_days - days_on)
+    assert rate_on[sensitive].sum() / rate_off[sensitive].sum() > 1.6
+    assert rate_on[~sensitive].sum() / rate_off[~sensitive].sum() < 1.2
+    # a discount pays (against the same action at 0 %) mostly for the sensitive accounts
+    key = ["account_id", "channel", "offer_id"]
+    at_zero = truth[truth["discount_pct"] == 0].set_index(key)["true_expected_incremental_margin"]
+    best_step = truth[truth["discount_pct"] > 0].groupby(key)["true_expected_incremental_margin"].max()
+    pays = (best_step > at_zero.reindex(best_step.index)).groupby(level="account_id").mean()
+    theirs = sensitive[pd.Index(world.accounts["account_id"]).get_indexer(pays.index)]
+    assert pays[theirs].mean() > 0.5 > 0.05 > pays[~theirs].mean()

@@ -200,9 +200,17 @@ PROMO_SENSITIVE = WorldSpec(
     ),
 )
 
+DIGITAL = WorldSpec(
+    name="digital",
+    description="channel response follows digital behaviour: webshop users answer e-mail and "
+                "banners, offline buyers answer their rep; outreach was logged mostly by e-mail",
+    digital_affinity=DigitalAffinity(marketing=(2.6, 2.6), rep=(1.8, 1.6)),
+    logging_weights=(("email", 3.0), ("webshop_banner", 2.0), ("phone", 1.0), ("visit", 0.3)),
+)
+
 #: Every preset by name.
 WORLDS: MappingProxyType[str, WorldSpec] = MappingProxyType({
-    spec.name: spec for spec in (WHOLESALER, REP_AVERSE, REPLENISHMENT, PROMO_SENSITIVE)
+    spec.name: spec for spec in (WHOLESALER, REP_AVERSE, REPLENISHMENT, PROMO_SENSITIVE, DIGITAL)
 })
 
 

@@ -14,12 +14,14 @@ import pytest
 from features.dataset import Dataset
 from features.loading import load_dataset, validate_directory
 from features.policy import NONE_CHANNEL, Policy
+from features.sample_catalog import OFFER_SPECS
 from features.sample_data import DEFAULT_AS_OF, generate, generate_dataset
 from features.sample_simulation import SimulationLog, action_space, next_intent, simulate
 from features.sample_truth import truth_frame
 from features.sample_world import (
     EFFECT_DAYS,
     INTENT_PURCHASE_FACTOR,
+    P_NONE,
     World,
     build_world,
     purchase_season,
@@ -85,10 +87,10 @@ def test_unknown_world_names_the_allowed_ones(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=f"unknown world 'wholeseller'; expected one of: {allowed}"):
         generate_dataset(20, world="wholeseller")
     with pytest.raises(ValueError, match="unknown world"):
-        generate(tmp_path / "d", n_accounts=20, world="Wholesaler")
+        generate(tmp_path / "d", n_accounts=20, world="Digital")
     assert not (tmp_path / "d").exists()
-    assert world_spec(WORLDS["wholesaler"]) is WORLDS["wholesaler"]
-    assert set(WORLDS) >= {"wholesaler", "rep_averse", "replenishment", "promo_sensitive"}
+    assert world_spec(WORLDS["digital"]) is WORLDS["digital"]
+    assert set(WORLDS) >= {"wholesaler", "rep_averse", "replenishment", "promo_sensitive", "digital"}
 
 
 def test_a_spec_checks_its_shape() -> None:
@@ -194,6 +196,43 @@ def test_truth_expectation_matches_simulating_the_next_month(name: str) -> None:
     assert (simulated > 0).mean() == pytest.approx(chosen["true_p_convert"].mean(), abs=0.015)
 
 
+def _logged_propensity(ds: Dataset, spec: WorldSpec, row: pd.Series) -> float:
+    """The logging policy's chance of the logged action, recomputed from the tables."""
+    acc = ds.accounts.set_index("account_id").loc[row.account_id]
+    t = ds.touches
+    recent = t[(t["account_id"] == row.account_id) & (t["touched_at"] >= row.touched_at - pd.Timedelta(days=30))
+               & (t["touched_at"] < row.touched_at)]["channel"].value_counts()
+    ended = {s[0]: DEFAULT_AS_OF - pd.Timedelta(days=s[-1]) for s in
+             OFFER_SPECS if s[-1] is not None}
+    mass = {}
+    for name, rule in ds.policy.channels.items():
+        ok = not acc["do_not_contact"] and (acc["consent_email"] or not rule.requires_consent)
+        if not ok or (rule.max_per_30d is not None and recent.get(name, 0) >= rule.max_per_30d):
+            continue
+        n_actions = sum(len([s for s in o.discount_steps if s <= o.max_discount_pct])
+                        for o in ds.offers.itertuples()
+                        if name in o.channels and row.touched_at.normalize() < ended.get(o.offer_id, pd.Timestamp.max))
+        mass[name] = n_actions * spec.logging_weight(name)
+    total = sum(mass.values())
+    if total == 0:
+        return 1.0
+    if row.channel == NONE_CHANNEL:
+        return P_NONE
+    return (1 - P_NONE) * spec.logging_weight(row.channel) / total
+
+
+def test_skewed_logging_policy_logs_its_exact_propensities() -> None:
+    spec = WORLDS["digital"]
+    assert spec.logging_weight("email") > spec.logging_weight("phone") > spec.logging_weight("visit")
+    ds, _ = generate_dataset(200, seed=3, world="digital")
+    logged = ds.touches[ds.touches["propensity"].notna()]
+    for row in logged.sample(120, random_state=1).itertuples():
+        assert row.propensity == pytest.approx(_logged_propensity(ds, spec, row))
+    by_channel = logged.groupby("channel")["propensity"].median()
+    assert by_channel["email"] > 4 * by_channel["visit"]
+    assert logged["propensity"].min() < 0.003
+
+
 def test_rep_averse_accounts_lose_purchases_after_calls_and_visits() -> None:
     world, _, truth = hidden_world("rep_averse", 600, seed=2)
     averse = world.archetype == ARCHETYPES.index("contact_averse")
@@ -266,3 +305,18 @@ def test_promo_sensitive_buy_in_sales_and_discounts_carry_a_share_of_the_oracle(
     pays = (best_step > at_zero.reindex(best_step.index)).groupby(level="account_id").mean()
     theirs = sensitive[pd.Index(world.accounts["account_id"]).get_indexer(pays.index)]
     assert pays[theirs].mean() > 0.5 > 0.05 > pays[~theirs].mean()
+
+
+def test_digital_response_follows_webshop_activity() -> None:
+    world, log, truth = hidden_world("digital", 600, seed=1)
+    web = np.bincount(log.web["account"], minlength=len(world.accounts))
+    online = np.bincount(log.lines["account"], weights=log.lines["online"], minlength=len(world.accounts)) / np.maximum(
+        np.bincount(log.lines["account"], minlength=len(world.accounts)), 1)
+    responsive = world.archetype != ARCHETYPES.index("buy_anyway")
+    email, phone = world.channels.index("email"), world.channels.index("phone")
+    assert np.corrcoef(world.responsiveness[responsive, email], np.log1p(web[responsive]))[0, 1] > 0.4
+    assert np.corrcoef(world.responsiveness[responsive, phone], online[responsive])[0, 1] < -0.3
+    acc, _ = cell_index(world, truth)
+    email_lift = relative_lift(truth)[(truth["channel"] == "email").to_numpy()].groupby(acc[truth["channel"] == "email"]).mean()
+    busy = web[email_lift.index] > np.median(web)
+    assert email_lift[busy].mean() > 1.5 * email_lift[~busy].mean()

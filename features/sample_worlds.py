@@ -208,9 +208,18 @@ DIGITAL = WorldSpec(
     logging_weights=(("email", 3.0), ("webshop_banner", 2.0), ("phone", 1.0), ("visit", 0.3)),
 )
 
+THIN = WorldSpec(
+    name="thin",
+    description="the wholesaler with thin data: 300 accounts and few logged touches (9 months, "
+                "about one decision per account every two months)",
+    default_accounts=300,
+    touch_months=9,
+    decisions_per_month=(0.3, 0.7),
+)
+
 #: Every preset by name.
 WORLDS: MappingProxyType[str, WorldSpec] = MappingProxyType({
-    spec.name: spec for spec in (WHOLESALER, REP_AVERSE, REPLENISHMENT, PROMO_SENSITIVE, DIGITAL)
+    spec.name: spec for spec in (WHOLESALER, REP_AVERSE, REPLENISHMENT, PROMO_SENSITIVE, DIGITAL, THIN)
 })
 
 

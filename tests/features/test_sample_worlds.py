@@ -90,7 +90,7 @@ def test_unknown_world_names_the_allowed_ones(tmp_path: Path) -> None:
         generate(tmp_path / "d", n_accounts=20, world="Digital")
     assert not (tmp_path / "d").exists()
     assert world_spec(WORLDS["digital"]) is WORLDS["digital"]
-    assert set(WORLDS) >= {"wholesaler", "rep_averse", "replenishment", "promo_sensitive", "digital"}
+    assert set(WORLDS) >= {"wholesaler", "rep_averse", "replenishment", "promo_sensitive", "digital", "thin"}
 
 
 def test_a_spec_checks_its_shape() -> None:
@@ -129,6 +129,11 @@ def test_every_preset_is_valid_deterministic_and_complete(name: str, tmp_path: P
     less = truth["true_purchases"] < truth["true_purchases_baseline"] - 1e-12
     assert (truth.loc[more, "true_p_convert"] >= truth.loc[more, "true_p_baseline"]).all()
     assert (truth.loc[less, "true_p_convert"] <= truth.loc[less, "true_p_baseline"]).all()
+
+
+def test_default_size_is_the_presets() -> None:
+    dataset, _ = generate_dataset(seed=1, world="thin")
+    assert len(dataset.accounts) == WORLDS["thin"].default_accounts == 300
 
 
 def _simulate_window(world: World, log: SimulationLog, multiplier: np.ndarray, runs: int,
@@ -320,3 +325,11 @@ def test_digital_response_follows_webshop_activity() -> None:
     email_lift = relative_lift(truth)[(truth["channel"] == "email").to_numpy()].groupby(acc[truth["channel"] == "email"]).mean()
     busy = web[email_lift.index] > np.median(web)
     assert email_lift[busy].mean() > 1.5 * email_lift[~busy].mean()
+
+
+def test_thin_world_has_few_touches() -> None:
+    dataset, truth = generate_dataset(seed=2, world="thin")
+    logged = dataset.touches[dataset.touches["propensity"].notna()]
+    assert len(logged) / len(dataset.accounts) < 6
+    assert logged["touched_at"].min() >= DEFAULT_AS_OF - pd.DateOffset(months=9)
+    assert truth["account_id"].nunique() == 300

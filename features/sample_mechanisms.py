@@ -15,7 +15,7 @@ import pandas as pd
 
 from features.sample_worlds import SEGMENTS, Contracts, DigitalAffinity, Promotions
 
-NIGHT = (1 * 3600, 5 * 3600)        # EDI orders: seconds of the day
+ONLINE = (6 * 3600, 23 * 3600)      # webshop and EDI orders: seconds of the day, as other online orders
 OFFICE = (7 * 3600, 17 * 3600)      # offline orders by phone, fax or the rep
 
 
@@ -77,7 +77,7 @@ class ContractBook:
         kept = rng.random(len(idx)) >= terms.skip_probability
         delay = rng.choice(len(terms.delay_probs), size=len(idx), p=terms.delay_probs)
         online = rng.random(len(idx)) < terms.online_share
-        second = np.where(online, rng.integers(*NIGHT, len(idx)), rng.integers(*OFFICE, len(idx)))
+        second = np.where(online, rng.integers(*ONLINE, len(idx)), rng.integers(*OFFICE, len(idx)))
         acc, cat = self.account[idx], self.category[idx]
         sigma = terms.amount_sigma
         amount = line_amount[acc, cat] * np.exp(sigma * rng.standard_normal(len(idx)) - sigma**2 / 2)

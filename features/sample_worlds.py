@@ -26,7 +26,7 @@ class Contracts:
     ``per_account`` (min, max) of ``categories``, those the account buys most. A contract orders
     every ``period`` days (one of ``periods``, drawn with ``period_weights``), ``delay_probs[j]`` =
     P(the order is placed j days after its scheduled day, then moved to the next weekday), skipped
-    with ``skip_probability``; online (EDI, at night) with ``online_share``; each line the
+    with ``skip_probability``; online (EDI or webshop) with ``online_share``; each line the
     account's mean amount with log-normal noise ``amount_sigma``. Other purchases of a contract
     category fall to ``spot_factor`` of their rate, and no touch changes the category's purchases.
     ``old_share`` of the contracts predate the history; the others start in it, at least

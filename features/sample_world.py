@@ -4,11 +4,14 @@ Accounts carry hidden traits (activity, purchase rates per category, a behaviour
 archetype, responsiveness to each channel, price sensitivity, a drifting online share) that
 drive the day-by-day simulation in ``features.sample_simulation``. The observable tables
 (accounts, reps, offers) are built here as well, with the normalized dtypes of
-``features.dataset``.
+``features.dataset``. A ``WorldSpec`` preset (``features.sample_worlds``) sets the parameters that
+give the world its structure, and switches on replenishment contracts, company-wide promotions
+or channel response driven by digital behaviour (``features.sample_mechanisms``).
 
 Effect of one touch (offer in category c, channel ch, discount d percent): the purchase rate of
 category c is multiplied by ``max(0, 1 + lift)`` for the next ``EFFECT_DAYS`` days, with
-``lift = CHANNEL_BASE_LIFT[ch] * responsiveness[a, ch] + price_sensitivity[a] * discount_gain(d)``.
+``lift = CHANNEL_BASE_LIFT[ch] * responsiveness[a, ch] + price_sensitivity[a] * discount_gain(d)``
+(no effect in a category under a running replenishment contract).
 """
 
 from __future__ import annotations

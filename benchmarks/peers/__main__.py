@@ -15,6 +15,10 @@ offers (``--symbiose``; default: every value ``TrainingConfig.learner`` accepts)
     python -m benchmarks.peers --quick                                 # a few minutes
     python -m benchmarks.peers --datasets starbucks --peers causalml-t econml-cf --symbiose s
     python -m benchmarks.peers --datasets worlds --sizes 3000 --seeds 0 1 2
+
+On a busy machine run it with ``OMP_WAIT_POLICY=PASSIVE`` (``make bench-peers`` does): LightGBM's
+OpenMP threads otherwise spin while they wait for each other, which made a 2-thread fit ten to
+twenty times slower here when other jobs kept the cores busy (Symbiose and peers alike).
 """
 
 from __future__ import annotations

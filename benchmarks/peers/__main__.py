@@ -111,16 +111,20 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     for name in args.datasets:
         if name == "worlds":
-            rows = []
+            rows: list[dict[str, object]] = []
+
+            def save(current: list[dict[str, object]], earlier: list[dict[str, object]] = rows) -> None:
+                if args.save is not None:
+                    args.save.mkdir(parents=True, exist_ok=True)
+                    pd.DataFrame(earlier + current).to_csv(args.save / "worlds.csv", index=False)
+
             for world in args.worlds:
                 for n in args.sizes:
                     for seed in args.seeds:
-                        rows += run_world(n, seed, world, args.symbiose, args.peers, level=args.arm_level,
-                                          min_arm_rows=args.min_arm_rows, max_rows=args.peer_rows,
-                                          replicates=args.replicates)
-                        if args.save is not None:
-                            args.save.mkdir(parents=True, exist_ok=True)
-                            pd.DataFrame(rows).to_csv(args.save / "worlds.csv", index=False)
+                        rows.extend(run_world(n, seed, world, args.symbiose, args.peers, level=args.arm_level,
+                                              min_arm_rows=args.min_arm_rows, max_rows=args.peer_rows,
+                                              replicates=args.replicates, done=save))
+                        save([])
             print_worlds(pd.DataFrame(rows))
             continue
         table, _ = run_public(name, args.peers, args.symbiose, args.folds, args.seed, args.rows,

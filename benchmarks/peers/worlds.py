@@ -177,8 +177,10 @@ def policy_row(recs: pd.DataFrame, truth: pd.DataFrame, replicates: int, seed: i
 
 def run_world(n_accounts: int, seed: int, world: str, learners: list[str], peers: list[str], *,
               level: str = "offer", min_arm_rows: int = 300, max_rows: int | None = None,
-              replicates: int = 1000, log: Callable[[str], None] = print) -> list[dict[str, object]]:
-    """One row per method (Symbiose's learners, the peers) and reference policy for one world."""
+              replicates: int = 1000, log: Callable[[str], None] = print,
+              done: Callable[[list[dict[str, object]]], None] | None = None) -> list[dict[str, object]]:
+    """One row per method (Symbiose's learners, the peers) and reference policy for one world;
+    ``done`` is called with the rows so far after each method (e.g. to save them)."""
     dataset, truth = make_world(n_accounts, seed, world)
     as_of = pd.Timestamp(DEFAULT_AS_OF)
     base_cfg = TrainingConfig(random_state=0)
@@ -196,6 +198,8 @@ def run_world(n_accounts: int, seed: int, world: str, learners: list[str], peers
                      "fit_s": fit_s, "predict_s": time.perf_counter() - started})
         log(f"  {world} {n_accounts} seed {seed} symbiose-{learner}: normalized {rows[-1]['normalized']:.3f}, "
             f"{fit_s + rows[-1]['predict_s']:.0f} s")
+        if done is not None:
+            done(rows)
         if cfg == base_cfg:
             base = pipeline
     if peers:
@@ -217,6 +221,8 @@ def run_world(n_accounts: int, seed: int, world: str, learners: list[str], peers
                          "peer_rows": len(data.y), "peer_arms": data.n_arms})
             log(f"  {world} {n_accounts} seed {seed} {name}: normalized {rows[-1]['normalized']:.3f}, "
                 f"{fit_s + rows[-1]['predict_s']:.0f} s")
+            if done is not None:
+                done(rows)
     ref = rows[0] if rows else policy_row(recommend(dataset, as_of, train_pipeline(dataset, as_of).pipeline),
                                           truth, replicates, seed)
     span = ref["V_oracle"] - ref["V_random"]

@@ -174,7 +174,8 @@ def hillstrom_table(exp: Experiment, chosen: pd.DataFrame, times: pd.DataFrame, 
 def starbucks_table(exp: Experiment, chosen: pd.DataFrame, times: pd.DataFrame, methods: list[str],
                     replicates: int, seed: int) -> pd.DataFrame:
     """One row per method and reference strategy: promoted share, IRR and NIR per customer with
-    95 % intervals (paired bootstrap over held-out customers), NIR in all, seconds."""
+    95 % intervals (paired bootstrap over held-out customers), the difference in NIR per customer
+    to the first method, NIR in all, seconds."""
     held = exp.outcomes.merge(chosen, on="account_id", validate="one_to_one")
     treated = (held["arm"] != NONE_CHANNEL).to_numpy()
     purchase = held["purchase"].to_numpy(dtype=float)
@@ -187,6 +188,8 @@ def starbucks_table(exp: Experiment, chosen: pd.DataFrame, times: pd.DataFrame, 
         for name, promote in strategies.items():
             s = irr_nir(promote[idx], treated[idx], purchase[idx])
             out[f"{name}|IRR"], out[f"{name}|NIR per customer"] = s.irr, s.nir / len(idx)
+        for name in strategies:
+            out[f"{name}|vs first"] = out[f"{name}|NIR per customer"] - out[f"{methods[0]}|NIR per customer"]
         return out
 
     boot = bootstrap(statistic, len(held), replicates, seed)
@@ -194,9 +197,10 @@ def starbucks_table(exp: Experiment, chosen: pd.DataFrame, times: pd.DataFrame, 
     est = boot.set_index(["method", "metric"])
     rows = []
     for name, promote in strategies.items():
-        irr, nir = est.loc[(name, "IRR")], est.loc[(name, "NIR per customer")]
+        irr, nir, diff = est.loc[(name, "IRR")], est.loc[(name, "NIR per customer")], est.loc[(name, "vs first")]
         rows.append({"method": name, "promoted_share": float(promote.mean()), "IRR": irr["estimate"],
                      "IRR_ci": _ci(irr, 4), "NIR_per_customer": nir["estimate"], "NIR_ci": _ci(nir, 5),
+                     f"NIR_per_customer_vs_{methods[0]}": diff["estimate"], "vs_ci": _ci(diff, 5),
                      "NIR": nir["estimate"] * len(held)})
     per_customer = REFERENCE_NIR / REFERENCE_CUSTOMERS
     rows.append({"method": "reference: published (scaled)", "IRR": 0.0188, "NIR_per_customer": per_customer,

@@ -45,15 +45,15 @@ _EPS = 1e-4
 
 
 def world_presets() -> list[str] | None:
-    """The generator's world presets, or None when ``generate_dataset`` has no ``world=``."""
+    """The generator's world presets (``features.sample_worlds.WORLDS``), or None when
+    ``generate_dataset`` takes no ``world=``."""
     if "world" not in inspect.signature(generate_dataset).parameters:
         return None
-    import features.sample_data as sample_data
-
-    for attr in ("WORLDS", "WORLD_PRESETS", "PRESETS"):
-        if isinstance(getattr(sample_data, attr, None), dict | list | tuple):
-            return list(getattr(sample_data, attr))
-    return None
+    try:
+        from features.sample_worlds import WORLDS  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    return list(WORLDS)
 
 
 def make_world(n_accounts: int, seed: int, world: str) -> tuple[Dataset, pd.DataFrame]:

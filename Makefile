@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?= -n 2
 
-.PHONY: demo test install install-dev lint bench clean chromium
+.PHONY: demo test install install-dev lint bench bench-peers clean chromium
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, got " + sys.version'
@@ -40,6 +40,17 @@ lint: install-dev
 
 bench: install-dev
 	$(BIN)/python benchmarks/policy_value.py
+
+# Open-source uplift learners next to Symbiose (bench extra: scikit-uplift, causalml, econml).
+# Quick development run: make bench-peers PEERS_ARGS=--quick. OpenMP threads that wait passively
+# keep LightGBM's two threads from slowing each other down tenfold on a busy machine.
+PEERS_ARGS ?=
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	touch $(VENV)/.installed $(VENV)/.installed-dev $@
+
+bench-peers: $(VENV)/.installed-bench
+	OMP_WAIT_POLICY=PASSIVE nice $(BIN)/python -m benchmarks.peers $(PEERS_ARGS)
 
 clean:
 	rm -rf $(VENV) .symbiose .pytest_cache

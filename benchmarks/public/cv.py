@@ -25,6 +25,7 @@ from features.loading import load_dataset
 from features.policy import NONE_CHANNEL
 from models.recommend import load_model, recommend_dataset
 from models.tracking import train_and_log
+from models.training import TrainingConfig
 
 
 def fold_of(n: int, folds: int, seed: int) -> np.ndarray:
@@ -63,11 +64,15 @@ def _isolated_store(home: Path) -> Iterator[None]:
 
 
 def cross_validate(exp: Experiment, workdir: str | Path, folds: int = 5, seed: int = 0,
-                   log: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+                   log: bool = True, config: TrainingConfig | None = None
+                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(held-out rows, per-fold summary).
 
+    ``config`` is passed to training as ``symbiose train`` would (None = the defaults).
     Held-out rows: ``exp.outcomes`` with ``fold``, ``policy_arm`` and the rank-1 scores.
-    Per-fold summary: sizes, seconds to train and to recommend, the model's validation metrics.
+    Per-fold summary: sizes, seconds to train (writing and loading the fold's directory, training,
+    evaluating and logging the MLflow run), of that the model fitting alone (``fit_s``), seconds to
+    recommend, the model's validation metrics.
     """
     workdir = Path(workdir)
     fold = fold_of(len(exp.accounts), folds, seed)
@@ -78,7 +83,7 @@ def cross_validate(exp: Experiment, workdir: str | Path, folds: int = 5, seed: i
             train_exp, test_exp = exp.restricted(ids[fold != k]), exp.restricted(ids[fold == k])
             started = time.perf_counter()
             dataset = load_dataset(write_training_dir(train_exp, workdir / f"fold{k}" / "train"))
-            run = train_and_log(dataset, pd.Timestamp(exp.train_as_of))
+            run = train_and_log(dataset, pd.Timestamp(exp.train_as_of), config=config)
             train_s = time.perf_counter() - started
             started = time.perf_counter()
             scoring = load_dataset(write_scoring_dir(test_exp, workdir / f"fold{k}" / "heldout"))
@@ -98,7 +103,8 @@ def cross_validate(exp: Experiment, workdir: str | Path, folds: int = 5, seed: i
                             "valid_auc": m.get("valid_auc", np.nan),
                             "valid_log_loss": m.get("valid_log_loss", np.nan),
                             "contact_share": float((rows["policy_arm"] != NONE_CHANNEL).mean()),
-                            "train_s": train_s, "recommend_s": recommend_s})
+                            "train_s": train_s, "fit_s": m.get("training_seconds", np.nan),
+                            "recommend_s": recommend_s})
             if log:
                 print(pd.DataFrame(summary[-1:]).round(4).to_string(index=False), flush=True)
     return pd.concat(held, ignore_index=True), pd.DataFrame(summary)

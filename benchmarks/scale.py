@@ -4,7 +4,7 @@
 
 Prints wall time and peak memory of each CLI step (each in its own process), and the scoring
 throughput of the decision pipeline (account-actions per second, eligibility + design matrix +
-conversion and value models) next to a bare ``Booster.predict`` on the same matrix.
+conversion and value models) next to the learner's bare ``predict_proba`` on the same matrix.
 """
 
 from __future__ import annotations
@@ -55,17 +55,18 @@ def throughput(data_dir: Path, env: dict[str, str]) -> dict[str, float]:
     started = time.perf_counter()
     eligible = eligible_mask(state, actions, data.policy)
     scored = score_actions(frame, eligible, actions, design=pipeline.design, classifier=pipeline.classifier,
-                           value_model=pipeline.value_model, category_margin=data.category_margin_rates())
+                           value_model=pipeline.value_model, category_margin=data.category_margin_rates(),
+                           prior=pipeline.lift_prior, calibration=pipeline.calibration)
     score_s = time.perf_counter() - started
     n_pairs = len(scored.value) + int(np.isfinite(scored.base_p).sum())
-    # The same pair matrix, scored by the bare conversion booster only.
+    # The same pair matrix, scored by the learner's bare conversion model only.
     acts = actions.iloc[scored.pair_action]
     X = pipeline.design.with_actions(
         pipeline.design.encode(frame)[scored.pair_row],
         action_frame(acts["channel"].to_numpy(), acts["offer_id"].to_numpy(),
                      acts["discount_pct"].to_numpy(), acts["executed_by"].to_numpy()))
     started = time.perf_counter()
-    pipeline.classifier.booster_.predict(X, num_iteration=pipeline.classifier.best_iteration_)
+    pipeline.classifier.predict_proba(X)
     bare_s = time.perf_counter() - started
     return {"snapshot_features_s": features_s, "score_s": score_s, "pairs": n_pairs,
             "pipeline_pairs_per_s": n_pairs / score_s, "bare_predict_rows_per_s": len(X) / bare_s,

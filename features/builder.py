@@ -96,6 +96,7 @@ class _Context:
             "online_net": np.where((orders["channel"] == "online").to_numpy(dtype=bool, na_value=False), net, 0.0),
             "discount": disc,
             "discounted": (disc > 0).astype(np.float64),
+            "discounted_net": np.where(disc > 0, net, 0.0),
         })
 
     @cached_property
@@ -118,11 +119,14 @@ class _Context:
         offer_category = pd.Series(self.dataset.offers["product_category"].to_numpy(),
                                    index=pd.Index(self.dataset.offers["offer_id"]))
         category = lookup(t["offer_id"], offer_category, None)
+        discount = t["discount_pct"].to_numpy(dtype=np.float64, na_value=0.0) if "discount_pct" in t \
+            else np.zeros(len(t))
         return pd.DataFrame({
             "acc": codes_in(t["account_id"], self.accounts),
             "ch": codes_in(t["channel"], self.channels),
             "cat": codes_in(category, self.categories),
             "time": to_us(t["touched_at"]) if len(t) else np.zeros(0, dtype=np.int64),
+            "discounted": (discount > 0) & t["offer_id"].notna().to_numpy(),
         })
 
     @cached_property
@@ -164,7 +168,8 @@ class _Context:
 
     @cached_property
     def order_lines(self) -> EventIndex:
-        return self._order_index(self.orders["acc"].to_numpy(), ("net", "online_net", "discount", "discounted"))
+        return self._order_index(self.orders["acc"].to_numpy(),
+                                 ("net", "online_net", "discount", "discounted", "discounted_net"))
 
     @cached_property
     def order_events(self) -> EventIndex:
@@ -190,9 +195,9 @@ class _Context:
                           timeline=self.touch_timeline)
 
     @cached_property
-    def judged_touches(self) -> EventIndex:
-        """Touches keyed by account × channel at the END of their attribution window, valued by
-        conversion: counting those with window end < at reads only orders before at."""
+    def _touch_outcomes(self) -> tuple[np.ndarray, np.ndarray]:
+        """(end of each touch's attribution window, 1.0 when an order of its category — any
+        category for a generic contact — followed within the window)."""
         t = self.touches
         acc, cat, time = t["acc"].to_numpy(), t["cat"].to_numpy(), t["time"].to_numpy()
         window_end = time + days_to_us(self.dataset.policy.attribution_window_days)
@@ -203,8 +208,27 @@ class _Context:
         if (~generic).any():
             keys = self.acc_cat(acc[~generic], cat[~generic])
             converted[~generic] = self.category_lines.count(keys, time[~generic], window_end[~generic], "right")
-        return EventIndex(self._acc_channel(acc, t["ch"].to_numpy()), window_end,
-                          {"converted": (converted > 0).astype(np.float64)})
+        return window_end, (converted > 0).astype(np.float64)
+
+    @cached_property
+    def judged_touches(self) -> EventIndex:
+        """Touches keyed by account × channel at the END of their attribution window, valued by
+        conversion: counting those with window end < at reads only orders before at."""
+        t = self.touches
+        window_end, converted = self._touch_outcomes
+        return EventIndex(self._acc_channel(t["acc"].to_numpy(), t["ch"].to_numpy()), window_end,
+                          {"converted": converted})
+
+    @cached_property
+    def judged_offer_touches(self) -> EventIndex:
+        """Touches with an offer keyed by account × (0 = at list price, 1 = discounted) at the end of
+        their attribution window, valued by conversion; generic contacts are left out."""
+        t = self.touches
+        window_end, converted = self._touch_outcomes
+        offer = t["cat"].to_numpy() >= 0
+        keys = combine_codes([t["acc"].to_numpy()[offer], t["discounted"].to_numpy()[offer].astype(np.int64)],
+                             [self.n_acc, 2])
+        return EventIndex(keys, window_end[offer], {"converted": converted[offer]})
 
     @cached_property
     def touches_by_category(self) -> EventIndex:
@@ -262,6 +286,8 @@ class _Context:
         if index_name in ("touches_by_channel", "judged_touches"):
             code = self.channels.get_indexer([key])[0]
             return self._acc_channel(self.q_acc, np.full(n, code))
+        if index_name == "judged_offer_touches":
+            return combine_codes([self.q_acc, np.full(n, int(key == "discounted"))], [self.n_acc, 2])
         code = self.event_types.get_indexer([key])[0]
         if index_name == "web_by_type":
             return combine_codes([self.q_acc, np.full(n, code)], [self.n_acc, len(self.event_types)])
@@ -274,6 +300,11 @@ class _Context:
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+
+def _offer_response_rate(c: _Context, discounted: bool) -> np.ndarray:
+    view = c.view("judged_offer_touches", "discounted" if discounted else "list_price")
+    return _ratio(view.sum("converted"), view.count())
 
 
 def _window(spec: FeatureSpec) -> int:
@@ -326,6 +357,11 @@ KINDS: dict[str, _Compute] = {
                                          c.view("order_lines").count(_window(s))),
     "discounted_share": lambda c, s: _ratio(c.view("order_lines").sum("discounted", _window(s)),
                                             c.view("order_lines").count(_window(s))),
+    "discounted_revenue_share": lambda c, s: _ratio(c.view("order_lines").sum("discounted_net", _window(s)),
+                                                    c.view("order_lines").sum("net", _window(s))),
+    "discount_touches_judged": lambda c, s: c.view("judged_offer_touches", "discounted").count(),
+    "discount_response_rate": lambda c, s: _offer_response_rate(c, s.key == "discounted"),
+    "discount_response_gain": lambda c, s: _offer_response_rate(c, True) - _offer_response_rate(c, False),
     "category_count": _category_count,
     "touch_count": lambda c, s: c.view("touches_by_channel", s.key).count(_window(s)),
     "days_since_touch": lambda c, s: c.view("touches_by_channel", s.key).days_since_last(),

@@ -44,6 +44,14 @@ FEATURE_TEXTS: dict[str, dict[str, str]] = {
                       "de": "{period} durchschnittlich {value:.0f} % Rabatt"},
     "discounted_share": {"en": "{value:.0%} of order lines discounted {period}",
                          "de": "{period} {share} der Bestellpositionen rabattiert"},
+    "discounted_revenue_share": {"en": "{value:.0%} of revenue bought at a discount {period}",
+                                 "de": "{period} {share} des Umsatzes mit Rabatt gekauft"},
+    "discount_response_rate": {"en": "ordered after {value:.0%} of earlier discounted offers",
+                               "de": "nach {share} der früheren rabattierten Angebote bestellt"},
+    "discount_response_gain": {"en": "ordered more often after discounted offers than at list price "
+                                     "(+{value:.0%})",
+                               "de": "nach rabattierten Angeboten öfter bestellt als zum Listenpreis "
+                                     "(+{share})"},
     "category_count": {"en": "bought from {value:.0f} product categories {period}",
                        "de": "{period} aus {value:.0f} [[Produktkategorie|Produktkategorien]] gekauft"},
     "touch_count": {"en": "received {value:.0f} {many} {period}",
@@ -105,6 +113,14 @@ DECISION_TEXTS: dict[str, dict[str, str]] = {
                 "de": "zufällig zurückgestellt (keine Ansprache), um zu messen, was Ansprache bringt"},
     "no_further_action": {"en": "no further action is expected to pay off now",
                           "de": "keine weitere Aktion dürfte sich jetzt lohnen"},
+    "policy_none": {"en": "in past decisions no outreach has earned more than doing nothing, so none is "
+                          "suggested until the data shows one that does",
+                    "de": "in früheren Entscheidungen hat keine Ansprache mehr eingebracht als nichts zu tun; "
+                          "daher wird keine vorgeschlagen, bis die Daten eine zeigen, die sich lohnt"},
+    "policy_single": {"en": "in past decisions one action for everyone ({option}) earned as much as choosing "
+                            "per account, so only that action is suggested",
+                      "de": "in früheren Entscheidungen brachte eine Aktion für alle ({option}) so viel wie "
+                            "die Wahl pro Kunde; daher wird nur diese Aktion vorgeschlagen"},
     "no_history": {"en": "no history for the offered categories yet",
                    "de": "noch keine Historie zu den angebotenen Kategorien"},
     "not_paying_off": {"en": "no outreach pays off now: the best option ({option}) would change margin by "
@@ -313,7 +329,7 @@ def _fields(reason: Reason, template: str, lang: str, currency: str) -> dict[str
     if "channel" in v and reason.key in DECISION_TEXTS:
         words = channel_words(str(v["channel"]), lang)
         out["medium"] = words[3] if lang == "de" else str(v["channel"])
-        if reason.key == "not_paying_off":
+        if reason.key in ("not_paying_off", "policy_single"):
             disc = float(v.get("discount_pct") or 0.0)
             off = "" if disc <= 0 else (f" mit {format_percent(disc, lang)} Rabatt" if lang == "de"
                                          else f" at {disc:g}% off")

@@ -20,6 +20,7 @@ import pandas as pd
 
 from features.policy import NONE_CHANNEL
 from models.design import DesignMatrix, action_frame
+from models.effect_calibration import EffectCalibration
 from models.estimators import ConversionClassifier, ConversionValueRegressor
 from models.shrinkage import LiftPrior, shrink
 
@@ -55,11 +56,14 @@ def row_positions(frame: pd.DataFrame, accounts: np.ndarray, categories: list[st
 def score_actions(frame: pd.DataFrame, eligible: np.ndarray, actions: pd.DataFrame, *,
                   design: DesignMatrix, classifier: ConversionClassifier,
                   value_model: ConversionValueRegressor, category_margin: dict[str, float],
-                  prior: LiftPrior | None = None, chunk_rows: int = 400_000) -> ScoredActions:
+                  prior: LiftPrior | None = None, calibration: EffectCalibration | None = None,
+                  chunk_rows: int = 400_000) -> ScoredActions:
     """Score all eligible pairs. ``frame`` has one row per account × category (columns account_id,
     category and the feature columns); ``eligible`` is (n_accounts, n_actions) in the order of the
-    frame's unique account ids. With a ``prior``, each account's conversion under an action is
-    shrunk toward the action's average lift (``models.shrinkage``)."""
+    frame's unique account ids. With a ``calibration``, the learner's raw baseline and action
+    probabilities go through its baseline and effect maps (``models.effect_calibration``); with a
+    ``prior`` (older pipelines), each account's conversion under an action is shrunk toward the
+    action's average lift (``models.shrinkage``)."""
     accounts = pd.unique(frame["account_id"].to_numpy())
     categories = sorted(set(actions["category"].astype(str)))
     pos = row_positions(frame, accounts, categories)
@@ -95,7 +99,11 @@ def score_actions(frame: pd.DataFrame, eligible: np.ndarray, actions: pd.DataFra
     cat_idx = cat_of_action[pair_action]
     rev_a = base_rev[pair_account, cat_idx]
     p0 = base_p[pair_account, cat_idx]
-    if prior is not None:
+    if calibration is not None:
+        base_p = calibration.baseline(base_p)
+        p0_raw, p0 = p0, base_p[pair_account, cat_idx]
+        p_a = calibration.actions(p_a, p0_raw, acts["channel"].to_numpy(), acts["offer_id"].to_numpy(), p0)
+    elif prior is not None:
         lift, weight = prior.arrays(actions)
         p_a = shrink(p_a, p0, lift[pair_action], weight[pair_action])
     m_o = acts["margin_rate"].to_numpy(dtype=float)

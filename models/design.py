@@ -148,6 +148,19 @@ class DesignMatrix:
             self._fill_context(out, frame["action_channel"].to_numpy(dtype=object))
         return out
 
+    def encoded(self, X: pd.DataFrame) -> np.ndarray:
+        """The float matrix of :meth:`encode` for a frame :meth:`transform` made (categoricals as
+        level codes, missing as NaN), without going back to the raw values."""
+        out = np.empty((len(X), len(self.columns)), dtype=np.float32)
+        for j, name in enumerate(self.columns):
+            col = X[name]
+            if isinstance(col.dtype, pd.CategoricalDtype):
+                codes = col.cat.codes.to_numpy()
+                out[:, j] = np.where(codes < 0, np.nan, codes)
+            else:
+                out[:, j] = col.to_numpy(dtype=np.float32, na_value=np.nan)
+        return out
+
     def with_actions(self, X: np.ndarray, act: pd.DataFrame) -> np.ndarray:
         """Rows of an encoded matrix ``X`` with the action columns of ``act`` (raw values, aligned)
         and the action-context columns filled in; ``X`` itself is not modified."""

@@ -71,12 +71,19 @@ class _TwoStage(ClassifierMixin, BaseEstimator):
 
     def _fit_baseline(self, X: pd.DataFrame, y: np.ndarray, contact: np.ndarray,
                       X_calib: pd.DataFrame | None, y_calib: np.ndarray | None,
-                      contact_calib: np.ndarray | None) -> None:
+                      contact_calib: np.ndarray | None, baseline: ConversionClassifier | None = None) -> None:
+        """Fit the `none` model on the untreated rows' account columns, or take ``baseline`` (one
+        already fitted on the same rows, e.g. by another learner of the same cross-fitting fold)."""
         self.n_features_in_ = X.shape[1]
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.columns_ = list(X.columns)
         self.contact_index_ = self.columns_.index("action_is_contact")
         self.account_index_ = np.array([self.columns_.index(c) for c in self.account_columns])
+        if baseline is not None:
+            check_is_fitted(baseline, "booster_")
+            self.baseline_ = baseline
+            self.classes_ = np.array([0, 1])
+            return
         base = ConversionClassifier(n_estimators=self.n_estimators, random_state=self.random_state,
                                     n_jobs=self.n_jobs)
         calib = {} if X_calib is None else dict(
@@ -137,7 +144,7 @@ class TLearnerClassifier(_TwoStage):
         return (ch + 1) * 100_000 + (of + 1)
 
     def fit(self, X: pd.DataFrame, y: Any, *, X_calib: pd.DataFrame | None = None,
-            y_calib: Any = None) -> TLearnerClassifier:
+            y_calib: Any = None, baseline: ConversionClassifier | None = None) -> TLearnerClassifier:
         X = _check_frame(X, "X")
         y = np.asarray(y, dtype=float)
         if not self.account_columns:
@@ -146,7 +153,7 @@ class TLearnerClassifier(_TwoStage):
             raise ValueError(f"X has {len(X)} rows but y has {len(y)}")
         X_calib, y_calib, contact, contact_calib = _contact_split(X, X_calib, y_calib, "T")
         has_calib = X_calib is not None
-        self._fit_baseline(X, y, contact, X_calib, y_calib, contact_calib)
+        self._fit_baseline(X, y, contact, X_calib, y_calib, contact_calib, baseline)
         self.channel_index_ = self.columns_.index("action_channel")
         self.offer_index_ = self.columns_.index("action_offer_id")
         pooled = ConversionClassifier(monotone_constraints=self.monotone_constraints,
@@ -232,7 +239,7 @@ class XLearnerClassifier(_TwoStage):
         self.n_jobs = n_jobs
 
     def fit(self, X: pd.DataFrame, y: Any, *, X_calib: pd.DataFrame | None = None, y_calib: Any = None,
-            sample_weight: Any = None) -> XLearnerClassifier:
+            sample_weight: Any = None, baseline: ConversionClassifier | None = None) -> XLearnerClassifier:
         X = _check_frame(X, "X")
         y = np.asarray(y, dtype=float)
         if not self.account_columns:
@@ -243,7 +250,7 @@ class XLearnerClassifier(_TwoStage):
             raise ValueError(f"monotone_constraints has {len(self.monotone_constraints)} entries "
                              f"for {X.shape[1]} columns")
         X_calib, y_calib, contact, contact_calib = _contact_split(X, X_calib, y_calib, "X")
-        self._fit_baseline(X, y, contact, X_calib, y_calib, contact_calib)
+        self._fit_baseline(X, y, contact, X_calib, y_calib, contact_calib, baseline)
         weight = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=float)
         if len(weight) != len(y) or not np.isfinite(weight).all() or (weight < 0).any():
             raise ValueError(f"sample_weight must be {len(y)} finite values >= 0")

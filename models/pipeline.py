@@ -6,7 +6,7 @@ A :class:`DecisionPipeline` is what ``symbiose train`` fits and logs to MLflow, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -16,8 +16,9 @@ from features.actions import eligible_mask, ineligible_reasons
 from features.definitions import FeatureSpec
 from features.policy import NONE_CHANNEL, Policy
 from features.reason_texts import Reason, join, reasons_to_json
-from models.decision import best_any, rank_actions, score_actions
+from models.decision import ScoredActions, best_any, rank_actions, score_actions
 from models.design import DesignMatrix, action_frame
+from models.effect_calibration import EffectCalibration
 from models.estimators import ConversionClassifier, ConversionValueRegressor
 from models.explain import THIN_EVIDENCE, history_reasons, value_reason
 from models.exploration import explore
@@ -69,10 +70,63 @@ class DecisionPipeline:
     as_of: str = ""
     metrics: dict[str, float] = field(default_factory=dict)
     lift_prior: LiftPrior | None = None
+    #: Baseline and effect maps fitted on cross-fitted predictions (``models.effect_calibration``).
+    calibration: EffectCalibration | None = None
+    #: The learner behind ``classifier`` ("s", "x", "dr", "t"), as trained or chosen.
+    learner: str = ""
+    #: "personalized" (the best action per account), "single" (only ``single_action``, where it
+    #: pays) or "none" (no outreach): what the learner selection found the data supports.
+    policy_mode: str = "personalized"
+    single_action: tuple[str, str, float] | None = None
+    #: In "single" mode: the action's average incremental margin where eligible, as measured on held-out
+    #: decisions — the expected value of a policy that does not personalize, the same for every account.
+    single_value: float | None = None
 
     @property
     def categories(self) -> list[str]:
         return sorted(set(self.actions["category"].astype(str)))
+
+    def conversion_probability(self, X: pd.DataFrame, rows: pd.DataFrame) -> np.ndarray:
+        """Calibrated P(convert) of design rows ``X`` under their own action; ``rows`` holds the
+        same rows' ``channel`` and ``offer_id`` (the calibration's action groups)."""
+        p = self.classifier.predict_proba(X)[:, 1]
+        if self.calibration is None:
+            return p
+        enc = self.design.encoded(X)
+        n = len(enc)
+        none = action_frame(np.full(n, NONE_CHANNEL, dtype=object), np.full(n, None), np.zeros(n), np.full(n, None))
+        p0_raw = self.classifier.predict_proba(self.design.with_actions(enc, none))[:, 1]
+        contact = rows["channel"].astype(str).to_numpy() != NONE_CHANNEL
+        out = self.calibration.baseline(p0_raw)
+        out[contact] = self.calibration.actions(p[contact], p0_raw[contact], rows["channel"].to_numpy()[contact],
+                                                rows["offer_id"].to_numpy()[contact], out[contact])
+        return out
+
+    def _policy_reason(self, mode: str, offers: pd.DataFrame) -> Reason:
+        """Why an account gets `none` when the policy mode left it no action."""
+        if mode == "none" or self.single_action is None:
+            return Reason("policy_none")
+        channel, offer, discount = self.single_action
+        act = pd.Series({"channel": channel, "offer_id": offer, "discount_pct": discount})
+        return Reason("policy_single", {"channel": channel, "offer": _offer_name(act, offers), "discount_pct": discount})
+
+    def restrict(self, scored: ScoredActions, actions: pd.DataFrame) -> ScoredActions:
+        """``scored`` with only the pairs the policy mode allows."""
+        mode = getattr(self, "policy_mode", "personalized")
+        if mode == "personalized":
+            return scored
+        allowed = np.zeros(len(actions), dtype=bool)
+        if mode == "single" and self.single_action is not None:
+            channel, offer, discount = self.single_action
+            allowed = ((actions["channel"].astype(str) == channel) & (actions["offer_id"].astype(str) == offer)
+                       & np.isclose(actions["discount_pct"].to_numpy(dtype=float), discount)).to_numpy()
+        keep = allowed[scored.pair_action]
+        value = scored.value[keep]
+        if mode == "single" and self.single_value is not None:
+            value = np.full(len(value), self.single_value)
+        return replace(scored, pair_account=scored.pair_account[keep], pair_action=scored.pair_action[keep],
+                       pair_row=scored.pair_row[keep], p_convert=scored.p_convert[keep],
+                       p_baseline=scored.p_baseline[keep], value=value)
 
     def recommend(self, frame: pd.DataFrame, state: pd.DataFrame, *, top_k: int = 3,
                   actions: pd.DataFrame | None = None, policy: Policy | None = None,
@@ -113,7 +167,8 @@ class DecisionPipeline:
         eligible = eligible_mask(state, actions, policy, blocked)
         scored = score_actions(frame, eligible, actions, design=self.design, classifier=self.classifier,
                                value_model=self.value_model, category_margin=category_margin,
-                               prior=self.lift_prior)
+                               prior=self.lift_prior, calibration=self.calibration)
+        scored = self.restrict(scored, actions)
         ranked = rank_actions(scored, actions, top_k, rank_by=rank_by)
         n_acc = len(scored.accounts)
         propensity, explored, holdout = np.ones(n_acc), np.zeros(n_acc, bool), np.zeros(n_acc, bool)
@@ -168,7 +223,10 @@ class DecisionPipeline:
             history = [by_group[g] for g in group]
         value = scored.value[pair]
         thin = np.zeros(len(acts), dtype=bool)
-        if self.lift_prior is not None:
+        if self.calibration is not None:
+            thin = self.calibration.evidence_weight(acts["channel"].to_numpy(), acts["offer_id"].to_numpy()) \
+                < THIN_EVIDENCE_WEIGHT
+        elif self.lift_prior is not None:
             thin = self.lift_prior.arrays(acts)[1] < THIN_EVIDENCE_WEIGHT
         data = [[*h, value_reason(v, d), *([THIN_EVIDENCE] if t else [])]
                 for h, v, d, t in zip(history, value, acts["discount_pct"].to_numpy(dtype=float), thin, strict=True)]
@@ -230,8 +288,9 @@ class DecisionPipeline:
             reasons[i] = Reason("not_paying_off", {"channel": str(act["channel"]), "offer": _offer_name(act, offers),
                                                    "discount_pct": float(act["discount_pct"]),
                                                    "amount": float(scored.value[pair])})
+        mode = getattr(self, "policy_mode", "personalized")
         for i in np.flatnonzero(first & ~dnc & any_eligible & ~has_best):
-            reasons[i] = Reason("no_history")
+            reasons[i] = self._policy_reason(mode, offers) if mode != "personalized" else Reason("no_history")
         return pd.DataFrame({
             "account_id": scored.accounts[need],
             "rank": counts[need].astype(np.int64) + 1,

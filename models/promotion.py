@@ -38,7 +38,8 @@ from models.registry import (
 
 #: Keys of an evaluation's ``metrics()`` dict the gate reads.
 REQUIRED_METRICS = ("auc", "calibration_error", "dr_policy_value", "dr_policy_value_low",
-                    "dr_policy_value_high", "holdout_decisions")
+                    "dr_policy_value_high", "holdout_decisions", "dr_policy_gain_vs_none_low",
+                    "dr_policy_gain_vs_best_single_low")
 
 Metrics = Mapping[str, float]
 
@@ -107,6 +108,8 @@ def decide(challenger: Metrics, champion: Metrics,
             raise ValueError(f"{who} metrics: missing {', '.join(missing)}; expected at least "
                              f"{', '.join(REQUIRED_METRICS)}")
     checks = [_holdout_check(challenger, t), _policy_value_check(challenger, champion, t),
+              _beats_check(challenger, "none", "doing nothing"),
+              _beats_check(challenger, "best_single", "the best single action"),
               _calibration_check(challenger, champion, t), _auc_check(challenger, champion, t)]
     return PromotionDecision(all(c.passed for c in checks), checks)
 
@@ -150,6 +153,19 @@ def _policy_value_check(challenger: Metrics, champion: Metrics, t: PromotionThre
                  f"challenger's DR policy value {new:,.2f} per decision vs champion's {old:,.2f} "
                  f"(interval {low:,.2f} to {high:,.2f}); must not be below the champion's lower "
                  f"bound{slack}, {bound:,.2f}")
+
+
+def _beats_check(challenger: Metrics, reference: str, words: str) -> Check:
+    """The challenger's policy must beat ``reference`` beyond the interval of their paired difference."""
+    name = f"beats {words}"
+    value = _number(challenger, f"dr_policy_gain_vs_{reference}")
+    low = _number(challenger, f"dr_policy_gain_vs_{reference}_low")
+    high = _number(challenger, f"dr_policy_gain_vs_{reference}_high")
+    if (missing := _unavailable(name, {f"the gain over {words}": value, "its lower bound": low})) is not None:
+        return missing
+    return Check(name, low > 0,
+                 f"challenger's DR policy value minus {words}: {value:,.4f} per decision (interval {low:,.4f} to "
+                 f"{high:,.4f}); its lower bound must be above 0")
 
 
 def _calibration_check(challenger: Metrics, champion: Metrics, t: PromotionThresholds) -> Check:

@@ -70,6 +70,11 @@ def train_and_log(dataset: Dataset, as_of: pd.Timestamp | None = None, *,
         mlflow.log_metrics({k: float(v) for k, v in result.metrics.items() if pd.notna(v)})
         mlflow.log_dict({"features": [s.__dict__ for s in pipeline.specs]}, "features.json")
         mlflow.log_text(json.dumps(pipeline.policy, indent=2), "policy.json")
+        mlflow.set_tags({"learner": pipeline.learner, "policy_mode": pipeline.policy_mode})
+        if result.selection is not None:
+            mlflow.log_text(result.selection.text(), "selection/selection.txt")
+            mlflow.log_table(result.selection.table.astype({"error": str}), "selection/selection.json")
+            mlflow.set_tag("learner_selection", result.selection.chosen)
         model_uri, version = log_and_register(pipeline, example, register=register)
         evaluation.model_version = version or pipeline.model_version
         write_html(evaluation, Path(report_dir.name))  # with the registered version's name

@@ -18,9 +18,11 @@ import pandas as pd
 from features.actions import contact_state, eligible_mask
 from features.builder import build_features
 from features.dataset import Dataset
+from features.definitions import FeatureSpec
 from features.outcomes import window_outcomes
 from features.policy import NONE_CHANNEL, Policy
 from models.decision import rank_actions, score_actions
+from models.evaluation.incremental import CategoryDecisions
 from models.evaluation.off_policy import LoggedDecisions, TargetPolicy
 from models.pipeline import DecisionPipeline
 
@@ -43,16 +45,26 @@ def logged_decisions(holdout: pd.DataFrame, dataset: Dataset) -> pd.DataFrame:
     return dec
 
 
-def decision_snapshot(dataset: Dataset, dec: pd.DataFrame, pipeline: DecisionPipeline
+def category_margins(dataset: Dataset, dec: pd.DataFrame, categories: list[str]) -> np.ndarray:
+    """(decisions, categories) margin of each category's order lines in each decision's window."""
+    k = len(categories)
+    outcome = window_outcomes(dataset, pd.DataFrame({
+        "account_id": np.repeat(dec["account_id"].to_numpy(dtype=object), k),
+        "at": np.repeat(dec["touched_at"].to_numpy(), k),
+        "category": np.tile(np.asarray(categories, dtype=object), len(dec))}))
+    return outcome["margin"].to_numpy(dtype=float).reshape(len(dec), k)
+
+
+def decision_snapshot(dataset: Dataset, dec: pd.DataFrame, specs: list[FeatureSpec], cats: list[str]
                       ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(feature frame, state) with one "account" per decision, keyed by touch_id, in ``dec`` order:
-    features as of the decision time, contact state at the start of the decision's day."""
-    cats = pipeline.categories
+    features (``specs``) of each category in ``cats`` as of the decision time, contact state at the
+    start of the decision's day."""
     n = len(dec)
     queries = pd.DataFrame({"account_id": np.repeat(dec["account_id"].to_numpy(dtype=object), len(cats)),
                             "at": np.repeat(dec["touched_at"].to_numpy(), len(cats)),
                             "category": np.tile(np.asarray(cats, dtype=object), n)})
-    feats = build_features(dataset, queries, pipeline.specs).reset_index(drop=True)
+    feats = build_features(dataset, queries, specs).reset_index(drop=True)
     feats = feats.drop(columns=[c for c in ("account_id", "category") if c in feats.columns])
     frame = pd.concat([pd.DataFrame({"account_id": np.repeat(dec["touch_id"].to_numpy(dtype=object), len(cats)),
                                      "category": queries["category"]}), feats], axis=1)
@@ -81,6 +93,18 @@ class Replay:
     logged_action: np.ndarray   # action index, LOGGED_NONE or LOGGED_OTHER
     chosen: np.ndarray          # the pipeline's first choice: action index or LOGGED_NONE
     available: int = 0          # logged decisions with a propensity before sampling
+    margin: np.ndarray | None = None         # (decisions, categories) realized margin in the window
+    expected_none: np.ndarray | None = None  # (decisions, categories) expected margin without outreach
+
+    def category_decisions(self) -> CategoryDecisions:
+        """The decisions seen by the category each action targets (``models.evaluation.incremental``)."""
+        if self.margin is None or self.expected_none is None:
+            raise ValueError("this replay has no per-category margins")
+        cats = pd.Index(sorted(set(self.actions["category"].astype(str)))).get_indexer(self.actions["category"].astype(str))
+        cost = self.actions["cost"].to_numpy(dtype=float)
+        expected = self.value + self.expected_none[:, cats] + cost[None, :]
+        return CategoryDecisions(self.margin, self.logged_action, self.decisions["propensity"].to_numpy(dtype=float),
+                                 expected, self.expected_none, cats, cost)
 
     @property
     def eligible(self) -> np.ndarray:
@@ -153,35 +177,37 @@ def replay(pipeline: DecisionPipeline, dataset: Dataset, holdout: pd.DataFrame, 
     if len(dec) > max_decisions:
         dec = dec.sample(max_decisions, random_state=seed).sort_values("touched_at", kind="mergesort")
         dec = dec.reset_index(drop=True)
-    frame, state = decision_snapshot(dataset, dec, pipeline)
+    frame, state = decision_snapshot(dataset, dec, pipeline.specs, pipeline.categories)
     actions = pipeline.actions.reset_index(drop=True)
     eligible = eligible_mask(state, actions, Policy.from_dict(pipeline.policy))
     scored = score_actions(frame, eligible, actions, design=pipeline.design, classifier=pipeline.classifier,
                            value_model=pipeline.value_model, category_margin=pipeline.category_margin,
-                           prior=pipeline.lift_prior)
+                           prior=pipeline.lift_prior, calibration=pipeline.calibration)
     n, n_act = len(dec), len(actions)
     value = np.full((n, n_act), np.nan)
     lift = np.full((n, n_act), np.nan)
     value[scored.pair_account, scored.pair_action] = scored.value
     lift[scored.pair_account, scored.pair_action] = scored.p_convert - scored.p_baseline
-    first = rank_actions(scored, actions, top_k=1)
+    first = rank_actions(pipeline.restrict(scored, actions), actions, top_k=1)  # the policy the pipeline ships
     chosen = np.full(n, LOGGED_NONE, dtype=np.int64)
     chosen[first["account"].to_numpy(dtype=np.int64)] = first["action"].to_numpy(dtype=np.int64)
-    return Replay(dec, actions, value, lift, _baseline_reward(pipeline, frame, scored.base_p, n),
-                  _logged_action_index(dec, actions), chosen, available)
+    expected_none = _expected_none(pipeline, frame, scored.base_p, n)
+    return Replay(dec, actions, value, lift, np.nansum(expected_none, axis=1), logged_action_index(dec, actions),
+                  chosen, available, category_margins(dataset, dec, pipeline.categories), expected_none)
 
 
-def _baseline_reward(pipeline: DecisionPipeline, frame: pd.DataFrame, base_p: np.ndarray, n: int) -> np.ndarray:
-    """Expected window margin without outreach per decision: sum over categories of p0 · rev · m_c."""
+def _expected_none(pipeline: DecisionPipeline, frame: pd.DataFrame, base_p: np.ndarray, n: int) -> np.ndarray:
+    """(decisions, categories) expected window margin without outreach: p0 · rev · m_c."""
     cats = pipeline.categories
     encoded = pipeline.design.encode(frame)
     rev = pipeline.value_model.predict(encoded[:, :len(pipeline.design.account_columns)]).reshape(n, len(cats))
     margin = np.array([pipeline.category_margin.get(c, np.nan) for c in cats])
     margin = np.where(np.isnan(margin), np.nanmean(margin) if np.isfinite(margin).any() else 0.0, margin)
-    return np.nansum(np.nan_to_num(base_p, nan=0.0) * rev * margin[None, :], axis=1)
+    return np.nan_to_num(base_p, nan=0.0) * rev * margin[None, :]
 
 
-def _logged_action_index(dec: pd.DataFrame, actions: pd.DataFrame) -> np.ndarray:
+def logged_action_index(dec: pd.DataFrame, actions: pd.DataFrame) -> np.ndarray:
+    """Index into ``actions`` of each decision's logged action; LOGGED_NONE or LOGGED_OTHER."""
     def keys(channel: pd.Series, offer: pd.Series, discount: pd.Series) -> pd.Series:
         return (channel.astype(str) + "|" + offer.astype(object).fillna("").astype(str) + "|"
                 + discount.fillna(0).astype(float).round(6).astype(str))

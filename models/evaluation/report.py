@@ -19,19 +19,21 @@ import pandas as pd
 from features.dataset import Dataset
 from features.outcomes import label_touches
 from models.evaluation.calibration import reliability_curve
+from models.evaluation.incremental import estimate_mean, incremental_terms
 from models.evaluation.off_policy import (
     DEFAULT_BOOTSTRAP,
     ESTIMATORS,
-    DoublyRobust,
     Estimate,
     PolicyEstimates,
     estimate_all,
 )
 from models.evaluation.replay import LOGGED_NONE, MAX_DECISIONS, Replay, replay
 from models.evaluation.uplift import QiniCurve, qini_by_action
+from models.evaluation.verdict import verdict
 from models.metrics import classification_metrics
 from models.pipeline import DecisionPipeline
-from models.training import TrainingConfig, _split, training_examples
+from models.training_config import TrainingConfig
+from models.training_data import split_periods, training_examples
 
 #: Reference policies, in the order the report shows them.
 REFERENCES = ("logging", "none", "random", "best_single")
@@ -53,6 +55,8 @@ class EvaluationReport:
     reliability: pd.DataFrame
     policies: list[PolicyEstimates] = field(default_factory=list)
     gain_vs_none: Estimate | None = None
+    #: The policy minus the best single action, on the half of the decisions that action was not picked on.
+    gain_vs_best_single: Estimate | None = None
     best_single_action: str = ""
     qini: list[QiniCurve] = field(default_factory=list)
     decisions: int = 0
@@ -62,6 +66,10 @@ class EvaluationReport:
     n_boot: int = DEFAULT_BOOTSTRAP
     seed: int = 0
     seconds: float = 0.0
+
+    def verdict(self, currency: str = "€") -> str:
+        """One line: the policy against doing nothing and the best single action (``models.evaluation.verdict``)."""
+        return verdict(self.gain_vs_none, self.gain_vs_best_single, self.best_single_action, currency, self.decisions)
 
     def policy(self, name: str) -> PolicyEstimates | None:
         return next((p for p in self.policies if p.policy == name), None)
@@ -100,10 +108,10 @@ class EvaluationReport:
                 out[key] = est.value if est else nan
                 out[f"{key}_low"] = est.low if est else nan
                 out[f"{key}_high"] = est.high if est else nan
-        gain = self.gain_vs_none
-        out["dr_policy_gain_vs_none"] = gain.value if gain else nan
-        out["dr_policy_gain_vs_none_low"] = gain.low if gain else nan
-        out["dr_policy_gain_vs_none_high"] = gain.high if gain else nan
+        for key, gain in (("none", self.gain_vs_none), ("best_single", self.gain_vs_best_single)):
+            out[f"dr_policy_gain_vs_{key}"] = gain.value if gain else nan
+            out[f"dr_policy_gain_vs_{key}_low"] = gain.low if gain else nan
+            out[f"dr_policy_gain_vs_{key}_high"] = gain.high if gain else nan
         for q in self.qini:
             out[metric_key(f"qini_{q.channel}_{q.offer_id}")] = q.coefficient
         return out
@@ -126,7 +134,7 @@ def _validation_split(pipeline: DecisionPipeline, dataset: Dataset
         raise EvaluationError(f"touches: no labelled touch before the model's as-of time {end:%Y-%m-%d}; "
                               "nothing to evaluate on")
     labels = labels.sort_values("touched_at", kind="mergesort").reset_index(drop=True)
-    _, _, valid = _split(labels[["touch_id", "touched_at"]], TrainingConfig())
+    _, _, valid = split_periods(labels[["touch_id", "touched_at"]], TrainingConfig())
     start = labels.loc[valid, "touched_at"].min()
     by_time = not (labels.loc[~valid, "touched_at"] >= start).any()
     ids = None if by_time else labels.loc[valid, "touch_id"].unique()
@@ -152,7 +160,7 @@ def holdout_examples(pipeline: DecisionPipeline, dataset: Dataset, start: pd.Tim
     if examples.empty:
         return examples.assign(p_convert=pd.Series(dtype=float))
     X = pipeline.design.transform(examples)
-    examples["p_convert"] = pipeline.classifier.predict_proba(X)[:, 1]
+    examples["p_convert"] = pipeline.conversion_probability(X, examples)
     return examples
 
 
@@ -228,27 +236,35 @@ def _add_policy_values(report: EvaluationReport, rep: Replay, n_boot: int, seed:
     report.contact_share = float((rep.chosen != LOGGED_NONE).mean())
     report.policies = [estimate_all(logged, policy, n_boot=n_boot, seed=seed)
                        for policy in (model, rep.logging_policy(), none, rep.random_policy())]
-    report.gain_vs_none = DoublyRobust(n_boot=n_boot, seed=seed).compare(logged, model, none)
-    best = _best_single(rep, logged, n_boot, seed)
+    accounts = rep.decisions["account_id"].to_numpy(dtype=object)
+    model_terms = incremental_terms(rep.category_decisions(), rep.chosen)
+    report.gain_vs_none = estimate_mean(model_terms, accounts, n_boot=n_boot, seed=seed, policy="model - none")
+    best = _best_single(rep, logged, model_terms, n_boot, seed)
     if best is not None:
-        report.best_single_action = best.description
-        report.policies.append(best)
+        estimates, report.gain_vs_best_single = best
+        report.best_single_action = estimates.description
+        report.policies.append(estimates)
 
 
-def _best_single(rep: Replay, logged, n_boot: int, seed: int) -> PolicyEstimates | None:
-    """Best single action, chosen honestly: picked by its DR value on a random half of the
-    decisions, valued on the other half (its interval is therefore wider)."""
+def _best_single(rep: Replay, logged, model_terms: np.ndarray, n_boot: int, seed: int
+                 ) -> tuple[PolicyEstimates, Estimate] | None:
+    """Best single action, chosen honestly: picked by its incremental margin on a random half of the
+    decisions, valued on the other half (its interval is therefore wider); and the pipeline's policy
+    minus it on that half (``model_terms``: the pipeline's incremental-margin terms per decision)."""
     n = len(logged)
     if n < 4 or not len(rep.actions):
         return None
     pick = np.random.default_rng(seed).permutation(n) < n // 2
     rows = np.flatnonzero(pick)
-    dr = DoublyRobust(n_boot=0)
-    values = [dr.estimate(logged.subset(rows), rep.single_action_policy(j).subset(rows)).value
+    gains = rep.category_decisions()
+    values = [incremental_terms(gains, np.where(rep.eligible[:, j], j, LOGGED_NONE))[rows].mean()
               for j in range(len(rep.actions))]
     j = int(np.nanargmax(values)) if np.isfinite(values).any() else 0
     policy = rep.single_action_policy(j)
     held = np.flatnonzero(~pick)
     result = estimate_all(logged.subset(held), policy.subset(held), n_boot=n_boot, seed=seed)
     label = f"{policy.name} (picked on half of the decisions, valued on the other half)"
-    return PolicyEstimates("best_single", result.estimates, label)
+    diff = model_terms - incremental_terms(gains, np.where(rep.eligible[:, j], j, LOGGED_NONE))
+    gain = estimate_mean(diff[held], rep.decisions["account_id"].to_numpy(dtype=object)[held], n_boot=n_boot,
+                         seed=seed, policy="model - best_single")
+    return PolicyEstimates("best_single", result.estimates, label), gain

@@ -133,13 +133,11 @@ def test_calibration_errors_name_the_problem() -> None:
 def test_training_config_accepts_action_calibration_for_the_s_learner_only() -> None:
     from models.training import TrainingConfig
 
-    # Default: cross-fitted per-action offsets for the S-learner, one Platt map where they do not apply.
-    assert TrainingConfig().calibration == "crossfit"
-    assert TrainingConfig(learner="t").calibration == "pooled"
-    assert TrainingConfig(learner="x").calibration == "pooled"
-    assert TrainingConfig(baseline_offset=True).calibration == "pooled"
-    assert TrainingConfig(calibration="pooled").calibration == "pooled"
-    assert TrainingConfig(calibration="action").calibration == "action"
+    # Default: the cross-fitted effect calibration for every learner; the pooled model's own maps on request.
+    assert TrainingConfig().calibration == "effect"
+    assert TrainingConfig(learner="t").calibration == "effect"
+    assert TrainingConfig(learner="t", calibration="pooled").calibration == "pooled"
+    assert TrainingConfig(learner="s", calibration="action").calibration == "action"
     with pytest.raises(ValueError, match="calibration must be one of"):
         TrainingConfig(calibration="isotonic")
     with pytest.raises(ValueError, match="S-learner only"):

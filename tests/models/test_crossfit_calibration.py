@@ -133,16 +133,16 @@ def test_crossfit_errors_name_the_problem() -> None:
 def test_training_config_accepts_crossfit_calibration() -> None:
     from models.training import TrainingConfig, conversion_model
 
-    cfg = TrainingConfig(calibration="crossfit", calibration_folds=4, calibration_l2=7.0)
+    cfg = TrainingConfig(learner="s", calibration="crossfit", calibration_folds=4, calibration_l2=7.0)
     assert cfg.calibration == "crossfit"
     with pytest.raises(ValueError, match="calibration_l2 must be >= 0"):
-        TrainingConfig(calibration="crossfit", calibration_l2=-1.0)
+        TrainingConfig(learner="s", calibration="crossfit", calibration_l2=-1.0)
     with pytest.raises(ValueError, match="calibration_folds must be >= 2"):
-        TrainingConfig(calibration="crossfit", calibration_folds=1)
+        TrainingConfig(learner="s", calibration="crossfit", calibration_folds=1)
     with pytest.raises(ValueError, match="S-learner only"):
         TrainingConfig(calibration="crossfit", learner="t")
     with pytest.raises(ValueError, match="baseline_offset"):
-        TrainingConfig(calibration="crossfit", baseline_offset=True)
+        TrainingConfig(learner="s", calibration="crossfit", baseline_offset=True)
 
     class _Design:
         account_columns = ["f0"]
@@ -165,7 +165,7 @@ def test_training_with_crossfit_calibration_keeps_discounts_monotone(small_datas
     from models.recommend import recommend_dataset
     from models.training import TrainingConfig, train_pipeline
 
-    result = train_pipeline(small_dataset, as_of, TrainingConfig(calibration="crossfit", history_windows=1))
+    result = train_pipeline(small_dataset, as_of, TrainingConfig(learner="s", calibration="crossfit", history_windows=1))
     pipeline = result.pipeline
     assert result.params["calibration"] == "crossfit"
     assert pipeline.classifier.action_calibrator_ is not None and pipeline.lift_prior is not None

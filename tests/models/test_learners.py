@@ -90,8 +90,8 @@ def test_learners_reject_bad_input() -> None:
     with pytest.raises(ValueError, match="action column 'action_is_contact'"):
         TLearnerClassifier(account_columns=["x"]).fit(df[COLUMNS].drop(columns="action_is_contact"),
                                                       df["y"].to_numpy())
-    with pytest.raises(ValueError, match="learner must be one of s, t, x; got 'dr'"):
-        TrainingConfig(learner="dr")
+    with pytest.raises(ValueError, match="learner must be one of s, x, r, dr, t, auto; got .q."):
+        TrainingConfig(learner="q")
 
 
 def test_inverse_propensity_weights() -> None:
@@ -121,7 +121,7 @@ def test_untreated_windows_use_all_history_and_avoid_touches(small_dataset, as_o
     assert rows["converted"].isin([True, False]).all() and 0 < rows["converted"].mean() < 1
 
 
-@pytest.mark.parametrize("learner", ["x", "t"])
+@pytest.mark.parametrize("learner", ["x", "t", "dr", "r"])
 def test_training_with_learner_keeps_recommendation_contract(small_dataset, as_of, learner) -> None:
     result = train_pipeline(small_dataset, as_of, TrainingConfig(learner=learner, history_windows=2))
     assert result.data_summary["examples_untreated_history"] > 0

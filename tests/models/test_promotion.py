@@ -35,7 +35,9 @@ from tests.registry_fixtures import add_version, model_source, separate_registry
 
 GOOD = {"auc": 0.70, "log_loss": 0.40, "calibration_error": 0.010, "dr_policy_value": 12.0,
         "dr_policy_value_low": 10.0, "dr_policy_value_high": 14.0, "snips_policy_value": 11.5,
-        "holdout_decisions": 1500}
+        "holdout_decisions": 1500, "dr_policy_gain_vs_none": 1.5, "dr_policy_gain_vs_none_low": 0.4,
+        "dr_policy_gain_vs_none_high": 2.6, "dr_policy_gain_vs_best_single": 0.8,
+        "dr_policy_gain_vs_best_single_low": 0.1, "dr_policy_gain_vs_best_single_high": 1.5}
 
 
 def metrics(**changes: float) -> dict[str, float]:
@@ -53,8 +55,19 @@ def test_equal_models_pass_every_check() -> None:
     decision = decide(metrics(), metrics())
 
     assert decision.promote
-    assert [c.name for c in decision.checks] == ["holdout size", "policy value", "calibration", "AUC"]
+    assert [c.name for c in decision.checks] == ["holdout size", "policy value", "beats doing nothing",
+                                                 "beats the best single action", "calibration", "AUC"]
     assert all(c.passed for c in decision.checks) and decision.failed == []
+
+
+@pytest.mark.parametrize(("key", "check"), [("none", "beats doing nothing"),
+                                            ("best_single", "beats the best single action")])
+def test_a_challenger_not_better_than_a_simple_policy_beyond_the_interval_is_refused(key: str, check: str) -> None:
+    tie = decide(metrics(**{f"dr_policy_gain_vs_{key}_low": -0.2}), metrics())
+    assert not tie.promote and [c.name for c in tie.failed] == [check]
+    assert "lower bound must be above 0" in by_name(tie)[check].detail
+    unknown = decide(metrics(**{f"dr_policy_gain_vs_{key}_low": math.nan}), metrics())
+    assert not unknown.promote and "not available" in by_name(unknown)[check].detail
 
 
 def test_policy_value_below_champions_lower_bound_fails() -> None:

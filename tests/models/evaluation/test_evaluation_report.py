@@ -71,7 +71,7 @@ def test_replay_chooses_what_the_pipeline_recommends(trained_run, small_dataset)
 
     pipeline = trained_run.result.pipeline
     rep = replay(pipeline, small_dataset, trained_run.result.validation, max_decisions=60)
-    frame, state = decision_snapshot(small_dataset, rep.decisions, pipeline)
+    frame, state = decision_snapshot(small_dataset, rep.decisions, pipeline.specs, pipeline.categories)
     recs = pipeline.recommend(frame, state, top_k=1, explain=False)
     first = recs[recs["rank"] == 1].set_index("account_id").reindex(rep.decisions["touch_id"])
     chosen = rep.actions.iloc[np.maximum(rep.chosen, 0)]

@@ -55,7 +55,12 @@ def as_of() -> pd.Timestamp:
 
 @pytest.fixture(scope="session")
 def trained_run(symbiose_home: Path, small_dataset, as_of: pd.Timestamp):
-    """One MLflow run with a registered model version, trained on the small data set."""
-    from models.tracking import train_and_log
+    """One MLflow run with a registered model version, trained on the small data set.
 
-    return train_and_log(small_dataset, as_of)
+    The learner is fixed to the pooled S-learner so that suggestion, page and campaign tests see a
+    personalised policy; the automatic choice is tested on its own (tests/models/test_selection.py).
+    """
+    from models.tracking import train_and_log
+    from models.training_config import TrainingConfig
+
+    return train_and_log(small_dataset, as_of, config=TrainingConfig(learner="s"))

@@ -35,8 +35,9 @@ at a nominal 95 % (``benchmarks/evaluator_check.py``):
   ratio q_c(a) / q_c(none), clipped to [1, 10], where the policy acts). The residuals of the few
   matched decisions alone give a variance estimate that is right on average but far too small
   whenever the rare large residuals happen not to be drawn;
-- what the decisions of one account share beyond that: the account-clustered sample variance of
-  the terms minus their decision-level sample variance, when positive.
+- times the design effect of the account clusters: the account-clustered sample variance of the
+  terms over their decision-level sample variance, when above 1 (the decisions of one account are
+  correlated, so they count as less than independent ones).
 """
 
 from __future__ import annotations
@@ -210,9 +211,9 @@ def _model_part(d: CategoryDecisions, policy: np.ndarray) -> np.ndarray:
 def mean_interval(terms: np.ndarray, cluster: np.ndarray, variance: np.ndarray | None = None,
                   level: float = 0.95) -> tuple[float, float, float]:
     """(mean, low, high) of per-decision ``terms``: a normal interval whose variance is
-    ``sum(variance) / n^2`` (per-decision variances from :func:`incremental_variance`) plus what the
-    account clusters add beyond independent decisions (clustered minus decision-level sample
-    variance, when positive); without ``variance``, the account-clustered sample variance alone."""
+    ``sum(variance) / n^2`` (per-decision variances from :func:`incremental_variance`) times the
+    clusters' design effect (clustered over decision-level sample variance, at least 1); without
+    ``variance``, the account-clustered sample variance alone."""
     terms = np.asarray(terms, dtype=float)
     n = len(terms)
     if n == 0:
@@ -232,7 +233,8 @@ def mean_interval(terms: np.ndarray, cluster: np.ndarray, variance: np.ndarray |
         if variance.shape != terms.shape:
             raise ValueError(f"variance has shape {variance.shape}; expected {terms.shape}")
         individual = float((centred ** 2).sum()) / n**2 * n / (n - 1)
-        var = float(variance.sum()) / n**2 + max(0.0, clustered - individual)
+        design_effect = max(1.0, clustered / individual) if individual > 0 else 1.0
+        var = float(variance.sum()) / n**2 * design_effect
     half = float(norm.ppf(0.5 + level / 2) * np.sqrt(max(var, 0.0)))
     return mean, mean - half, mean + half
 def cluster_weights(cluster: np.ndarray, n_boot: int, seed: int = 0) -> np.ndarray:

@@ -27,9 +27,13 @@ estimator: the true incremental margin alone). Printed: per estimator, over ever
 seed, draw), the bias, RMSE, the coverage of the 95 % intervals and their mean width; per (policy,
 world, seed) the same over its draws (``--save`` writes these rows as CSV).
 
-    python -m benchmarks.evaluator_check                          # every preset, 2 seeds x 1,500 accounts
+    python -m benchmarks.evaluator_check                          # every preset, 2 seeds x 1,500 accounts, 20 logs
     python -m benchmarks.evaluator_check --quick                  # two presets, 1 seed, 600 accounts
-    python benchmarks/evaluator_check.py --worlds digital thin --seeds 0 1 2 --accounts 2000 --draws 20
+    python benchmarks/evaluator_check.py --worlds thin wholesaler --sizes default --save pairs.csv
+
+Generated worlds and trained pipelines are cached under ``--cache`` (default
+/tmp/symbiose-evaluator-check); ``--n-boot`` sets the bootstrap of IPS/SNIPS/DR and of the former
+percentile interval shown for comparison.
 """
 
 from __future__ import annotations
@@ -331,7 +335,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--sizes", type=size_arg, nargs="+", default=[1500],
                         help="accounts per world (one decision each); 'default' = each preset's own size")
-    parser.add_argument("--draws", type=int, default=10, help="independent logs drawn per world and seed")
+    parser.add_argument("--draws", type=int, default=20, help="independent logs drawn per world and seed")
     parser.add_argument("--n-boot", type=int, default=DEFAULT_BOOTSTRAP)
     parser.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="generated worlds and trained pipelines")
     parser.add_argument("--save", type=Path, help="write the per-(policy, world, seed) rows as CSV")

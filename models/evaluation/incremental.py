@@ -24,20 +24,21 @@ every weight (``max_weight=None``): checked against the generators' truth
 (``benchmarks/evaluator_check.py``), the unclipped estimate with the interval below covers the truth
 at the nominal rate even at propensities of 0.002, while the switch trades that coverage for width.
 
-Intervals (:func:`estimate_mean`): normal intervals whose variance adds three parts, not a
-percentile bootstrap, which on these heavy-tailed terms covered the truth only 83–88 % of the time
-at a nominal 95 % (``benchmarks/evaluator_check.py``):
+Intervals (:func:`estimate_mean`, :func:`mean_interval`): normal intervals, not a percentile
+bootstrap, which on these heavy-tailed terms covered the truth only 82–91 % of the time at a nominal
+95 %, 87 % overall (``benchmarks/evaluator_check.py``; now 96 %). The variance is the sum of
 
-- the spread of the reward model's part over decisions (the policy's value varies over accounts);
-- the residual part's variance predicted from the known propensities (:func:`incremental_variance`):
+- the residual part's variance predicted from the propensities (:func:`incremental_variance`):
   sum_i s_i / p_i over the decisions that carry a residual, with s_i the squared no-outreach
   residual of the action's category observed at that decision (scaled by the reward model's
   ratio q_c(a) / q_c(none), clipped to [1, 10], where the policy acts). The residuals of the few
   matched decisions alone give a variance estimate that is right on average but far too small
   whenever the rare large residuals happen not to be drawn;
-- times the design effect of the account clusters: the account-clustered sample variance of the
-  terms over their decision-level sample variance, when above 1 (the decisions of one account are
-  correlated, so they count as less than independent ones).
+- the spread of the reward model's part over decisions (the policy's value varies over accounts);
+
+times the design effect of the account clusters: the account-clustered sample variance of the terms
+over their decision-level sample variance, when above 1 (the decisions of one account are
+correlated, so they count as less than independent ones).
 """
 
 from __future__ import annotations

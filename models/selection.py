@@ -31,8 +31,9 @@ from models.effect_calibration import EffectCalibration
 from models.evaluation.incremental import (
     LOGGED_NONE,
     CategoryDecisions,
-    cluster_weights,
     incremental_terms,
+    incremental_variance,
+    mean_interval,
 )
 
 #: Fewer evaluated decisions than this and the selection does not trust any difference.
@@ -165,11 +166,10 @@ def select(oof: dict[str, OutOfFold], calibrations: dict[str, dict[int, EffectCa
     for name in fitted:
         policies[name] = np.concatenate([v.chosen for v in values[name]])
     terms = {name: incremental_terms(data, chosen) for name, chosen in policies.items()}
-    weights = cluster_weights(decisions["account_id"].to_numpy(dtype=object), n_boot, seed)
+    accounts = decisions["account_id"].to_numpy(dtype=object)
     point = {name: float(t.mean()) for name, t in terms.items()}
-    boot = {name: weights @ t / weights.sum(axis=1) for name, t in terms.items()}
     best = max(point, key=lambda name: point[name])
-    tail = (1 - level) / 2 * 100  # `level` is two-sided: its lower end is a one-sided test at (1 + level) / 2
+    # `level` is two-sided: its lower end is a one-sided test at (1 + level) / 2
     rows_out: list[dict[str, object]] = []
     for name in [*COMPLEXITY, *failed]:
         if name in failed:
@@ -177,8 +177,9 @@ def select(oof: dict[str, OutOfFold], calibrations: dict[str, dict[int, EffectCa
             continue
         if name not in point:
             continue
-        lo, hi = np.percentile(boot[name], [tail, 100 - tail])
-        d_lo, d_hi = np.percentile(boot[best] - boot[name], [tail, 100 - tail]) if name != best else (0.0, 0.0)
+        _, lo, hi = mean_interval(terms[name], accounts, incremental_variance(data, policies[name]), level)
+        _, d_lo, d_hi = mean_interval(terms[best] - terms[name], accounts, incremental_variance(
+            data, policies[best], policies[name]), level) if name != best else (0.0, 0.0, 0.0)
         rows_out.append({"policy": name, "kind": "learner" if name in oof else "reference",
                          "value": point[name], "low": float(lo), "high": float(hi),
                          "vs_best": point[best] - point[name], "vs_best_low": float(d_lo), "vs_best_high": float(d_hi),

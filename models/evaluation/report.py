@@ -19,7 +19,7 @@ import pandas as pd
 from features.dataset import Dataset
 from features.outcomes import label_touches
 from models.evaluation.calibration import reliability_curve
-from models.evaluation.incremental import estimate_mean, incremental_terms
+from models.evaluation.incremental import estimate_mean, incremental_terms, incremental_variance
 from models.evaluation.off_policy import (
     DEFAULT_BOOTSTRAP,
     ESTIMATORS,
@@ -234,11 +234,13 @@ def _add_policy_values(report: EvaluationReport, rep: Replay, n_boot: int, seed:
     report.available_decisions = rep.available
     report.matches = int((model.action_prob > 0).sum())
     report.contact_share = float((rep.chosen != LOGGED_NONE).mean())
-    report.policies = [estimate_all(logged, policy, n_boot=n_boot, seed=seed)
-                       for policy in (model, rep.logging_policy(), none, rep.random_policy())]
     accounts = rep.decisions["account_id"].to_numpy(dtype=object)
-    model_terms = incremental_terms(rep.category_decisions(), rep.chosen)
-    report.gain_vs_none = estimate_mean(model_terms, accounts, n_boot=n_boot, seed=seed, policy="model - none")
+    report.policies = [estimate_all(logged, policy, n_boot=n_boot, seed=seed, cluster=accounts)
+                       for policy in (model, rep.logging_policy(), none, rep.random_policy())]
+    data = rep.category_decisions()
+    model_terms = incremental_terms(data, rep.chosen)
+    report.gain_vs_none = estimate_mean(model_terms, accounts, variance=incremental_variance(data, rep.chosen),
+                                        n_boot=n_boot, seed=seed, policy="model - none")
     best = _best_single(rep, logged, model_terms, n_boot, seed)
     if best is not None:
         estimates, report.gain_vs_best_single = best
@@ -262,9 +264,13 @@ def _best_single(rep: Replay, logged, model_terms: np.ndarray, n_boot: int, seed
     j = int(np.nanargmax(values)) if np.isfinite(values).any() else 0
     policy = rep.single_action_policy(j)
     held = np.flatnonzero(~pick)
-    result = estimate_all(logged.subset(held), policy.subset(held), n_boot=n_boot, seed=seed)
+    accounts = rep.decisions["account_id"].to_numpy(dtype=object)
+    result = estimate_all(logged.subset(held), policy.subset(held), n_boot=n_boot, seed=seed,
+                          cluster=accounts[held])
     label = f"{policy.name} (picked on half of the decisions, valued on the other half)"
-    diff = model_terms - incremental_terms(gains, np.where(rep.eligible[:, j], j, LOGGED_NONE))
-    gain = estimate_mean(diff[held], rep.decisions["account_id"].to_numpy(dtype=object)[held], n_boot=n_boot,
+    single = np.where(rep.eligible[:, j], j, LOGGED_NONE)
+    diff = model_terms - incremental_terms(gains, single)
+    variance = incremental_variance(gains, rep.chosen, reference=single)
+    gain = estimate_mean(diff[held], accounts[held], variance=variance[held], n_boot=n_boot,
                          seed=seed, policy="model - best_single")
     return PolicyEstimates("best_single", result.estimates, label), gain

@@ -31,6 +31,7 @@ from models.effect_calibration import EffectCalibration
 from models.evaluation.incremental import (
     LOGGED_NONE,
     CategoryDecisions,
+    best_by_lower_bound,
     incremental_terms,
     incremental_variance,
     mean_interval,
@@ -227,7 +228,7 @@ def _best_single(data: CategoryDecisions, eligible: np.ndarray, block: np.ndarra
         others = block != b
         if not others.any() or not len(terms):
             continue
-        j = int(np.argmax(terms[:, others].mean(axis=1)))
+        j = best_by_lower_bound(terms[:, others])
         on = (block == b) & eligible[:, j]
         chosen[on] = j
     return chosen
@@ -239,7 +240,7 @@ def _single_overall(data: CategoryDecisions, eligible: np.ndarray) -> tuple[int,
     terms = _single_terms(data, eligible)
     if not len(terms):
         return -1, float("nan")
-    j = int(np.argmax(terms.mean(axis=1)))
+    j = best_by_lower_bound(terms)
     return j, float(terms[j, eligible[:, j]].mean()) if eligible[:, j].any() else float("nan")
 
 

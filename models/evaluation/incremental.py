@@ -264,3 +264,17 @@ def estimate_mean(terms: np.ndarray, cluster: np.ndarray, *, variance: np.ndarra
     if n_boot <= 0:
         low = high = float("nan")
     return Estimate(mean, low, high, len(terms), name, policy)
+
+
+#: A single action is picked by its value minus this many standard errors: among dozens of actions,
+#: the highest plain mean is mostly the one whose few matched decisions were lucky (a rarely logged
+#: discount step, say), and it loses on the next decisions.
+PICK_Z = 1.645
+
+
+def best_by_lower_bound(terms: np.ndarray) -> int:
+    """The row of ``terms`` (actions × decisions) with the highest lower confidence bound of its mean."""
+    terms = np.asarray(terms, dtype=float)
+    n = terms.shape[1]
+    spread = terms.std(axis=1, ddof=1) / np.sqrt(n) if n > 1 else np.zeros(len(terms))
+    return int(np.argmax(terms.mean(axis=1) - PICK_Z * spread))

@@ -19,7 +19,12 @@ import pandas as pd
 from features.dataset import Dataset
 from features.outcomes import label_touches
 from models.evaluation.calibration import reliability_curve
-from models.evaluation.incremental import estimate_mean, incremental_terms, incremental_variance
+from models.evaluation.incremental import (
+    best_by_lower_bound,
+    estimate_mean,
+    incremental_terms,
+    incremental_variance,
+)
 from models.evaluation.off_policy import (
     DEFAULT_BOOTSTRAP,
     ESTIMATORS,
@@ -259,9 +264,8 @@ def _best_single(rep: Replay, logged, model_terms: np.ndarray, n_boot: int, seed
     pick = np.random.default_rng(seed).permutation(n) < n // 2
     rows = np.flatnonzero(pick)
     gains = rep.category_decisions()
-    values = [incremental_terms(gains, np.where(rep.eligible[:, j], j, LOGGED_NONE))[rows].mean()
-              for j in range(len(rep.actions))]
-    j = int(np.nanargmax(values)) if np.isfinite(values).any() else 0
+    j = best_by_lower_bound(np.stack([incremental_terms(gains, np.where(rep.eligible[:, j], j, LOGGED_NONE))[rows]
+                                      for j in range(len(rep.actions))]))
     policy = rep.single_action_policy(j)
     held = np.flatnonzero(~pick)
     accounts = rep.decisions["account_id"].to_numpy(dtype=object)

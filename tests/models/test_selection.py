@@ -71,3 +71,17 @@ def test_incremental_terms_refuse_an_ineligible_choice() -> None:
     with pytest.raises(ValueError, match="propensity must lie in"):
         CategoryDecisions(data.margin, data.logged_action, np.zeros(100), data.expected_action,
                           data.expected_none, data.action_category, data.cost)
+
+
+def test_best_single_action_is_picked_by_its_lower_bound_not_a_lucky_mean() -> None:
+    from models.evaluation.incremental import best_by_lower_bound
+
+    rng = np.random.default_rng(0)
+    n = 2000
+    steady = 1.0 + rng.normal(0, 2.0, n)          # mean ~1, tight
+    lucky = np.zeros(n)
+    lucky[rng.choice(n, 8, replace=False)] = 400.0  # mean 1.6 from eight matched decisions
+    terms = np.stack([lucky, steady])
+    assert terms[0].mean() > terms[1].mean()
+    assert best_by_lower_bound(terms) == 1
+    assert best_by_lower_bound(np.stack([steady + 5, steady])) == 0

@@ -22,6 +22,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from features.dataset import Dataset
+from features.errors import SymbioseError
 from models.pipeline import DecisionPipeline
 from models.pyfunc import load_pipeline
 from models.registry import (
@@ -44,7 +45,7 @@ REQUIRED_METRICS = ("auc", "calibration_error", "dr_policy_value", "dr_policy_va
 Metrics = Mapping[str, float]
 
 
-class PromotionError(RuntimeError):
+class PromotionError(SymbioseError, RuntimeError):
     """A promotion cannot be attempted; the message says what is missing."""
 
 

@@ -2,7 +2,7 @@
 
 Input: one row per account × category with ``account_id``, ``category``, ``rep_id``, the contact
 state columns and the feature columns (``features.snapshot.build_snapshot`` produces exactly this).
-Output: the recommendations (contract §3). ``params={"top_k": K}`` sets suggestions per account.
+Output: the recommendations (docs/data-contract.md §3). ``params={"top_k": K}`` sets suggestions per account.
 So ``mlflow models serve`` and Spark's ``spark_udf`` run the same decisions as the CLI.
 """
 

@@ -18,6 +18,8 @@ import mlflow
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
+from features.errors import SymbioseError
+
 MODEL_NAME = "symbiose-nba"
 EXPERIMENT_NAME = "symbiose"
 CHAMPION = "champion"
@@ -32,7 +34,7 @@ PROMOTED_AT_TAG = "promoted_at"
 _EMBEDDED_URIS: set[str] = set()
 
 
-class ModelNotFoundError(LookupError):
+class ModelNotFoundError(SymbioseError, LookupError):
     """No registered model version could be resolved."""
 
 

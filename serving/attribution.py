@@ -1,5 +1,5 @@
-"""Attribution tables cut to what a caller may see: a rep their own numbers and their region's
-total, a manager their region, marketing and admin everything."""
+"""Attribution tables cut to what a caller may see (``serving.access``): a rep their own numbers and
+their region's total, a manager their region, marketing and admin everything."""
 
 from __future__ import annotations
 
@@ -8,49 +8,28 @@ from typing import Any
 import pandas as pd
 
 from features.attribution import KEY_COLUMNS, attribution_table
-from serving.auth import Principal
+from serving.access import Access
 from serving.runtime import Runtime
 
 NUMBER_COLUMNS = ("offline_revenue", "online_revenue", "online_revenue_after_outreach", "orders",
                   "orders_after_outreach")
 
 
-def rep_region(runtime: Runtime, rep_id: str) -> str | None:
-    """The rep's region: from the reps table, else the region most of the rep's accounts are in."""
-    directory = runtime.snapshot.directory
-    if rep_id in directory.rep_regions:
-        return directory.rep_regions[rep_id]
-    regions = pd.Series(directory.region[directory.rep_accounts(rep_id)]).dropna()
-    return str(regions.mode().iloc[0]) if len(regions) else None
-
-
-def attributed(runtime: Runtime) -> pd.DataFrame:
-    """The order lines credited at start; a clear error if the snapshot was built without them."""
-    lines = runtime.snapshot.attributed
-    if lines is None:
-        raise RuntimeError("the served snapshot has no attributed order lines; build it with "
-                           "serving.runtime.build_snapshot_state")
-    return lines
-
-
-def visible_attribution(runtime: Runtime, principal: Principal, by: str, start: pd.Timestamp,
+def visible_attribution(runtime: Runtime, access: Access, by: str, start: pd.Timestamp,
                         end: pd.Timestamp) -> list[dict[str, Any]]:
-    """Rows ``{key, scope, offline_revenue, ...}`` of the period that ``principal`` may see."""
-    lines = attributed(runtime)
-    if principal.role in ("marketing", "admin"):
+    """Rows ``{key, scope, offline_revenue, ...}`` of the period that the caller may see."""
+    snap = runtime.snapshot
+    lines = access.order_lines(snap.attributed_lines())
+    if access.role != "rep":
         return _rows(attribution_table(lines, by, start, end), by, "all")
-    if principal.role == "manager":
-        region = lines["region"].astype("str") == (principal.region or "")
-        return _rows(attribution_table(lines[region.to_numpy(dtype=bool, na_value=False)], by, start, end),
-                     by, "all")
-    rep = principal.rep_id or ""
+    rep = access.principal.rep_id or ""
     if by == "rep":
         table = attribution_table(lines, by, start, end)
         own = _rows(table[table[KEY_COLUMNS[by]] == rep], by, "own")
     else:
         owned = (lines["rep_id"].astype("str") == rep).to_numpy(dtype=bool, na_value=False)
         own = _rows(attribution_table(lines[owned], by, start, end), by, "own")
-    region = rep_region(runtime, rep)
+    region = snap.directory.rep_region(rep)
     if region is None:
         return own
     return own + [region_total(lines, region, start, end)]

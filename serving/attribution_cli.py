@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
 
 
 def attribution(
-    data: Annotated[Path, typer.Option("--data", help="data directory (contract §1)")],
+    data: Annotated[Path, typer.Option("--data", help="data directory (docs/data-contract.md §1)")],
     start: Annotated[str, typer.Option("--from", help="first day of the period, ISO 8601 "
                                        "(inclusive: ordered_at >= FROM)")],
     end: Annotated[str, typer.Option("--to", help="end of the period, ISO 8601 "

@@ -10,10 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from features.errors import InputError
 
 campaign_app = typer.Typer(no_args_is_help=True, help="Marketing campaigns: plan an audience, report its results.")
 
@@ -33,7 +34,7 @@ def parse_assignments(values: list[str] | None, option: str, kind: type) -> dict
                 raise ValueError
             parsed = kind(number)
         except ValueError:
-            raise ValueError(f"{option} {value!r}: expected NAME={'N' if kind is int else 'AMOUNT'}, "
+            raise InputError(f"{option} {value!r}: expected NAME={'N' if kind is int else 'AMOUNT'}, "
                              f"e.g. {option} email={'100' if kind is int else '250.0'}") from None
         out[key.strip()] = parsed
     return out
@@ -45,7 +46,7 @@ def _names(value: str | None) -> list[str] | None:
 
 @campaign_app.command("plan")
 def plan(
-    data: Annotated[Path, typer.Option("--data", help="data directory (contract §1)")],
+    data: Annotated[Path, typer.Option("--data", help="data directory (docs/data-contract.md §1)")],
     name: Annotated[str, typer.Option("--name", help="campaign name (unique)")],
     out_file: Annotated[Path, typer.Option("--out", help="export of the contacted accounts (.csv or .parquet)")],
     as_of: Annotated[str | None, typer.Option("--as-of", help="as-of time, ISO 8601 (default: the day after "
@@ -73,15 +74,14 @@ def plan(
     sep: Annotated[str, typer.Option("--sep", help="CSV separator: , or ;")] = ",",
 ) -> None:
     """Plan a campaign: best action per account under the limits, a control group, an export file."""
+    from features.dataset import resolve_as_of
     from models.campaigns.candidates import score_recommendations
     from models.recommend import load_model
-    from serving.campaign_export import SEPARATORS, write_export
-    from serving.campaign_service import CampaignRequest, plan_and_store
-    from serving.cli import CommandError, _as_of, _errors, _load, _status, out
+    from serving.campaigns.export import SEPARATORS, write_export
+    from serving.campaigns.service import CampaignRequest, plan_and_store
+    from serving.cli import CommandError, _errors, _load, _status, out, settings
     from serving.output import output_format
-    from serving.settings import Settings
-    from serving.store.campaigns import CampaignExists
-    from serving.store.db import open_database
+    from serving.store.db import Database
     from serving.store.users import utcnow
 
     with _errors():
@@ -94,26 +94,15 @@ def plan(
             offer_limits=parse_assignments(offer_limit, "--offer-limit", int), max_accounts=max_accounts,
             min_incremental_margin=min_incremental_margin, holdout=holdout, seed=seed)
         dataset = _load(data)
-        ts = _as_of(as_of)
-        if ts is None:
-            latest = dataset.latest_time()
-            if latest is None:
-                raise CommandError(f"--data {data}: no events to take an as-of time from; pass --as-of")
-            ts = latest.normalize() + pd.Timedelta(days=1)
-        sessions = open_database(Settings().resolved_database_url())
-        try:
+        ts = resolve_as_of(dataset, as_of)
+        with Database.open(settings().resolved_database_url()) as database:
             pipeline, version = load_model(model)
             with _status("scoring"):
                 recs = score_recommendations(dataset, ts, pipeline, model_version=version)
-            with sessions() as session, _status("optimizing"):
-                try:
-                    _campaign, result = plan_and_store(session, request, recommendations=recs, dataset=dataset,
-                                                       as_of=ts, model_version=version, user_id=None, now=utcnow())
-                except CampaignExists as exc:
-                    raise CommandError(str(exc)) from None
+            with database() as session, _status("optimizing"):
+                _campaign, result = plan_and_store(session, request, recommendations=recs, dataset=dataset,
+                                                   as_of=ts, model_version=version, user_id=None, now=utcnow())
             write_export(result.members, out_file, bom=bom, sep=sep)
-        finally:
-            sessions.kw["bind"].dispose()
         print_plan(name, result.campaign_id, result.summary, dataset.policy.currency, out)
         out.print(f"[green]wrote[/] {out_file}: {result.summary['contacted']:,} contacted accounts "
                   f"(holdout not exported)", highlight=False)
@@ -157,24 +146,19 @@ def report(
     and the measured incremental margin against the plan."""
     import re
 
-    from serving.campaign_plot import plot_report
-    from serving.campaign_reports import report_for, report_rows
-    from serving.cli import CommandError, _errors, _load, out
+    from serving.campaigns.plot import plot_report
+    from serving.campaigns.reports import report_for, report_rows
+    from serving.cli import CommandError, _errors, _load, out, settings
     from serving.output import output_format, write_frame_atomic
-    from serving.settings import Settings
-    from serving.store.db import open_database
+    from serving.store.db import Database
 
     with _errors():
         if out_file is not None:
             output_format(out_file)
         dataset = _load(data)
-        sessions = open_database(Settings().resolved_database_url())
-        try:
-            with sessions() as session:
-                campaign, result = report_for(session, name, dataset)
-        finally:
-            sessions.kw["bind"].dispose()
-        if campaign is None:
+        with Database.open(settings().resolved_database_url()) as database, database() as session:
+            campaign, result = report_for(session, name, dataset)
+        if campaign is None or result is None:
             raise CommandError(f"no campaign named {name!r}; plan one with `symbiose campaign plan`")
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", campaign.name).strip("_") or campaign.id
         plot_path = plot_report(result, plot or Path(f"{safe}-report.png"), f"campaign {campaign.name}")

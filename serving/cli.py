@@ -16,6 +16,10 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
+
+from features.errors import SymbioseError
+from serving.settings import Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Symbiose: next best actions for B2B outreach, ranked by incremental margin.")
@@ -26,16 +30,41 @@ DataOpt = Annotated[Path, typer.Option("--data", help="data directory (contract 
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="as-of time, ISO 8601 (e.g. 2025-07-01)")]
 
 
-class CommandError(Exception):
-    """A user-facing failure: printed to stderr, exit code 1."""
+class CommandError(SymbioseError):
+    """A user-facing failure of a command: printed to stderr, exit code 1."""
+
+
+#: Set by ``--debug``: unexpected errors show their traceback.
+DEBUG = {"on": False}
+_SETTINGS: dict[str, Settings] = {}
+
+
+@app.callback()
+def _options(debug: Annotated[bool, typer.Option(
+        "--debug", help="show the traceback of an unexpected error")] = False) -> None:
+    DEBUG["on"] = debug
+    _SETTINGS.clear()
+
+
+def settings(**overrides: Any) -> Settings:
+    """The command's settings (``serving.settings.Settings``, read from the environment once per
+    command), with ``overrides`` from its options."""
+    if overrides:
+        return Settings(**overrides)
+    if "env" not in _SETTINGS:
+        _SETTINGS["env"] = Settings()
+    return _SETTINGS["env"]
 
 
 @contextmanager
 def _errors() -> Iterator[None]:
-    from features.policy import PolicyError
+    """The one place where a command's errors become messages and exit codes: Symbiose's own
+    errors (``features.errors``) and missing files print their message; an unusable database
+    says so; anything else is a bug: with ``--debug`` its traceback is shown, otherwise a short
+    line with a hint to rerun with ``--debug``."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from features.validation import ContractError
-    from models.registry import ModelNotFoundError
-    from models.training import TrainingError
 
     for name in ("mlflow", "alembic"):  # routine INFO lines (creating tables, validating examples)
         logging.getLogger(name).setLevel(logging.WARNING)
@@ -47,9 +76,21 @@ def _errors() -> Iterator[None]:
         for problem in exc.problems:
             err.print(f"  - {problem}", highlight=False, markup=False)
         raise typer.Exit(1) from None
-    except (CommandError, PolicyError, TrainingError, ModelNotFoundError, FileNotFoundError,
-            NotADirectoryError, ValueError) as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+    except (SymbioseError, FileNotFoundError, NotADirectoryError) as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(1) from None
+    except SQLAlchemyError as exc:
+        if DEBUG["on"]:
+            raise
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        err.print(f"[bold red]error:[/] the database cannot be used ({type(exc).__name__}: {escape(first)}); "
+                  "check SYMBIOSE_DATABASE_URL", highlight=False)
+        raise typer.Exit(1) from None
+    except Exception as exc:
+        if DEBUG["on"]:
+            raise
+        err.print(f"[bold red]error:[/] unexpected {type(exc).__name__}: {escape(str(exc))}", highlight=False)
+        err.print("this is a bug in symbiose; rerun with --debug to see the traceback", highlight=False)
         raise typer.Exit(1) from None
 
 
@@ -58,10 +99,7 @@ def _as_of(value: str | None) -> pd.Timestamp | None:
 
     if value is None:
         return None
-    try:
-        return as_utc_timestamp(value, "--as-of")
-    except ValueError as exc:
-        raise CommandError(str(exc)) from exc
+    return as_utc_timestamp(value, "--as-of")
 
 
 def _load(data: Path) -> Any:
@@ -159,20 +197,19 @@ def recommend(
     seed: Annotated[int | None, typer.Option("--seed", help="random seed for --explore")] = None,
 ) -> None:
     """Write the recommendations file: next best actions for every account."""
-    from models.recommend import load_model, recommend_dataset
+    from features.dataset import resolve_as_of
+    from models.recommend import load_model, score_dataset
     from serving.output import output_format, write_frame_atomic
 
     with _errors():
         output_format(out_file)
-        ts = _as_of(as_of)
+        given = _as_of(as_of)
         ds = _load(data)
-        if ts is None:
-            latest = ds.latest_time()
-            ts = (latest.normalize() + pd.Timedelta(days=1)) if latest is not None else pd.Timestamp.now().normalize()
+        ts = resolve_as_of(ds, given)
         pipeline, version = load_model(model)
         with _status("scoring"):
-            recs = recommend_dataset(ds, ts, pipeline, top_k=top_k, model_version=version,
-                                     explore_epsilon=explore, seed=seed)
+            recs = score_dataset(ds, ts, pipeline, top_k=top_k, model_version=version,
+                                 explore_epsilon=explore, seed=seed)
         write_frame_atomic(recs, out_file)
         n_acc = recs["account_id"].nunique()
         acting = recs[(recs["rank"] == 1) & (recs["channel"] != "none")]
@@ -210,27 +247,25 @@ def serve(
     """Start the HTTP service over the data directory's latest snapshot (docs at /docs)."""
     import uvicorn
 
-    from serving.app import create_app
+    from serving.api.app import create_app
     from serving.model_watch import follows_champion
     from serving.runtime import settle_heap
-    from serving.settings import Settings
-
     with _errors():
         overrides = {k: v for k, v in (("data", data), ("host", host), ("port", port), ("model", model),
                                        ("as_of", as_of), ("explore", explore)) if v is not None}
-        settings = Settings(**overrides)
-        if settings.data is None:
+        config = settings(**overrides)
+        if config.data is None:
             raise CommandError("no data directory: pass --data DIR or set SYMBIOSE_DATA")
         with _status("loading model and scoring the snapshot"):
-            application = create_app(settings)
+            application = create_app(config)
             settle_heap()
         snap = application.state.runtime.snapshot
-        out.print(f"serving model {snap.model.version} over {settings.data} as of {snap.as_of:%Y-%m-%d} "
-                  f"on http://{settings.host}:{settings.port} (docs at /docs)", highlight=False)
-        if follows_champion(settings):
-            out.print(f"a new champion is loaded within {settings.model_poll_seconds:g} s, without a restart "
+        out.print(f"serving model {snap.model.version} over {config.data} as of {snap.as_of:%Y-%m-%d} "
+                  f"on http://{config.host}:{config.port} (docs at /docs)", highlight=False)
+        if follows_champion(config):
+            out.print(f"a new champion is loaded within {config.model_poll_seconds:g} s, without a restart "
                       "(SYMBIOSE_MODEL_POLL_SECONDS)", highlight=False)
-    uvicorn.run(application, host=settings.host, port=settings.port, log_level="warning")
+    uvicorn.run(application, host=config.host, port=config.port, log_level="warning")
 
 
 def _add_users_app() -> None:

@@ -12,7 +12,7 @@ from rich.table import Table
 from features.loading import load_dataset
 from features.sample_data import DEFAULT_AS_OF, generate
 from models.evaluation.ground_truth import PolicyComparison, compare_policies
-from models.recommend import recommend_dataset
+from models.recommend import score_dataset
 from models.tracking import train_and_log
 from serving.output import write_frame_atomic
 
@@ -37,8 +37,8 @@ def run_demo(workdir: Path, *, n_accounts: int = 2000, seed: int = 7, console: C
         run = train_and_log(dataset, as_of)
         progress.update(step, advance=1, description="recommending")
         pipeline = run.result.pipeline
-        recs = recommend_dataset(dataset, as_of, pipeline, top_k=3, model_version=run.model_version)
-        by_p = recommend_dataset(dataset, as_of, pipeline, top_k=1, rank_by="conversion")
+        recs = score_dataset(dataset, as_of, pipeline, top_k=3, model_version=run.model_version)
+        by_p = score_dataset(dataset, as_of, pipeline, top_k=1, rank_by="conversion")
         write_frame_atomic(recs, recs_path)
         progress.update(step, advance=1, description="done")
     truth = pd.read_parquet(truth_path)
@@ -93,7 +93,7 @@ def serve_demo(data_dir: Path, *, model: str | None = None, host: str = "127.0.0
     """
     import uvicorn
 
-    from serving.app import create_app
+    from serving.api.app import create_app
     from serving.runtime import settle_heap
     from serving.settings import Settings
     from serving.store.users import add_user, revoke_user

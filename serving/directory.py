@@ -87,13 +87,12 @@ class AccountDirectory:
         """Positions of the accounts owned by ``rep_id`` (empty for an unknown rep)."""
         return self._by_rep.get(rep_id, np.zeros(0, dtype=np.int64))
 
-    def visible(self, positions: np.ndarray, role: str, rep_id: str | None, region: str | None) -> np.ndarray:
-        """Boolean mask over ``positions``: which accounts a caller with this scope may see."""
-        if role == "rep":
-            return self.rep_id[positions] == rep_id if rep_id else np.zeros(len(positions), dtype=bool)
-        if role == "manager":
-            return self.region[positions] == region if region else np.zeros(len(positions), dtype=bool)
-        return np.ones(len(positions), dtype=bool)
+    def rep_region(self, rep_id: str) -> str | None:
+        """The rep's region: from the reps table, else the region most of the rep's accounts are in."""
+        if rep_id in self.rep_regions:
+            return self.rep_regions[rep_id]
+        regions = pd.Series(self.region[self.rep_accounts(rep_id)]).dropna()
+        return str(regions.mode().iloc[0]) if len(regions) else None
 
     def summary(self, pos: int) -> dict[str, Any]:
         """Owner, region, profile, 90-day orders online/offline and recent orders and touches."""

@@ -8,8 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from serving.settings import Settings
-from serving.store.db import open_database
+from serving.store.db import Database
 from serving.store.users import add_user, list_users, revoke_user
 
 users_app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -18,9 +17,11 @@ out = Console()
 err = Console(stderr=True)
 
 
-def _sessions():  # type: ignore[no-untyped-def]
-    settings = Settings()
-    return open_database(settings.resolved_database_url(), sqlite_synchronous=settings.sqlite_synchronous)
+def _database() -> Database:
+    from serving.cli import settings as cli_settings
+
+    settings = cli_settings()
+    return Database.open(settings.resolved_database_url(), sqlite_synchronous=settings.sqlite_synchronous)
 
 
 @users_app.command("add")
@@ -31,12 +32,10 @@ def add(
     region: Annotated[str | None, typer.Option("--region", help="for role manager: their region")] = None,
 ) -> None:
     """Create a user and print their bearer token (shown only this once)."""
-    try:
-        with _sessions()() as session:
-            user, token = add_user(session, name=name, role=role, rep_id=rep_id, region=region)
-    except ValueError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(1) from None
+    from serving.cli import _errors
+
+    with _errors(), _database() as database, database() as session:
+        user, token = add_user(session, name=name, role=role, rep_id=rep_id, region=region)
     scope = f" (rep {user.rep_id})" if user.rep_id else f" (region {user.region})" if user.region else ""
     err.print(f"added user {user.id} {user.name!r}, role {user.role}{scope}; "
               "the token below is shown only once:", highlight=False)
@@ -49,7 +48,9 @@ def list_command() -> None:
     table = Table(title="users")
     for col in ("id", "name", "role", "rep_id", "region", "created", "revoked"):
         table.add_column(col)
-    with _sessions()() as session:
+    from serving.cli import _errors
+
+    with _errors(), _database() as database, database() as session:
         for u in list_users(session):
             table.add_row(str(u.id), u.name, u.role, u.rep_id or "", u.region or "",
                           f"{u.created_at:%Y-%m-%d %H:%M}", f"{u.revoked_at:%Y-%m-%d %H:%M}" if u.revoked_at else "")
@@ -59,11 +60,9 @@ def list_command() -> None:
 @users_app.command("revoke")
 def revoke(name_or_id: Annotated[str, typer.Argument(help="user name or id")]) -> None:
     """Revoke a user's token at once; later requests with it get 401."""
-    try:
-        with _sessions()() as session:
-            users = revoke_user(session, name_or_id)
-    except LookupError as exc:
-        err.print(f"[bold red]error:[/] {exc}", highlight=False)
-        raise typer.Exit(1) from None
+    from serving.cli import _errors
+
+    with _errors(), _database() as database, database() as session:
+        users = revoke_user(session, name_or_id)
     for u in users:
         out.print(f"revoked user {u.id} {u.name!r}", highlight=False)

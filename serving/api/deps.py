@@ -1,4 +1,5 @@
-"""Request dependencies: the loaded runtime, a database session and the authenticated caller."""
+"""Request dependencies: the loaded runtime, a database session, the authenticated caller and
+their access (``Annotated`` types, so a handler names what it needs in its signature)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from serving.access import Access
 from serving.auth import Principal, hash_token
 from serving.runtime import Runtime
 from serving.store.users import principal_for_token
@@ -71,3 +73,22 @@ def _lookup(runtime: Runtime, token: str) -> Principal | None:
 
 
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
+
+
+async def get_access(user: CurrentUser) -> Access:
+    """The caller's scope (``serving.access``)."""
+    return Access(user)
+
+
+AccessDep = Annotated[Access, Depends(get_access)]
+
+
+async def get_planner(access: AccessDep) -> Access:
+    """The caller's scope when they may plan campaigns (marketing, admin); 403 otherwise."""
+    if not access.may_plan_campaigns:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=f"role {access.role} may not use campaigns; "
+                                                              "expected marketing or admin")
+    return access
+
+
+PlannerDep = Annotated[Access, Depends(get_planner)]

@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 
 def _as_utc(value: datetime) -> datetime:
-    """Naive times are UTC (contract §1); answers carry the offset so they are RFC 3339."""
+    """Naive times are UTC (docs/data-contract.md §1); answers carry the offset so they are RFC 3339."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
@@ -32,7 +32,7 @@ class Health(BaseModel):
 
 
 class Suggestion(BaseModel):
-    """One ranked action for one account (contract §5)."""
+    """One ranked action for one account (docs/data-contract.md §5)."""
 
     suggestion_id: str
     rank: int = Field(ge=1)

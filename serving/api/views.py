@@ -1,4 +1,4 @@
-"""What the endpoints do, as plain functions of (runtime, caller, arguments[, session])."""
+"""What the endpoints do, as plain functions of (runtime, caller's access, arguments[, session])."""
 
 from __future__ import annotations
 
@@ -8,29 +8,18 @@ from typing import Any
 import numpy as np
 from sqlalchemy.orm import Session
 
-from serving.auth import Principal
-from serving.campaign_rep_list import rep_actions
+from models.suggestion import Suggestion
+from serving.access import Access
+from serving.campaigns.rep_actions import rep_actions
 from serving.errors import ConflictError, NotFoundError
 from serving.reasons import in_language
-from serving.runtime import Runtime, Snapshot
+from serving.runtime import Runtime
+from serving.snapshot import Snapshot
 from serving.store.decisions import find_shown
 from serving.store.feedback import IdempotencyConflict, record_feedback
 from serving.store.tables import Feedback
 from serving.store.users import utcnow
 from serving.suggestions import Shown, decision_rows
-
-
-def visible_position(runtime: Runtime, principal: Principal, account_id: str) -> int:
-    """Position of an account the caller may see; NotFoundError for unknown and foreign ones alike."""
-    return _visible(runtime.snapshot, principal, account_id)
-
-
-def _visible(snap: Snapshot, principal: Principal, account_id: str) -> int:
-    directory = snap.directory
-    pos = directory.position(account_id)
-    if pos < 0 or not directory.visible(np.array([pos]), principal.role, principal.rep_id, principal.region)[0]:
-        raise NotFoundError(f"account {account_id!r} not found")
-    return pos
 
 
 @dataclass(frozen=True)
@@ -52,45 +41,39 @@ def _pick(runtime: Runtime, snap: Snapshot, positions: np.ndarray, k: int) -> Sh
     return service.pick(positions, k, runtime.feedback.effects(ids, utcnow()))
 
 
-def _log_rows(snap: Snapshot, principal: Principal, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _log_rows(snap: Snapshot, access: Access, records: list[Suggestion]) -> list[dict[str, Any]]:
     return decision_rows(records, model_version=snap.suggestions.model_version, as_of=snap.as_of,
-                         requested_at=utcnow(), user_id=principal.user_id)
+                         requested_at=utcnow(), user_id=access.principal.user_id)
 
 
-def _reasons_in(snap: Snapshot, records: list[dict[str, Any]], lang: str | None) -> list[dict[str, Any]]:
+def _reasons_in(snap: Snapshot, records: list[Suggestion], lang: str | None) -> list[Suggestion]:
     """``records`` with their reasons in ``lang`` (None or "en": the English sentences as they are)."""
     if lang is None or lang == "en":
         return records
     return in_language(records, snap.suggestions, lang, snap.currency)
 
 
-def account_suggestions(runtime: Runtime, principal: Principal, account_id: str, k: int,
+def account_suggestions(runtime: Runtime, access: Access, account_id: str, k: int,
                         lang: str | None = None) -> Answer:
     """The account's top ``k`` suggestions after feedback (reasons in ``lang``, default English),
     with their decision-log rows."""
     snap = runtime.snapshot  # read once: a new model may be swapped in meanwhile
-    pos = _visible(snap, principal, account_id)
+    pos = access.account(snap.directory, account_id)
     shown = _pick(runtime, snap, np.array([pos]), k)
     records = snap.suggestions.records(shown)
     body = {"account_id": account_id, "model_version": snap.suggestions.model_version,
             "as_of": snap.as_of.to_pydatetime(), "suggestions": _reasons_in(snap, records, lang)}
-    return Answer(body, _log_rows(snap, principal, records))
+    return Answer(body, _log_rows(snap, access, records))
 
 
-def rep_suggestions(runtime: Runtime, principal: Principal, rep_id: str, *,
+def rep_suggestions(runtime: Runtime, access: Access, rep_id: str, *,
                     k: int, limit: int, offset: int, lang: str | None = None) -> Answer:
     """The rep's accounts visible to the caller, best rank-1 value first, one page (reasons in
     ``lang``, default English), with the decision-log rows of the suggestions on it."""
     snap = runtime.snapshot
     directory = snap.directory
     service = snap.suggestions
-    own = principal.role == "rep" and principal.rep_id == rep_id
-    if principal.role == "rep" and not own:
-        raise NotFoundError(f"rep {rep_id!r} not found")
-    positions = directory.rep_accounts(rep_id)
-    positions = positions[directory.visible(positions, principal.role, principal.rep_id, principal.region)]
-    if not len(positions) and not own:
-        raise NotFoundError(f"rep {rep_id!r} not found")
+    positions = access.rep_accounts(directory, rep_id)
     shown = _pick(runtime, snap, positions, k)
     best = service.best_value(shown, positions)
     names = service.account_ids[positions].astype(str)
@@ -99,9 +82,9 @@ def rep_suggestions(runtime: Runtime, principal: Principal, rep_id: str, *,
     in_page = np.isin(shown.accounts, page)
     page_shown = Shown(shown.rows[in_page], shown.accounts[in_page], shown.ranks[in_page])
     records = service.records(page_shown)
-    by_account: dict[str, list[dict[str, Any]]] = {}
+    by_account: dict[str, list[Suggestion]] = {}
     for record in _reasons_in(snap, records, lang):
-        by_account.setdefault(record["account_id"], []).append(record)
+        by_account.setdefault(record.account_id, []).append(record)
     best_of = dict(zip(positions.tolist(), best.tolist(), strict=True))
     campaign_actions = rep_actions(runtime.sessions).for_accounts(service.account_ids[page].tolist())
     accounts = [{"account_id": service.account_ids[p], "region": directory.region[p],
@@ -111,10 +94,10 @@ def rep_suggestions(runtime: Runtime, principal: Principal, rep_id: str, *,
     body = {"rep_id": rep_id, "model_version": service.model_version,
             "as_of": snap.as_of.to_pydatetime(), "total": int(len(positions)),
             "limit": limit, "offset": offset, "accounts": accounts}
-    return Answer(body, _log_rows(snap, principal, records))
+    return Answer(body, _log_rows(snap, access, records))
 
 
-def submit_feedback(runtime: Runtime, session: Session, principal: Principal, *, suggestion_id: str,
+def submit_feedback(runtime: Runtime, session: Session, access: Access, *, suggestion_id: str,
                     status: str, reason: str | None, note: str | None,
                     idempotency_key: str | None) -> tuple[Feedback, bool]:
     """Store feedback on a shown suggestion of an account the caller may see (durable on return)."""
@@ -123,12 +106,12 @@ def submit_feedback(runtime: Runtime, session: Session, principal: Principal, *,
         raise NotFoundError(f"suggestion {suggestion_id!r} not found: only suggestions that were shown "
                             "can get feedback")
     try:
-        visible_position(runtime, principal, shown.account_id)
+        access.account(runtime.snapshot.directory, shown.account_id)
     except NotFoundError:
         raise NotFoundError(f"suggestion {suggestion_id!r} not found") from None
     try:
         row, created = record_feedback(session, shown=shown, status=status, reason=reason, note=note,
-                                       user_id=principal.user_id, idempotency_key=idempotency_key)
+                                       user_id=access.principal.user_id, idempotency_key=idempotency_key)
     except IdempotencyConflict as exc:
         raise ConflictError(str(exc)) from None
     if created:
@@ -136,7 +119,7 @@ def submit_feedback(runtime: Runtime, session: Session, principal: Principal, *,
     return row, created
 
 
-def account_summary(runtime: Runtime, principal: Principal, account_id: str) -> dict[str, Any]:
+def account_summary(runtime: Runtime, access: Access, account_id: str) -> dict[str, Any]:
     """Owner, region, recent orders online/offline and recent touches of a visible account."""
-    pos = visible_position(runtime, principal, account_id)
-    return runtime.snapshot.directory.summary(pos)
+    directory = runtime.snapshot.directory
+    return directory.summary(access.account(directory, account_id))

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from features.errors import InputError
 from serving.output import output_format
 
 EXPORT_COLUMNS = ["member_id", "account_id", "channel", "offer_id", "discount_pct", "p_convert",
@@ -45,7 +46,7 @@ def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 def csv_bytes(frame: pd.DataFrame, *, bom: bool = False, sep: str = ",") -> bytes:
     """The export as CSV bytes (UTF-8, optional BOM, ``,`` or ``;``), formulas neutralized."""
     if sep not in SEPARATORS:
-        raise ValueError(f"separator must be one of {SEPARATORS}, got {sep!r}")
+        raise InputError(f"separator must be one of {SEPARATORS}, got {sep!r}")
     text = neutralize_formulas(frame).to_csv(index=False, sep=sep, lineterminator="\r\n")
     return ("\ufeff" if bom else "").encode("utf-8") + text.encode("utf-8")
 

@@ -15,9 +15,8 @@ import weakref
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy.orm import Session, sessionmaker
-
 from serving.store.campaigns import campaign_rep_actions_since
+from serving.store.db import Database
 from serving.store.users import utcnow
 
 REFRESH_SECONDS = 30.0
@@ -27,7 +26,7 @@ EXECUTION_WINDOW = timedelta(days=7)
 class CampaignRepActions:
     """A per-database cache: account_id -> the campaign rep actions on it."""
 
-    def __init__(self, sessions: sessionmaker[Session], refresh_seconds: float = REFRESH_SECONDS) -> None:
+    def __init__(self, sessions: Database, refresh_seconds: float = REFRESH_SECONDS) -> None:
         self._sessions = sessions
         self._refresh = refresh_seconds
         self._lock = threading.Lock()
@@ -47,11 +46,11 @@ class CampaignRepActions:
             self._loaded_at = time.monotonic()
 
 
-_CACHES: weakref.WeakKeyDictionary[sessionmaker, CampaignRepActions] = weakref.WeakKeyDictionary()
+_CACHES: weakref.WeakKeyDictionary[Database, CampaignRepActions] = weakref.WeakKeyDictionary()
 _CACHES_LOCK = threading.Lock()
 
 
-def rep_actions(sessions: sessionmaker[Session]) -> CampaignRepActions:
+def rep_actions(sessions: Database) -> CampaignRepActions:
     """The cache of the database behind ``sessions`` (created on first use)."""
     with _CACHES_LOCK:
         cache = _CACHES.get(sessions)

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from serving.schemas import UtcDateTime
+from serving.api.schemas import UtcDateTime
 
 NAME_PATTERN = r"^[^\x00-\x1f]{1,200}$"
 

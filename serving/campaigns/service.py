@@ -21,6 +21,7 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from features.dataset import Dataset
+from features.errors import InputError
 from models.campaigns.candidates import candidates_from_recommendations
 from models.campaigns.plan import CampaignPlan, limits_from_dataset, plan_campaign
 from serving.store.campaigns import (
@@ -52,9 +53,9 @@ class CampaignRequest:
 
     def __post_init__(self) -> None:
         if not self.name.strip() or len(self.name) > 200:
-            raise ValueError(f"campaign name must have 1 to 200 characters, got {self.name!r}")
+            raise InputError(f"campaign name must have 1 to 200 characters, got {self.name!r}")
         if not 0.0 <= self.holdout < 1.0:
-            raise ValueError(f"holdout must be >= 0 and < 1, got {self.holdout}")
+            raise InputError(f"holdout must be >= 0 and < 1, got {self.holdout}")
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,7 @@ def coordination_exclusions(session: Session, as_of: datetime, *, window_days: i
 def plan_and_store(session: Session, request: CampaignRequest, *, recommendations: pd.DataFrame,
                    dataset: Dataset, as_of: pd.Timestamp, model_version: str, user_id: int | None,
                    now: datetime, time_limit: float = 30.0) -> tuple[Campaign, CampaignPlan]:
-    """Plan the campaign from the pipeline's ``recommendations`` (contract §3 rows, every positive
+    """Plan the campaign from the pipeline's ``recommendations`` (docs/data-contract.md §3 rows, every positive
     action per account) and store it with its members and decision-log rows."""
     if find_campaign(session, request.name) is not None:
         raise CampaignExists(f"a campaign named {request.name!r} already exists; choose another name")

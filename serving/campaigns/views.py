@@ -1,4 +1,5 @@
-"""What the ``/v1/campaigns`` endpoints do, as plain functions of (runtime, session, caller, arguments)."""
+"""What the ``/v1/campaigns`` endpoints do, as plain functions of (runtime, session, planner,
+arguments); the router lets only planners (``serving.access``) call them."""
 
 from __future__ import annotations
 
@@ -8,15 +9,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from fastapi import HTTPException, Response, status
+from fastapi import Response
 from sqlalchemy.orm import Session
 
-from serving.auth import Principal
-from serving.campaign_export import csv_bytes, export_frame, parquet_bytes
-from serving.campaign_rep_list import rep_actions
-from serving.campaign_reports import report_for
-from serving.campaign_schemas import CampaignIn, CampaignOut, CampaignReportOut
-from serving.campaign_service import CampaignRequest, plan_and_store
+from features.errors import InputError
+from serving.access import Access
+from serving.campaigns.export import csv_bytes, export_frame, parquet_bytes
+from serving.campaigns.rep_actions import rep_actions
+from serving.campaigns.reports import report_for
+from serving.campaigns.schemas import CampaignIn, CampaignOut, CampaignReportOut
+from serving.campaigns.service import CampaignRequest, plan_and_store
 from serving.errors import ConflictError, NotFoundError
 from serving.runtime import Runtime
 from serving.store.campaigns import CampaignExists, campaign_members, find_campaign
@@ -24,15 +26,8 @@ from serving.store.tables import Campaign
 from serving.store.users import utcnow
 from serving.suggestions import SuggestionService
 
-PLANNERS = ("marketing", "admin")
 RECOMMENDATION_COLUMNS = ("account_id", "channel", "offer_id", "discount_pct", "p_convert", "p_convert_baseline",
                           "expected_incremental_margin", "executed_by", "category")
-
-
-def _require_planner(user: Principal) -> None:
-    if user.role not in PLANNERS:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=f"role {user.role} may not use campaigns; "
-                                                              "expected marketing or admin")
 
 
 def snapshot_recommendations(service: SuggestionService) -> pd.DataFrame:
@@ -72,9 +67,8 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def create(runtime: Runtime, session: Session, user: Principal, body: CampaignIn) -> CampaignOut:
+def create(runtime: Runtime, session: Session, planner: Access, body: CampaignIn) -> CampaignOut:
     """Plan and store a campaign at the snapshot's as-of from the served suggestions."""
-    _require_planner(user)
     if find_campaign(session, body.name) is not None:
         raise ConflictError(f"a campaign named {body.name!r} already exists; choose another name")
     request = CampaignRequest(**body.model_dump())
@@ -83,31 +77,30 @@ def create(runtime: Runtime, session: Session, user: Principal, body: CampaignIn
     try:
         campaign, _plan = plan_and_store(session, request, recommendations=snapshot_recommendations(snap.suggestions),
                                          dataset=dataset, as_of=snap.as_of, model_version=snap.model.version,
-                                         user_id=user.user_id, now=utcnow())
+                                         user_id=planner.principal.user_id, now=utcnow())
     except CampaignExists as exc:
         raise ConflictError(str(exc)) from None
-    except ValueError as exc:  # names a channel or offer the data directory does not have
+    except InputError as exc:  # names a channel or offer the data directory does not have
         raise ConflictError(str(exc)) from None
     rep_actions(runtime.sessions).reload()
     return _out(campaign)
 
 
-def _campaign(session: Session, user: Principal, campaign_id: str) -> Campaign:
-    _require_planner(user)
+def _campaign(session: Session, campaign_id: str) -> Campaign:
     campaign = find_campaign(session, campaign_id)
     if campaign is None or campaign.id != campaign_id:
         raise NotFoundError(f"campaign {campaign_id!r} not found")
     return campaign
 
 
-def describe(session: Session, user: Principal, campaign_id: str) -> CampaignOut:
-    return _out(_campaign(session, user, campaign_id))
+def describe(session: Session, campaign_id: str) -> CampaignOut:
+    return _out(_campaign(session, campaign_id))
 
 
-def export(session: Session, user: Principal, campaign_id: str, fmt: str, *, bom: bool = False,
+def export(session: Session, campaign_id: str, fmt: str, *, bom: bool = False,
            sep: str = ",") -> Response:
     """The contacted members as a download (CSV with Excel options, or Parquet)."""
-    campaign = _campaign(session, user, campaign_id)
+    campaign = _campaign(session, campaign_id)
     frame = export_frame(campaign_members(session, campaign.id))
     if fmt == "csv":
         body, media = csv_bytes(frame, bom=bom, sep=sep), "text/csv; charset=utf-8"
@@ -117,8 +110,8 @@ def export(session: Session, user: Principal, campaign_id: str, fmt: str, *, bom
                     headers={"Content-Disposition": f'attachment; filename="campaign-{campaign.id}.{fmt}"'})
 
 
-def report(runtime: Runtime, session: Session, user: Principal, campaign_id: str) -> CampaignReportOut:
+def report(runtime: Runtime, session: Session, campaign_id: str) -> CampaignReportOut:
     """Contacted vs holdout on the data directory as it is now (re-read, so new orders count)."""
-    campaign = _campaign(session, user, campaign_id)
+    campaign = _campaign(session, campaign_id)
     _found, result = report_for(session, campaign.id, _dataset(runtime))
     return CampaignReportOut(campaign_id=campaign.id, name=campaign.name, report=_finite(result.to_dict()))

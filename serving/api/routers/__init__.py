@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import Query
 
-from serving.schemas import ErrorOut
+from serving.api.schemas import ErrorOut
 
 #: Error answers every authenticated /v1 endpoint may give, declared for the OpenAPI schema.
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {

@@ -8,10 +8,10 @@ from typing import Annotated, Literal
 import pandas as pd
 from fastapi import APIRouter, Query
 
-from serving.attribution_view import visible_attribution
-from serving.deps import CurrentUser, RuntimeDep
-from serving.routers import AUTH_ERRORS
-from serving.schemas import AttributionOut
+from serving.api.deps import AccessDep, RuntimeDep
+from serving.api.routers import AUTH_ERRORS
+from serving.api.schemas import AttributionOut
+from serving.attribution import visible_attribution
 
 router = APIRouter(prefix="/v1/attribution", tags=["attribution"], responses=AUTH_ERRORS)
 
@@ -21,7 +21,7 @@ router = APIRouter(prefix="/v1/attribution", tags=["attribution"], responses=AUT
                     "or campaigns (reps: own numbers and their region's total)",
             description="The period holds the order lines with from <= ordered_at < to (UTC days). "
                         "A period with to <= from holds no order lines and answers no rows.")
-def attribution(runtime: RuntimeDep, user: CurrentUser,
+def attribution(runtime: RuntimeDep, access: AccessDep,
                 start: Annotated[date, Query(alias="from", description="first day, inclusive")],
                 end: Annotated[date, Query(alias="to", description="end day, exclusive")],
                 by: Annotated[Literal["rep", "region", "channel", "campaign"],
@@ -29,6 +29,6 @@ def attribution(runtime: RuntimeDep, user: CurrentUser,
                 ) -> AttributionOut:
     first = pd.Timestamp(datetime.combine(start, time()))
     last = pd.Timestamp(datetime.combine(end, time()))
-    rows = visible_attribution(runtime, user, by, first, last) if first < last else []
+    rows = visible_attribution(runtime, access, by, first, last) if first < last else []
     return AttributionOut(by=by, start=first.to_pydatetime(), end=last.to_pydatetime(),
                           currency=runtime.snapshot.currency, rows=rows)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from serving.deps import RuntimeDep
-from serving.schemas import Health
+from serving.api.deps import RuntimeDep
+from serving.api.schemas import Health
 
 router = APIRouter(tags=["health"])
 

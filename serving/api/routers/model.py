@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from serving.deps import CurrentUser, RuntimeDep
-from serving.routers import AUTH_ERRORS
-from serving.schemas import ModelOut
+from serving.api.deps import CurrentUser, RuntimeDep
+from serving.api.routers import AUTH_ERRORS
+from serving.api.schemas import ModelOut
 
 router = APIRouter(prefix="/v1/model", tags=["model"])
 

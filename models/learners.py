@@ -21,6 +21,7 @@ learner is used.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import lightgbm as lgb
@@ -66,6 +67,21 @@ def _check_input(X: Any, n_features: int) -> pd.DataFrame | np.ndarray:
     return _check_frame(X, "X")
 
 
+def predict_distinct(predict: Callable[[Any], np.ndarray], X: pd.DataFrame | np.ndarray) -> np.ndarray:
+    """``predict(X)``, computed once per distinct row: scoring every action of a decision repeats its
+    account columns once per action, and the baseline reads only those."""
+    frame = X if isinstance(X, pd.DataFrame) else pd.DataFrame(X)
+    if len(frame) < 2:
+        return np.asarray(predict(X), dtype=float)
+    codes, uniques = pd.factorize(pd.util.hash_pandas_object(frame, index=False))
+    if len(uniques) > 0.8 * len(frame):
+        return np.asarray(predict(X), dtype=float)
+    first = np.zeros(len(uniques), dtype=np.int64)
+    first[codes[::-1]] = np.arange(len(codes))[::-1]
+    rows = X.iloc[first] if isinstance(X, pd.DataFrame) else X[first]
+    return np.asarray(predict(rows), dtype=float)[codes]
+
+
 class _TwoStage(ClassifierMixin, BaseEstimator):
     """Shared parts of the learners with a separate `none` baseline model."""
 
@@ -94,7 +110,7 @@ class _TwoStage(ClassifierMixin, BaseEstimator):
 
     def _baseline_p(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         Xa = X[:, self.account_index_] if isinstance(X, np.ndarray) else X[self.account_columns]
-        return self.baseline_.predict_proba(Xa)[:, 1]
+        return predict_distinct(lambda rows: self.baseline_.predict_proba(rows)[:, 1], Xa)
 
     def _contact(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         return np.nan_to_num(_column(X, self.contact_index_, "action_is_contact")) > 0

@@ -246,6 +246,11 @@ def _reason(chosen: str, best: str, point: dict[str, float], level: float, enoug
     if not enough:
         return (f"only {n} logged decisions with propensities could be evaluated (fewer than {MIN_DECISIONS}); "
                 f"kept the simplest learner")
+    if chosen == "none" == best:
+        return "no policy has a higher estimated incremental margin per decision than doing nothing"
+    if chosen == "none":
+        return (f"{best} had the highest incremental margin ({point[best]:,.3f}), but the simpler policy it "
+                f"does not beat loses against doing nothing beyond the {level:.0%} interval")
     if chosen == best:
         return (f"highest incremental margin per decision ({point[best]:,.3f}), ahead of every simpler policy "
                 f"beyond the {level:.0%} interval")

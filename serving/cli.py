@@ -130,33 +130,77 @@ def generate(
     as_of: AsOfOpt = None,
     truth: Annotated[Path | None, typer.Option("--truth", help="ground-truth file (default: beside --out)")] = None,
     fmt: Annotated[str, typer.Option("--format", help="csv or parquet")] = "csv",
+    world: Annotated[str, typer.Option(
+        "--world", help="preset of what drives response: " + ", ".join(_world_names()))] = "wholesaler",
 ) -> None:
     """Write a realistic sample data set (and its ground truth, outside the data directory)."""
     from features.sample_data import DEFAULT_AS_OF
     from features.sample_data import generate as run_generate
+    from features.sample_worlds import WORLDS
 
     with _errors():
-        summary = run_generate(out_dir, n_accounts=accounts, seed=seed,
+        if world not in WORLDS:
+            raise CommandError(f"--world {world!r}: expected one of {', '.join(WORLDS)}")
+        summary = run_generate(out_dir, n_accounts=accounts, seed=seed, world=world,
                                as_of=_as_of(as_of) or DEFAULT_AS_OF, truth_path=truth, fmt=fmt)
         out.print(f"[green]wrote[/] {summary}")
 
 
+def _world_names() -> list[str]:
+    from features.sample_worlds import WORLDS
+
+    return list(WORLDS)
+
+
+def _learner_names() -> list[str]:
+    from models.candidates import LEARNERS
+
+    return [*LEARNERS, "auto"]
+
+
 @app.command()
-def train(data: DataOpt, as_of: AsOfOpt = None) -> None:
+def train(
+    data: DataOpt,
+    as_of: AsOfOpt = None,
+    learner: Annotated[str | None, typer.Option(
+        "--learner", help="effect learner: " + "|".join(_learner_names())
+        + " (default auto: chosen on held-out logged decisions)")] = None,
+    config: Annotated[Path | None, typer.Option(
+        "--config", help="YAML file of training settings (any TrainingConfig field)")] = None,
+) -> None:
     """Build features, train, evaluate, log to MLflow and register a model version."""
     from models.tracking import train_and_log
 
     with _errors():
+        cfg = _training_config(config, learner)
         ds = _load(data)
+        out.print("training with " + ", ".join(f"{k}={v}" for k, v in cfg.as_params().items()),
+                  highlight=False, markup=False)
         with _status("training"):
-            run = train_and_log(ds, _as_of(as_of))
+            run = train_and_log(ds, _as_of(as_of), config=cfg)
         _print_training(run)
+        if run.result.selection is not None:
+            out.print(run.result.selection.text(), highlight=False, markup=False)
+        if run.evaluation is not None:
+            out.print(run.evaluation.verdict(), highlight=False, markup=False)
         if run.champion:
             out.print(f"{run.model_version} is the challenger and, as the first version, also the "
                       "champion: `serve` and `recommend` use it", highlight=False)
         else:
             out.print(f"{run.model_version} is the challenger; `symbiose promote` compares it with "
                       "the champion and makes it champion if it is at least as good", highlight=False)
+
+
+def _training_config(path: Path | None, learner: str | None) -> Any:
+    """The training settings: the YAML file's (or the defaults), with ``--learner`` on top."""
+    from dataclasses import replace
+
+    from models.training_config import TrainingConfig
+
+    if path is not None and not path.is_file():
+        raise CommandError(f"--config {path}: no such file")
+    cfg = TrainingConfig.from_yaml(path) if path is not None else TrainingConfig()
+    return cfg if learner is None else replace(cfg, learner=learner)
 
 
 def _print_training(run: Any) -> None:

@@ -73,6 +73,7 @@ def evaluate(
             raise CommandError(f"--out {target}: expected a directory, got a file")
         html = write_report(report, target)
         print_report(report, out)
+        out.print(report.verdict(), highlight=False, markup=False)
         out.print(f"[green]wrote[/] {html} and its plots", highlight=False)
         if log:
             run_id = model_run_id(uri)

@@ -113,19 +113,22 @@ def test_policy_beats_random_on_ground_truth(trained_run, small_dataset, small_d
     assert np.isfinite(cmp.normalized) and cmp.normalized > 0.3
 
 
-def test_thin_evidence_leans_on_average_lift_and_says_so(trained_run, snapshot) -> None:
+def test_thin_evidence_leans_on_the_channel_map_and_says_so(trained_run, snapshot) -> None:
+    """An action whose channel × offer has few logged touches keeps mostly its channel's calibration,
+    and its reasons say so; with plenty of evidence they do not."""
     from dataclasses import replace
 
     data, actions, frame, state = snapshot
     pipeline = trained_run.result.pipeline
-    assert pipeline.lift_prior is not None and pipeline.lift_prior.lift
-    rich = replace(pipeline.lift_prior, evidence={k: 10**9 for k in pipeline.lift_prior.evidence})
-    thin = replace(pipeline.lift_prior, evidence={})
+    assert pipeline.calibration is not None and pipeline.calibration.evidence
+    rich = replace(pipeline.calibration, evidence={k: 10**9 for k in pipeline.calibration.evidence})
+    thin = replace(pipeline.calibration, evidence={})
     texts = {}
-    for name, prior in (("rich", rich), ("thin", thin)):
-        clone = replace(pipeline, lift_prior=prior)
+    for name, calibration in (("rich", rich), ("thin", thin)):
+        clone = replace(pipeline, calibration=calibration)
         recs = _recommend(clone, data, actions, frame, state)
         acting = recs[recs["channel"] != "none"]
+        assert len(acting)
         texts[name] = acting["reasons"]
         assert (acting["expected_incremental_margin"] > 0).all()
     assert texts["thin"].str.contains("few past examples").all()

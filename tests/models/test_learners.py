@@ -132,3 +132,23 @@ def test_training_with_learner_keeps_recommendation_contract(small_dataset, as_o
     assert (recs["rank"] == 1).sum() == len(small_dataset.accounts)
     assert recs["p_convert"].between(0, 1).all()
     assert (recs.loc[recs["channel"] != "none", "expected_incremental_margin"] > 0).all()
+
+
+def test_predict_distinct_scores_each_distinct_row_once_and_broadcasts() -> None:
+    from models.learners import predict_distinct
+
+    rng = np.random.default_rng(0)
+    distinct = rng.normal(size=(5, 3))
+    distinct[0, 1] = np.nan
+    X = distinct[rng.integers(0, 5, size=40)]
+    seen: list[int] = []
+
+    def predict(rows: np.ndarray) -> np.ndarray:
+        seen.append(len(rows))
+        return np.nan_to_num(rows).sum(axis=1)
+
+    out = predict_distinct(predict, X)
+    np.testing.assert_allclose(out, np.nan_to_num(X).sum(axis=1))
+    assert seen == [len(np.unique(np.nan_to_num(X, nan=-99.0), axis=0))]
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    np.testing.assert_allclose(predict_distinct(lambda f: f.fillna(0).sum(axis=1).to_numpy(), frame), out)

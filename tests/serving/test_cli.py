@@ -130,9 +130,12 @@ class Trained(NamedTuple):
 
 
 @pytest.fixture(scope="module")
-def cli_trained(symbiose_home: Path, generated: Generated) -> Trained:
+def cli_trained(symbiose_home: Path, generated: Generated, tmp_path_factory: pytest.TempPathFactory) -> Trained:
+    """``train`` with a configuration file and ``--learner`` on top of it."""
+    config = tmp_path_factory.mktemp("cli-config") / "training.yaml"
+    config.write_text("learner: auto\nshrinkage_strength: 40\n", encoding="utf-8")
     before = registered_versions()
-    result = run_cli("train", "--data", generated.data_dir)
+    result = run_cli("train", "--data", generated.data_dir, "--config", config, "--learner", "s")
     found = re.search(rf"model ({MODEL_NAME}/\d+)", result.stdout)
     return Trained(result, found.group(1) if found else "", before, registered_versions())
 
@@ -198,6 +201,66 @@ def test_validate_accepts_generated_directory(generated: Generated) -> None:
 
 
 # ---------------------------------------------------------------- train
+
+
+def test_train_prints_the_effective_configuration_and_a_verdict(cli_trained: Trained) -> None:
+    out = cli_trained.result.stdout
+    assert cli_trained.result.code == 0, cli_trained.result.stderr
+    assert "learner=s," in out, out  # --learner wins over the file's learner: auto
+    assert "shrinkage_strength=40.0" in out or "shrinkage_strength=40," in out, out
+    assert re.search(r"Verdict on [\d,]+ held-out decisions: the policy ", out), out
+
+
+def test_train_auto_prints_the_selection_table(symbiose_home: Path, generated: Generated, tmp_path: Path) -> None:
+    config = tmp_path / "auto.yaml"
+    config.write_text("candidates: [s]\nselection_folds: 2\n", encoding="utf-8")
+    result = run_cli("train", "--data", generated.data_dir, "--config", config)
+
+    assert result.code == 0, result.stderr
+    assert "learner=auto," in result.stdout
+    table = result.stdout.split("held-out logged decisions", 1)[-1]
+    for policy in ("none", "best_single", " s "):
+        assert policy in table, result.stdout
+    assert re.search(r"chosen: (none|best_single|s) ", result.stdout), result.stdout
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("learnr: s\n", "unknown key(s) 'learnr'; allowed: validation_share,"),
+    ("learner: forest\n", "learner must be one of"),
+    ("- s\n", "expected a mapping of TrainingConfig fields"),
+])
+def test_train_rejects_a_bad_configuration_file(tmp_path: Path, generated: Generated, text: str,
+                                                expected: str) -> None:
+    config = tmp_path / "bad.yaml"
+    config.write_text(text, encoding="utf-8")
+    before = registered_versions()
+    result = run_cli("train", "--data", generated.data_dir, "--config", config)
+
+    assert result.code == 1
+    assert expected in result.stderr, result.stderr
+    assert registered_versions() == before
+
+
+def test_train_rejects_an_unknown_learner(generated: Generated) -> None:
+    result = run_cli("train", "--data", generated.data_dir, "--learner", "forest")
+
+    assert result.code == 1
+    assert "learner must be one of s, x, r, dr, t, auto" in result.stderr, result.stderr
+
+
+def test_generate_rejects_an_unknown_world(tmp_path: Path) -> None:
+    result = run_cli("generate", "--out", tmp_path / "data", "--accounts", 50, "--world", "moon")
+
+    assert result.code == 1
+    assert "--world 'moon': expected one of wholesaler" in result.stderr, result.stderr
+    assert not (tmp_path / "data").exists()
+
+
+def test_generate_writes_the_chosen_world(tmp_path: Path) -> None:
+    result = run_cli("generate", "--out", tmp_path / "data", "--accounts", 60, "--seed", 1, "--world", "thin")
+
+    assert result.code == 0, result.stderr
+    assert len(pd.read_csv(tmp_path / "data" / "accounts.csv", dtype="str")) == 60
 
 
 def test_train_registers_one_new_version_and_prints_it(cli_trained: Trained) -> None:

@@ -31,6 +31,7 @@ def test_evaluates_writes_the_report_and_logs_it(app: typer.Typer, trained_run, 
     for text in ("auc", "calibration_error", "holdout_decisions", "model", "logging", "random",
                  "best_single", "best single action:", "model minus none", "logged to run"):
         assert text in stdout, text
+    assert " ".join(stdout.split()).count("Verdict on 150 held-out decisions: the policy ") == 1, stdout
     html = (out / "report.html").read_text()
     assert trained_run.model_version in html and "data:image/png;base64," in html
     assert (out / "reliability.png").exists() and (out / "policy_values.png").exists()

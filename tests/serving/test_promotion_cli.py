@@ -26,7 +26,9 @@ from tests.registry_fixtures import add_version, model_source, separate_registry
 
 GOOD = {"auc": 0.70, "log_loss": 0.40, "calibration_error": 0.010, "dr_policy_value": 12.0,
         "dr_policy_value_low": 10.0, "dr_policy_value_high": 14.0, "snips_policy_value": 11.5,
-        "holdout_decisions": 1500}
+        "holdout_decisions": 1500, "dr_policy_gain_vs_none": 3.0, "dr_policy_gain_vs_none_low": 1.0,
+        "dr_policy_gain_vs_none_high": 5.0, "dr_policy_gain_vs_best_single": 1.0,
+        "dr_policy_gain_vs_best_single_low": 0.2, "dr_policy_gain_vs_best_single_high": 1.8}
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
@@ -76,7 +78,8 @@ def test_promote_prints_checks_and_moves_champion(versions: tuple[int, int], sma
     code, out, err = run(app_with({**GOOD, "dr_policy_value": 13.0}), "promote", "--data", small_data_dir)
 
     assert code == 0, err
-    for name in ("holdout size", "policy value", "calibration", "AUC"):
+    for name in ("holdout size", "policy value", "beats doing nothing", "beats the best single action",
+                 "calibration", "AUC"):
         assert name in out
     assert f"promoted: {MODEL_NAME}/{new} is the champion (was {MODEL_NAME}/{old})" in out
     assert "holdout 2025-05-01 to 2025-07-01" in out
@@ -95,6 +98,18 @@ def test_refused_promote_exits_3_and_says_why(versions: tuple[int, int], small_d
         assert re.search(rf"{name}\W+{result}\W", out), f"{name} should {result}"
     assert champion_version() == old
     assert version_tags(new)["promotion_decision"] == "refused"
+
+
+def test_promote_refuses_a_challenger_no_better_than_the_best_single_action(
+        versions: tuple[int, int], small_data_dir: Path) -> None:
+    old, new = versions
+    code, out, _err = run(app_with({**GOOD, "dr_policy_value": 13.0, "dr_policy_gain_vs_best_single_low": -0.4}),
+                          "promote", "--data", small_data_dir)
+
+    assert code == REFUSED_EXIT_CODE
+    assert f"refused: {MODEL_NAME}/{old} stays the champion; failed: beats the best single action" in out
+    assert re.search(r"beats doing nothing\W+pass\W", out)
+    assert champion_version() == old
 
 
 def test_forced_promote_is_recorded_and_rollback_restores(versions: tuple[int, int],

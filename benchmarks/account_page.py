@@ -113,7 +113,7 @@ def main() -> None:
 
     from features.loading import load_dataset
     from models.recommend import load_model
-    from serving.api.app import create_app
+    from serving.app import create_app
     from serving.runtime import open_runtime
     from serving.settings import Settings
     from serving.snapshot import build_snapshot_state

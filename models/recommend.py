@@ -50,7 +50,7 @@ def score_dataset(dataset: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipel
     if top_k is None:
         top_k = max(1, len(actions.drop_duplicates(["offer_id", "channel"])))
     if explore_epsilon > 0 and seed is None:
-        seed = int(np.random.SeedSequence().entropy % 2**32)  # every pass below draws alike
+        seed = int(np.random.SeedSequence().generate_state(1)[0])  # every pass below draws alike
     context: dict[str, Any] = {
         "actions": actions, "policy": data.policy, "offers": data.offers,
         "category_margin": data.category_margin_rates(), "model_version": model_version,

@@ -13,8 +13,11 @@ RECENT_DAYS = 90
 RECENT_ROWS = 10
 
 
-def _none_if_na(values: np.ndarray) -> np.ndarray:
-    return np.where(pd.isna(values), None, values)
+def none_if_na(values: np.ndarray | pd.Series) -> np.ndarray:
+    """An object array of ``values`` with every missing value as None."""
+    out = np.asarray(values, dtype=object).copy()
+    out[pd.isna(out)] = None
+    return out
 
 
 class AccountDirectory:
@@ -27,8 +30,8 @@ class AccountDirectory:
             .set_index("account_id").reindex(accounts)
         self.accounts = accounts
         self._positions = {a: i for i, a in enumerate(accounts.to_numpy(dtype=object).tolist())}
-        self.region = _none_if_na(acc["region"].to_numpy(dtype=object))
-        self.rep_id = _none_if_na(acc["rep_id"].to_numpy(dtype=object))
+        self.region = none_if_na(acc["region"].to_numpy(dtype=object))
+        self.rep_id = none_if_na(acc["rep_id"].to_numpy(dtype=object))
         self._profile = acc.drop(columns=["region", "rep_id"])
         reps = data.reps.assign(rep_id=data.reps["rep_id"].astype(str)).set_index("rep_id")
         self.rep_names = reps["name"].dropna().astype(str).to_dict() if "name" in reps else {}

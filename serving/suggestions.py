@@ -27,6 +27,7 @@ from features.reason_texts import Reason
 from models.pipeline import REASON_CODES, DecisionPipeline
 from models.recommend import score_dataset
 from models.suggestion import Suggestion, split_reasons, suggestion_id
+from serving.directory import none_if_na
 from serving.store.feedback import FeedbackEffects
 from serving.store.tables import Decision
 
@@ -70,9 +71,8 @@ class SuggestionService:
             self.cols[name] = cand[name].to_numpy(dtype=np.float64)
         explored = cand["explored"] if "explored" in cand else pd.Series(False, index=cand.index)
         self.cols["explored"] = explored.fillna(False).to_numpy(dtype=bool)
-        self.cols["offer_id"] = np.where(pd.isna(cand["offer_id"]), None, self.cols["offer_id"])
-        self.cols["executed_by"] = np.where(pd.isna(cand["executed_by"]), None, self.cols["executed_by"])
-        self.cols["offer_name"] = np.where(pd.isna(cand["offer_name"]), None, self.cols["offer_name"])
+        for name in ("offer_id", "executed_by", "offer_name"):
+            self.cols[name] = none_if_na(self.cols[name])
         self.cols["suggestion_id"] = np.array(
             [suggestion_id(model_version, self.as_of, a, c, o, d) for a, c, o, d in zip(
                 self.cols["account_id"], self.cols["channel"], self.cols["offer_id"],
@@ -94,7 +94,7 @@ class SuggestionService:
             first = self._start[self._start < self._end]
             given = cand["propensity"].to_numpy(dtype=np.float64)[first]
             self.propensity[self.account_pos[first]] = np.where(np.isnan(given), PROPENSITY, given)
-        self.rep_id = np.where(state["rep_id"].isna(), None, state["rep_id"].to_numpy(dtype=object))
+        self.rep_id = none_if_na(state["rep_id"])
         #: The policy's channels with a contact cap, and each account's touches on them before as-of.
         self.capped = {name: rule for name, rule in channels.items() if rule.max_per_30d is not None}
         self.touches = {ch: state[TOUCH_COUNT_PREFIX + ch].to_numpy(dtype=np.int64)

@@ -1,2 +1,2 @@
-"""The HTTP API: the app factory, routers (one per resource), dependencies, schemas and the
-mapping of errors to answers."""
+"""The HTTP API: routers (one per resource), the plain functions behind them, dependencies,
+schemas and the mapping of errors to answers (``serving.app`` puts it together with the pages)."""

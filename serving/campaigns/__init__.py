@@ -1,2 +1,2 @@
-"""Marketing campaigns on the served suggestions: planning and storing, exports, reports, the
-rep actions they hand to reps, and the ``/v1/campaigns`` request handling."""
+"""Marketing campaigns on the served suggestions: planning and storing, exports, reports and the
+rep actions they hand to reps (``/v1/campaigns`` is in ``serving.api``)."""

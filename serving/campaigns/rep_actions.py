@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 import time
-import weakref
 from datetime import timedelta
 from typing import Any
 
@@ -46,14 +45,6 @@ class CampaignRepActions:
             self._loaded_at = time.monotonic()
 
 
-_CACHES: weakref.WeakKeyDictionary[Database, CampaignRepActions] = weakref.WeakKeyDictionary()
-_CACHES_LOCK = threading.Lock()
-
-
-def rep_actions(sessions: Database) -> CampaignRepActions:
-    """The cache of the database behind ``sessions`` (created on first use)."""
-    with _CACHES_LOCK:
-        cache = _CACHES.get(sessions)
-        if cache is None:
-            cache = _CACHES[sessions] = CampaignRepActions(sessions)
-        return cache
+def rep_actions(database: Database) -> CampaignRepActions:
+    """The cache of ``database`` (created on first use)."""
+    return database.shared("campaign_rep_actions", lambda: CampaignRepActions(database))

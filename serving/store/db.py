@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from alembic import command
 from alembic.config import Config
@@ -20,6 +20,7 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 #: SQLite has one writer at a time; queueing writers here avoids its sleep-and-retry busy handler
 #: (tail latency) and read-to-write upgrade failures under concurrent requests.
 _SQLITE_WRITER = threading.Lock()
+T = TypeVar("T")
 
 
 @contextmanager
@@ -85,6 +86,16 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.sessions = session_factory(engine)
+        self._shared: dict[str, Any] = {}
+        self._shared_lock = threading.Lock()
+
+    def shared(self, name: str, make: Callable[[], T]) -> T:
+        """The one object ``name`` kept for this database (made by ``make`` on first use), e.g. a
+        cache of its rows that every request reads."""
+        with self._shared_lock:
+            if name not in self._shared:
+                self._shared[name] = make()
+            return cast(T, self._shared[name])
 
     @classmethod
     def open(cls, url: str, *, sqlite_synchronous: str = "FULL") -> Database:

@@ -14,7 +14,6 @@ suggestion and snapshot, with the snapshot's lines indexed by account once.
 from __future__ import annotations
 
 import threading
-import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -137,15 +136,8 @@ def _converts(index: _OrderIndex, account: str, offer: str | None, created: Any,
     return bool(hit.any())
 
 
-_counts: weakref.WeakKeyDictionary[Database, FunnelCounts] = weakref.WeakKeyDictionary()
-_counts_lock = threading.Lock()
-
-
-def funnel_counts(sessions: Database) -> FunnelCounts:
-    """The up-to-date counts of the database behind ``sessions`` (one instance per database)."""
-    with _counts_lock:
-        found = _counts.get(sessions)
-        if found is None:
-            found = _counts[sessions] = FunnelCounts()
-    found.refresh(sessions)
+def funnel_counts(database: Database) -> FunnelCounts:
+    """The up-to-date counts of ``database`` (one instance per database)."""
+    found = database.shared("funnel_counts", FunnelCounts)
+    found.refresh(database)
     return found

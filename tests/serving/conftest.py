@@ -86,7 +86,7 @@ def running_api(url: str, snapshot, **settings_kw: object) -> Iterator[Api]:
     """The app on ``url`` with users: two reps, two managers, marketing, admin, one revoked."""
     from fastapi.testclient import TestClient
 
-    from serving.api.app import create_app
+    from serving.app import create_app
     from serving.runtime import open_runtime
     from serving.settings import Settings
     from serving.store.users import add_user, revoke_user

@@ -9,7 +9,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from serving.api.app import create_api
+from serving.app import create_api
 from tests.serving.conftest import fresh_database, running_api
 
 MAX_EXAMPLES = 30

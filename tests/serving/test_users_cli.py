@@ -78,7 +78,7 @@ def test_serve_without_data_fails_clearly(capsys, db_url, tmp_path, monkeypatch)
 
 
 def test_serve_demo_creates_three_scoped_users_and_prints_curl_lines(db_url, small_data_dir, trained_run) -> None:
-    from serving.demo import DEMO_USERS, serve_demo
+    from serving.cli.demo import DEMO_USERS, serve_demo
 
     buffer = io.StringIO()
     console = Console(file=buffer, width=400)

@@ -6,11 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response, status
 
+from serving.api import campaign_views
+from serving.api.campaign_schemas import CampaignIn, CampaignOut, CampaignReportOut
 from serving.api.deps import PlannerDep, RuntimeDep, SessionDep
 from serving.api.routers import AUTH_ERRORS
 from serving.api.schemas import ErrorOut
-from serving.campaigns import views as campaign_views
-from serving.campaigns.schemas import CampaignIn, CampaignOut, CampaignReportOut
 
 router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"], responses=AUTH_ERRORS)
 CampaignId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$")]

@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from features.errors import InputError
 from serving.access import Access
+from serving.api.campaign_schemas import CampaignIn, CampaignOut, CampaignReportOut
 from serving.campaigns.export import csv_bytes, export_frame, parquet_bytes
 from serving.campaigns.rep_actions import rep_actions
 from serving.campaigns.reports import report_for
-from serving.campaigns.schemas import CampaignIn, CampaignOut, CampaignReportOut
 from serving.campaigns.service import CampaignRequest, plan_and_store
 from serving.errors import ConflictError, NotFoundError
 from serving.runtime import Runtime
@@ -114,4 +114,6 @@ def report(runtime: Runtime, session: Session, campaign_id: str) -> CampaignRepo
     """Contacted vs holdout on the data directory as it is now (re-read, so new orders count)."""
     campaign = _campaign(session, campaign_id)
     _found, result = report_for(session, campaign.id, _dataset(runtime))
+    if result is None:
+        raise NotFoundError(f"campaign {campaign_id!r} not found")
     return CampaignReportOut(campaign_id=campaign.id, name=campaign.name, report=_finite(result.to_dict()))

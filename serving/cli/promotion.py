@@ -1,6 +1,6 @@
 """The ``symbiose promote`` and ``symbiose rollback`` commands: move the ``champion`` alias.
 
-:func:`register` adds both commands to a Typer app (``serving.cli.app``).
+:func:`register` adds both commands to a Typer app (``serving.cli``).
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from serving.cli.common import CommandError, command_errors, load_data, out, progress
 
 if TYPE_CHECKING:
     from models.promotion import Evaluator, PromotionOutcome
@@ -58,14 +60,13 @@ def run_promote(data: Path | None, *, force: bool, reason: str | None,
     from mlflow.exceptions import MlflowException
 
     from models.promotion import PromotionError, default_evaluator, run_promotion
-    from serving.cli import CommandError, _errors, _load, _status, out
 
     if reason is not None and not reason.strip():
         reason = None
-    with _errors():
+    with command_errors():
         try:
-            with _status("evaluating challenger and champion"):
-                outcome = run_promotion(_load, data=data, evaluator=(evaluator or default_evaluator)(),
+            with progress("evaluating challenger and champion"):
+                outcome = run_promotion(load_data, data=data, evaluator=(evaluator or default_evaluator)(),
                                         force=force, reason=reason)
         except PromotionError as exc:
             raise CommandError(str(exc)) from None
@@ -79,9 +80,8 @@ def run_promote(data: Path | None, *, force: bool, reason: str | None,
 def rollback() -> None:
     """Give the champion alias back to the version the current champion replaced."""
     from models.registry import configure_tracking, rollback_champion, version_label
-    from serving.cli import _errors, out
 
-    with _errors():
+    with command_errors():
         configure_tracking()
         current, previous = rollback_champion()
         out.print(f"champion rolled back from {version_label(current)} to {version_label(previous)}",

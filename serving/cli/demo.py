@@ -93,14 +93,14 @@ def serve_demo(data_dir: Path, *, model: str | None = None, host: str = "127.0.0
     """
     import uvicorn
 
-    from serving.api.app import create_app
+    from serving.app import create_app
+    from serving.cli.common import settings
     from serving.runtime import settle_heap
-    from serving.settings import Settings
     from serving.store.users import add_user, revoke_user
 
     console = console or Console()
-    settings = Settings(data=Path(data_dir), model=model, host=host, port=port)
-    app = create_app(settings)
+    config = settings(data=Path(data_dir), model=model, host=host, port=port)
+    app = create_app(config)
     runtime = app.state.runtime
     directory = runtime.snapshot.directory
     owners = pd.Series(directory.rep_id).dropna()

@@ -1,17 +1,19 @@
 """The ``symbiose evaluate`` command: holdout metrics, off-policy values and Qini curves of a model.
 
-:func:`register` adds the command to a Typer app (``serving.cli.app``).
+:func:`register` adds the command to a Typer app (``serving.cli``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
+
+from serving.cli.common import CommandError, command_errors, load_data, out, parse_time, progress
 
 EVALUATE_HELP = """Evaluate a model on a holdout: conversion metrics, policy values, Qini curves.
 
@@ -30,7 +32,7 @@ def register(app: typer.Typer) -> None:
 
 
 def evaluate(
-    data: Annotated[Path, typer.Option("--data", help="data directory (contract §1)")],
+    data: Annotated[Path, typer.Option("--data", help="data directory (docs/data-contract.md §1)")],
     model: Annotated[str | None, typer.Option("--model", help="model URI (default: champion, else latest)")] = None,
     as_of: Annotated[str | None, typer.Option(
         "--as-of", help="read only data before this time, ISO 8601 (default: end of the holdout)")] = None,
@@ -52,18 +54,17 @@ def evaluate(
     from models.evaluation.run_log import log_written_evaluation, model_run_id
     from models.recommend import load_model
     from models.registry import home, resolve_model_uri
-    from serving.cli import CommandError, _errors, _load, _status, out
 
-    with _errors():
+    with command_errors():
         if (holdout_from is None) != (holdout_to is None):
             raise CommandError("--holdout-from and --holdout-to go together; got only "
                                + ("--holdout-from" if holdout_from else "--holdout-to"))
-        ts, start, end = (_timestamp(v, name) for v, name in
+        ts, start, end = (parse_time(v, name) for v, name in
                           ((as_of, "--as-of"), (holdout_from, "--holdout-from"), (holdout_to, "--holdout-to")))
-        ds = _load(data)
+        ds = load_data(data)
         pipeline, version = load_model(model)
         uri, _ = resolve_model_uri(model)
-        with _status("evaluating"):
+        with progress("evaluating"):
             report = evaluate_pipeline(pipeline, ds, as_of=ts, holdout_from=start, holdout_to=end,
                                        n_boot=boots, seed=seed, max_decisions=max_decisions)
         report.model_version = version
@@ -82,18 +83,6 @@ def evaluate(
             else:
                 artifact = log_written_evaluation(report, run_id, target)
                 out.print(f"logged to run {run_id} ({artifact}, metrics eval_*)", highlight=False)
-
-
-def _timestamp(value: str | None, name: str) -> pd.Timestamp | None:
-    from features.dataset import as_utc_timestamp
-    from serving.cli import CommandError
-
-    if value is None:
-        return None
-    try:
-        return as_utc_timestamp(value, name)
-    except ValueError as exc:
-        raise CommandError(str(exc)) from exc
 
 
 MIN_TABLE_WIDTH = 120
@@ -125,8 +114,8 @@ def print_report(report: Any, console: Console) -> None:
         cells = [f"{r.value:,.1f} [{r.low:,.1f}, {r.high:,.1f}]" for r in rows.itertuples()]
         table.add_row(policy, *cells, f"{int(rows['n'].iloc[0]):,}")
     # Intervals are never cut: the table gets at least MIN_TABLE_WIDTH columns.
-    Console(file=console.file, width=max(console.width, MIN_TABLE_WIDTH), color_system=console.color_system,
-            force_terminal=console.is_terminal).print(table)
+    Console(file=console.file, width=max(console.width, MIN_TABLE_WIDTH),
+            color_system=cast(Any, console.color_system), force_terminal=console.is_terminal).print(table)
     if report.best_single_action:
         console.print(f"best single action: {report.best_single_action}", highlight=False)
     gain = report.gain_vs_none

@@ -1,4 +1,5 @@
-"""The FastAPI application: ``create_app(settings)`` loads model and snapshot once and serves them."""
+"""The service: ``create_app(settings)`` puts the HTTP API and the rep pages together, loads model
+and snapshot once and serves them."""
 
 from __future__ import annotations
 

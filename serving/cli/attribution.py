@@ -1,6 +1,6 @@
 """The ``symbiose attribution`` command: revenue credited per rep, region, channel or campaign.
 
-:func:`register` adds the command to a Typer app (``serving.cli.app``).
+:func:`register` adds the command to a Typer app (``serving.cli``).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from features.attribution import AMOUNT_COLUMNS, KEY_COLUMNS
+from serving.cli.common import CommandError, command_errors, load_data, out, parse_time
 
 
 class By(StrEnum):
@@ -64,23 +65,17 @@ def attribution(
 ) -> None:
     """Print (and export) the attribution table of a period."""
     from features.attribution import attribute_orders, attribution_table
-    from features.dataset import as_utc_timestamp
     from features.ownership import load_account_owners
-    from serving.cli import CommandError, _errors, _load, out
     from serving.output import output_format, write_frame_atomic
 
-    with _errors():
+    with command_errors():
         if out_file is not None:
             output_format(out_file)
-        try:
-            first = as_utc_timestamp(start, "--from")
-            last = as_utc_timestamp(end, "--to")
-        except ValueError as exc:
-            raise CommandError(str(exc)) from exc
-        if not first < last:
+        first, last = parse_time(start, "--from"), parse_time(end, "--to")
+        if first is None or last is None or not first < last:
             raise CommandError(f"--from {start} must be before --to {end} (the period is "
                                "FROM <= ordered_at < TO)")
-        dataset = _load(data)
+        dataset = load_data(data)
         owners = load_account_owners(data, dataset.accounts)
         table = attribution_table(attribute_orders(dataset, owners), by.value, first, last)
         if out_file is not None:

@@ -1,7 +1,7 @@
 """The ``symbiose campaign`` commands: ``plan`` an audience under budgets and capacities with a
 control group, ``report`` contacted vs holdout once outcomes arrived.
 
-:func:`register` adds the sub-app to a Typer app (``serving.cli.app``). Campaigns are stored in the
+:func:`register` adds the sub-app to a Typer app (``serving.cli``). Campaigns are stored in the
 service database (``SYMBIOSE_DATABASE_URL``, default the embedded SQLite file).
 """
 
@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from features.errors import InputError
+from serving.cli.common import CommandError, command_errors, load_data, out, progress, settings
 
 campaign_app = typer.Typer(no_args_is_help=True, help="Marketing campaigns: plan an audience, report its results.")
 
@@ -79,12 +80,11 @@ def plan(
     from models.recommend import load_model
     from serving.campaigns.export import SEPARATORS, write_export
     from serving.campaigns.service import CampaignRequest, plan_and_store
-    from serving.cli import CommandError, _errors, _load, _status, out, settings
     from serving.output import output_format
     from serving.store.db import Database
     from serving.store.users import utcnow
 
-    with _errors():
+    with command_errors():
         output_format(out_file)
         if sep not in SEPARATORS:
             raise CommandError(f"--sep {sep!r}: expected ',' or ';'")
@@ -93,13 +93,13 @@ def plan(
             channel_budgets=parse_assignments(channel_budget, "--channel-budget", float),
             offer_limits=parse_assignments(offer_limit, "--offer-limit", int), max_accounts=max_accounts,
             min_incremental_margin=min_incremental_margin, holdout=holdout, seed=seed)
-        dataset = _load(data)
+        dataset = load_data(data)
         ts = resolve_as_of(dataset, as_of)
         with Database.open(settings().resolved_database_url()) as database:
             pipeline, version = load_model(model)
-            with _status("scoring"):
+            with progress("scoring"):
                 recs = score_recommendations(dataset, ts, pipeline, model_version=version)
-            with database() as session, _status("optimizing"):
+            with database() as session, progress("optimizing"):
                 _campaign, result = plan_and_store(session, request, recommendations=recs, dataset=dataset,
                                                    as_of=ts, model_version=version, user_id=None, now=utcnow())
             write_export(result.members, out_file, bom=bom, sep=sep)
@@ -148,14 +148,13 @@ def report(
 
     from serving.campaigns.plot import plot_report
     from serving.campaigns.reports import report_for, report_rows
-    from serving.cli import CommandError, _errors, _load, out, settings
     from serving.output import output_format, write_frame_atomic
     from serving.store.db import Database
 
-    with _errors():
+    with command_errors():
         if out_file is not None:
             output_format(out_file)
-        dataset = _load(data)
+        dataset = load_data(data)
         with Database.open(settings().resolved_database_url()) as database, database() as session:
             campaign, result = report_for(session, name, dataset)
         if campaign is None or result is None:

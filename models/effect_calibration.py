@@ -127,7 +127,7 @@ class EffectCalibration:
         """Flat summary for logs: the baseline map, and per channel the calibrated effect at the
         median and the top of the raw effects it was fitted on."""
         out = {"baseline_a": self.baseline_coef[0], "baseline_b": self.baseline_coef[1]}
-        for name, (xs, ys) in sorted(self.channel_maps.items()):
+        for name, (_xs, ys) in sorted(self.channel_maps.items()):
             if ys:
                 out[f"effect_low_{name}"], out[f"effect_high_{name}"] = ys[0], ys[-1]
         return out

@@ -68,7 +68,7 @@ class PromotionThresholds:
     def __post_init__(self) -> None:
         for item in fields(self):
             value = getattr(self, item.name)
-            if not (isinstance(value, numbers.Real) and math.isfinite(value) and value >= 0):
+            if not (isinstance(value, numbers.Real) and math.isfinite(value) and float(value) >= 0):
                 raise ValueError(f"PromotionThresholds.{item.name}: expected a finite number >= 0, "
                                  f"got {value!r}")
 

@@ -35,8 +35,11 @@ demo: install
 test: install-dev chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Ruff over all code; mypy (settings in pyproject.toml: strict optional, unused ignores, untyped
+# bodies checked) over the three packages.
 lint: install-dev
 	$(BIN)/ruff check features models serving tests benchmarks
+	$(BIN)/mypy
 
 bench: install-dev
 	$(BIN)/python benchmarks/policy_value.py

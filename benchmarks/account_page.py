@@ -114,8 +114,9 @@ def main() -> None:
     from features.loading import load_dataset
     from models.recommend import load_model
     from serving.app import create_app
-    from serving.runtime import build_snapshot_state, open_runtime, serving_as_of
+    from serving.runtime import open_runtime
     from serving.settings import Settings
+    from serving.snapshot import build_snapshot_state
     from serving.store.users import add_user
 
     if args.model:
@@ -129,7 +130,7 @@ def main() -> None:
     started = time.perf_counter()
     dataset = load_dataset(data)
     pipeline, version = load_model(uri)
-    snapshot = build_snapshot_state(dataset, pipeline, version, as_of=serving_as_of(dataset))
+    snapshot = build_snapshot_state(dataset, pipeline, version, as_of=dataset.default_as_of())
     load_s = time.perf_counter() - started
     db = workdir / f"web-{os.getpid()}.db"
     runtime = open_runtime(Settings(database_url=f"sqlite:///{db}"), snapshot)

@@ -43,7 +43,7 @@ from models.decision import row_positions
 from models.design import action_frame
 from models.evaluation.ground_truth import KEY, compare_policies
 from models.pipeline import split_snapshot
-from models.recommend import recommend_dataset
+from models.recommend import score_dataset
 from models.training import train_pipeline
 
 FOLDS = 5
@@ -146,7 +146,7 @@ def run_one(world: str, n_accounts: int | None, seed: int, workdir: Path, latent
     pipeline = train_pipeline(dataset, as_of).pipeline
     truth = pd.read_parquet(truth_path)
     truth["discount_pct"] = truth["discount_pct"].astype(float)
-    recs = recommend_dataset(dataset, as_of, pipeline, top_k=1)
+    recs = score_dataset(dataset, as_of, pipeline, top_k=1)
     model = compare_policies(recs, truth)
     chosen = recs[(recs["rank"] == 1) & (recs["channel"] != "none")].merge(truth, on=KEY)
     rho = spearmanr(chosen["expected_incremental_margin"], chosen["true_expected_incremental_margin"])[0]

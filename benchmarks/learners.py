@@ -42,7 +42,7 @@ from features.snapshot import build_snapshot
 from models.decision import score_actions
 from models.evaluation.ground_truth import KEY, compare_policies
 from models.pipeline import split_snapshot
-from models.recommend import recommend_dataset
+from models.recommend import score_dataset
 from models.training import TrainingConfig, train_pipeline
 
 DEFAULT_VARIANTS = ["auto", "s+crossfit"]
@@ -114,7 +114,7 @@ def run_variant(dataset, truth: pd.DataFrame, variant: str) -> dict[str, object]
     started = time.perf_counter()
     result = train_pipeline(dataset, as_of, config_of(variant))
     train_s = time.perf_counter() - started
-    recs = recommend_dataset(dataset, as_of, result.pipeline, top_k=1)
+    recs = score_dataset(dataset, as_of, result.pipeline, top_k=1)
     cmp = compare_policies(recs, truth)
     chosen = recs[(recs["rank"] == 1) & (recs["channel"] != NONE_CHANNEL)].merge(truth, on=KEY)
     rho = spearmanr(chosen["expected_incremental_margin"], chosen["true_expected_incremental_margin"])[0] \

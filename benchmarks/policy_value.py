@@ -30,7 +30,7 @@ from features.policy import NONE_CHANNEL
 from features.sample_data import DEFAULT_AS_OF, generate
 from features.sample_worlds import WORLDS, world_spec
 from models.evaluation.ground_truth import KEY, compare_policies
-from models.recommend import recommend_dataset
+from models.recommend import score_dataset
 from models.training import train_pipeline
 
 
@@ -71,9 +71,9 @@ def run_one(world: str, n_accounts: int | None, seed: int, workdir: Path) -> dic
     result = train_pipeline(dataset, as_of)
     train_s = time.perf_counter() - started
     started = time.perf_counter()
-    recs = recommend_dataset(dataset, as_of, result.pipeline, top_k=3)
+    recs = score_dataset(dataset, as_of, result.pipeline, top_k=3)
     rec_s = time.perf_counter() - started
-    by_p = recommend_dataset(dataset, as_of, result.pipeline, top_k=1, rank_by="conversion")
+    by_p = score_dataset(dataset, as_of, result.pipeline, top_k=1, rank_by="conversion")
     truth = pd.read_parquet(truth_path)
     cmp = compare_policies(recs, truth, by_probability=by_p)
     chosen = recs[(recs["rank"] == 1) & (recs["channel"] != "none")].merge(truth, on=KEY)

@@ -84,11 +84,10 @@ def mlflow_payloads(data: Path, uri: str, accounts: list[str]) -> list[bytes]:
     from features.loading import load_dataset
     from features.snapshot import build_snapshot
     from models.recommend import load_model
-    from serving.runtime import serving_as_of
 
     pipeline, _ = load_model(uri)
     dataset = load_dataset(data)
-    as_of = serving_as_of(dataset)
+    as_of = dataset.default_as_of()
     data_before = dataset.before(as_of)
     categories = sorted(set(action_space(data_before)["category"].astype(str))) or pipeline.categories
     snap = build_snapshot(data_before, as_of, pipeline.specs, categories)
@@ -189,12 +188,12 @@ def main() -> None:
     data, uri = prepare(workdir, args.accounts, args.seed)
 
     from models.registry import configure_tracking
-    from serving.store.db import open_database
+    from serving.store.db import Database
     from serving.store.users import add_user
 
     tracking = configure_tracking()
     db_url = f"sqlite:///{workdir / 'service.db'}"
-    with open_database(db_url)() as session:
+    with Database.open(db_url)() as session:
         _user, token = add_user(session, name=f"load-{time.time_ns()}", role="admin")
     env = {**os.environ, "SYMBIOSE_HOME": str(home), "SYMBIOSE_DATABASE_URL": db_url,
            "MLFLOW_TRACKING_URI": tracking, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",

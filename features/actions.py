@@ -1,4 +1,4 @@
-"""Action space and eligibility rules (contract §2).
+"""Action space and eligibility rules (docs/data-contract.md §2).
 
 An action is (channel, offer_id, discount_pct). :func:`action_space` lists every action the
 catalog allows; :func:`contact_state` summarises each account's contact history as of a time;
@@ -145,7 +145,7 @@ def eligible_mask(state: pd.DataFrame, actions: pd.DataFrame, policy: Policy,
         if rule.max_per_30d is not None:
             column = TOUCH_COUNT_PREFIX + str(channel)
             _require(state, [column], "state")
-            ok &= state[column].to_numpy(dtype=np.float64) < rule.max_per_30d
+            ok &= ~rule.cap_reached(state[column].to_numpy(dtype=np.float64))
         mask[:, cols] = ok[:, None]
         consent_cols = cols[needs_consent[cols]] if not rule.requires_consent else cols
         mask[:, consent_cols] &= consent[:, None]
@@ -229,7 +229,7 @@ def ineligible_reasons(state: pd.Series | pd.DataFrame, action_row: pd.Series | 
     if rule is not None and rule.max_per_30d is not None:
         touches = state.get(TOUCH_COUNT_PREFIX + channel, 0)
         touches = 0 if pd.isna(touches) else int(touches)
-        if touches >= rule.max_per_30d:
+        if rule.cap_reached(touches):
             reasons.append(Reason("contact_cap", {"channel": channel, "count": touches,
                                                   "limit_count": rule.max_per_30d}))
     if _truthy(state.get("in_quiet_period", False)):

@@ -1,4 +1,4 @@
-"""The data contract's tables, declared as data (DATA_CONTRACT.md section 1).
+"""The data contract's tables, declared as data (docs/data-contract.md §1).
 
 Each ``Table`` lists its columns with type, requiredness, uniqueness, range, allowed values
 and default; ``ForeignKey`` declares a reference between tables and ``RowRule`` a condition

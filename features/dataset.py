@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from features.errors import InputError
 from features.policy import Policy
 
 ACCOUNT_COLUMNS = ["account_id", "region", "rep_id", "industry", "employees", "country",
@@ -81,6 +82,14 @@ class Dataset:
         stamps = [s for s in stamps if pd.notna(s)]
         return max(stamps) if stamps else None
 
+    def default_as_of(self) -> pd.Timestamp:
+        """The as-of time when none is given: midnight after the latest event, so the whole last
+        day is history (today's midnight, UTC, when the data has no events)."""
+        latest = self.latest_time()
+        if latest is None:
+            return pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
+        return latest.normalize() + pd.Timedelta(days=1)
+
 
 def _to_contract_frame(name: str, df: pd.DataFrame) -> pd.DataFrame:
     """Turn normalized columns back into the contract's file form (lists as ``|`` strings)."""
@@ -124,14 +133,22 @@ def write_dataset(dataset: Dataset, directory: str | Path, fmt: str = "csv") -> 
     return directory
 
 
+def resolve_as_of(dataset: Dataset, as_of: str | pd.Timestamp | None, name: str = "--as-of") -> pd.Timestamp:
+    """``as_of`` as a naive UTC timestamp, or the data's default (:meth:`Dataset.default_as_of`)
+    when it is None or empty: the one as-of rule of every command and of the service."""
+    if as_of is None or (isinstance(as_of, str) and not as_of.strip()):
+        return dataset.default_as_of()
+    return as_utc_timestamp(as_of, name)
+
+
 def as_utc_timestamp(value: str | pd.Timestamp, name: str = "as_of") -> pd.Timestamp:
     """Parse an ISO 8601 date or time into a naive UTC timestamp (offsets converted to UTC)."""
     try:
         ts = pd.Timestamp(value)
     except (ValueError, TypeError) as exc:
-        raise ValueError(f"{name} {value!r}: expected an ISO 8601 date or time such as 2025-07-01") from exc
+        raise InputError(f"{name} {value!r}: expected an ISO 8601 date or time such as 2025-07-01") from exc
     if pd.isna(ts):
-        raise ValueError(f"{name} {value!r}: expected an ISO 8601 date or time such as 2025-07-01")
+        raise InputError(f"{name} {value!r}: expected an ISO 8601 date or time such as 2025-07-01")
     if ts.tzinfo is not None:
         ts = ts.tz_convert("UTC").tz_localize(None)
     return ts

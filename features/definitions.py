@@ -26,7 +26,7 @@ ReasonWhen = Literal["positive", "negative", "always", "never"]
 SPEC_FORMAT = "symbiose.feature_specs"
 SPEC_FORMAT_VERSION = 1
 N_WEB_EVENT_TYPES = 8
-FIRMOGRAPHICS = {"employees": "numeric", "industry": "categorical", "region": "categorical",
+FIRMOGRAPHICS: dict[str, FeatureDtype] = {"employees": "numeric", "industry": "categorical", "region": "categorical",
                  "country": "categorical"}
 
 

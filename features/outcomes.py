@@ -1,4 +1,4 @@
-"""Outcome labels: did an account order after a touch, and what margin did that bring (contract §2).
+"""Outcome labels: did an account order after a touch, and what margin did that bring (docs/data-contract.md §2).
 
 A touch at ``t`` converts when the account orders the offer's product category in the window
 ``(t, t + attribution_window_days]`` — strictly after ``t``, up to and including the window's
@@ -118,7 +118,7 @@ def window_outcomes(dataset: Dataset, queries: pd.DataFrame, window_days: int | 
 
 
 def label_touches(dataset: Dataset, as_of: pd.Timestamp | str | None = None) -> pd.DataFrame:
-    """One labelled row per logged action (contract §2), in the order of ``dataset.touches``.
+    """One labelled row per logged action (docs/data-contract.md §2), in the order of ``dataset.touches``.
 
     - a touch with an offer: one row, ``category`` = the offer's category, the offer's margin rate;
     - a ``none`` touch (holdout/control): one row per category of ``dataset.categories`` with

@@ -10,14 +10,18 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import yaml
+from numpy.typing import ArrayLike
+
+from features.errors import SymbioseError
 
 ExecutedBy = Literal["rep", "marketing"]
 EXECUTORS: tuple[str, ...] = ("rep", "marketing")
 NONE_CHANNEL = "none"
 
 
-class PolicyError(ValueError):
+class PolicyError(SymbioseError, ValueError):
     """policy.yaml is malformed; the message names the key and what was expected."""
 
 
@@ -31,6 +35,14 @@ class ChannelRule:
     requires_consent: bool = False
     max_per_30d: int | None = None
 
+    def cap_reached(self, touches: ArrayLike) -> np.ndarray:
+        """The contact-cap rule: no further contact on this channel once an account's touches in
+        the 30 days before as-of (``touches``, a count or an array of counts) reach ``max_per_30d``."""
+        counts = np.asarray(touches, dtype=np.float64)
+        if self.max_per_30d is None:
+            return np.zeros(counts.shape, dtype=bool)
+        return counts >= self.max_per_30d
+
 
 DEFAULT_CHANNELS: dict[str, ChannelRule] = {
     "email": ChannelRule("email", 0.5, "marketing", True, 4),
@@ -42,7 +54,7 @@ DEFAULT_CHANNELS: dict[str, ChannelRule] = {
 
 @dataclass(frozen=True)
 class Policy:
-    """The business rules every component shares (contract section 1, policy.yaml)."""
+    """The business rules every component shares (docs/data-contract.md §1, policy.yaml)."""
 
     attribution_window_days: int = 30
     quiet_days_after_order: int = 0

@@ -147,7 +147,7 @@ DECISION_TEXTS: dict[str, dict[str, str]] = {
 #: Every reason sentence by key and language.
 TEXTS: dict[str, dict[str, str]] = {**FEATURE_TEXTS, **DECISION_TEXTS}
 
-_CHANNELS = {
+_CHANNELS: dict[str, dict[str, tuple[str, ...]]] = {
     "en": {"email": ("e-mail", "e-mails"), "phone": ("call", "calls"), "visit": ("visit", "visits"),
            "webshop_banner": ("webshop banner", "webshop banners")},
     # one, many, many (dative), by what medium
@@ -303,7 +303,7 @@ def feature_template(reason_key: str, lang: str = "en", *, days: int | None = No
 def _reads_one(values: dict[str, Any]) -> bool:
     count = values.get("count", values.get("value"))
     try:
-        return format(float(count), ".0f") == "1"
+        return format(float(count), ".0f") == "1"  # type: ignore[arg-type]  # None fails below
     except (TypeError, ValueError):
         return False
 

@@ -11,7 +11,7 @@ Every day, for all accounts x categories at once:
    views, and visits;
 4. from ``world.touch_start_day`` on, weekday outreach decisions by a randomized logging policy
    with exact propensities: ``none`` with probability ``P_NONE``, otherwise among the actions
-   eligible at the decision time ``t`` (contract section 2 with as-of ``t``: touches in
+   eligible at the decision time ``t`` (docs/data-contract.md §2 with as-of ``t``: touches in
    ``[t - 30 days, t)`` count against caps, orders in ``[t - quiet days, t)`` block outreach),
    each with a chance proportional to its channel's logging weight (uniform unless the world's
    spec says otherwise). With nothing eligible the decision is ``none`` with propensity 1.

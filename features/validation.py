@@ -23,6 +23,7 @@ from features.contract import (
     Column,
     Table,
 )
+from features.errors import SymbioseError
 
 SHOWN = 5
 
@@ -73,7 +74,7 @@ def _show_value(value: str) -> str:
     return value
 
 
-class ContractError(ValueError):
+class ContractError(SymbioseError, ValueError):
     """A data directory breaks the contract; ``problems`` lists every way it does."""
 
     def __init__(self, problems: Sequence[Problem]) -> None:

@@ -52,7 +52,8 @@ def make_learner(name: str, design: DesignMatrix, *, calibration: str = "effect"
     if name not in LEARNERS:
         raise ValueError(f"learner must be one of {', '.join(LEARNERS)}; got {name!r}")
     monotone = design.monotone_constraints()
-    common = dict(account_columns=design.account_columns, monotone_constraints=monotone, random_state=random_state)
+    common: dict[str, Any] = dict(account_columns=design.account_columns, monotone_constraints=monotone,
+                                  random_state=random_state)
     if name == "t":
         return TLearnerClassifier(**common)
     if name == "x":

@@ -179,18 +179,25 @@ class DRLearnerClassifier(_TwoStage):
                             rows["discount_pct"].fillna(0).to_numpy(dtype=float),
                             np.where(by_rep, "rep", "marketing").astype(object))
 
+    def _design(self) -> DesignMatrix:
+        """The design matrix the learner was built over (required to encode raw rows)."""
+        if self.design is None:
+            raise ValueError("DRLearnerClassifier needs design= to encode raw rows")
+        return self.design
+
     def _cross_fitted_outcomes(self, X: pd.DataFrame, y: np.ndarray, rows: np.ndarray, acts: pd.DataFrame,
                                groups: Any) -> tuple[np.ndarray, np.ndarray]:
         """Out-of-fold mu(x, a) and mu(x, none) of the pseudo rows (pooled model, folds by account)."""
         g = np.arange(len(y)) if groups is None else np.asarray(groups, dtype=object)
         codes = pd.factorize(g)[0]
         fold = np.random.default_rng(self.random_state + 1).integers(0, self.nuisance_folds, codes.max() + 1)[codes]
-        encoded = self.design.encoded(X)
-        with_a = self.design.with_actions(encoded[rows], acts)
+        design = self._design()
+        encoded = design.encoded(X)
+        with_a = design.with_actions(encoded[rows], acts)
         n = len(rows)
         none_acts = action_frame(np.full(n, NONE_CHANNEL, dtype=object), np.full(n, None), np.zeros(n),
                                  np.full(n, None))
-        with_0 = self.design.with_actions(encoded[rows], none_acts)
+        with_0 = design.with_actions(encoded[rows], none_acts)
         mu_a, mu_0 = np.empty(n), np.empty(n)
         for k in range(self.nuisance_folds):
             held = fold[rows] == k
@@ -211,7 +218,7 @@ class DRLearnerClassifier(_TwoStage):
         """The estimated change in conversion probability of each row's action against `none`."""
         check_is_fitted(self, "effect_")
         X = _check_input(X, self.n_features_in_)
-        values = X if isinstance(X, np.ndarray) else self.design.encoded(X)
+        values = X if isinstance(X, np.ndarray) else self._design().encoded(X)
         return np.where(self._contact(X), np.asarray(self.effect_.predict(values)), 0.0)
 
     def predict_proba(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:

@@ -154,7 +154,8 @@ class ConversionClassifier(ClassifierMixin, BaseEstimator):
             params = {k: v for k, v in self._lgb_params().items() if not k.startswith("monotone")}
             base = lgb.LGBMClassifier(**params)
             base.fit(X[self.baseline_columns], y, **self._early_stopping(
-                X_calib[self.baseline_columns] if has_calib else None, y_calib if has_calib else None))
+                X_calib[self.baseline_columns] if has_calib and X_calib is not None else None,
+                y_calib if has_calib else None))
             self.baseline_ = base.booster_
             self.baseline_iteration_ = int(base.best_iteration_ or base.n_estimators)
             self.baseline_index_ = X.columns.get_indexer(self.baseline_columns)
@@ -241,6 +242,8 @@ class ConversionClassifier(ClassifierMixin, BaseEstimator):
         return X[:, self.baseline_index_] if isinstance(X, np.ndarray) else X[self.baseline_columns]
 
     def _baseline_raw(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
+        if self.baseline_ is None:
+            raise ValueError("no baseline model: fit with baseline_columns first")
         return np.asarray(self.baseline_.predict(self._baseline_input(X), raw_score=True,
                                                  num_iteration=self.baseline_iteration_))
 

@@ -102,7 +102,7 @@ class _TwoStage(ClassifierMixin, BaseEstimator):
             return
         base = ConversionClassifier(n_estimators=self.n_estimators, random_state=self.random_state,
                                     n_jobs=self.n_jobs)
-        calib = {} if X_calib is None else dict(
+        calib = {} if X_calib is None or y_calib is None or contact_calib is None else dict(
             X_calib=X_calib.loc[~contact_calib, self.account_columns], y_calib=y_calib[~contact_calib])
         base.fit(X.loc[~contact, self.account_columns], y[~contact], **calib)
         self.baseline_ = base
@@ -175,7 +175,7 @@ class TLearnerClassifier(_TwoStage):
         pooled = ConversionClassifier(monotone_constraints=self.monotone_constraints,
                                       n_estimators=self.n_estimators, random_state=self.random_state,
                                       n_jobs=self.n_jobs)
-        pooled.fit(X.loc[contact], y[contact], **({} if not has_calib else dict(
+        pooled.fit(X.loc[contact], y[contact], **({} if X_calib is None or y_calib is None or contact_calib is None else dict(
             X_calib=X_calib.loc[contact_calib], y_calib=y_calib[contact_calib])))
         self.pooled_ = pooled
         groups = self._groups(X)
@@ -190,7 +190,7 @@ class TLearnerClassifier(_TwoStage):
                                          n_estimators=self.n_estimators, random_state=self.random_state,
                                          n_jobs=self.n_jobs)
             calib = {}
-            if has_calib:
+            if has_calib and X_calib is not None and y_calib is not None:
                 crow = contact_calib & (groups_calib == g)
                 calib = dict(X_calib=X_calib.loc[crow], y_calib=y_calib[crow])
             self.models_[float(g)] = model.fit(X.loc[rows], y[rows], **calib)
@@ -322,7 +322,8 @@ def _contact_split(X: pd.DataFrame, X_calib: pd.DataFrame | None, y_calib: np.nd
     has_calib = X_calib is not None and y_calib is not None and len(X_calib) > 0
     y_cal = np.asarray(y_calib, dtype=float) if has_calib else None
     contact = np.nan_to_num(X["action_is_contact"].to_numpy(dtype=float)) > 0
-    contact_calib = (np.nan_to_num(X_calib["action_is_contact"].to_numpy(dtype=float)) > 0) if has_calib else None
+    contact_calib = (np.nan_to_num(X_calib["action_is_contact"].to_numpy(dtype=float)) > 0) \
+        if has_calib and X_calib is not None else None
     if contact.all() or not contact.any():
         raise ValueError(f"{learner}-learner needs `none` rows and touches; got {int((~contact).sum())} `none` rows "
                          f"and {int(contact.sum())} touches")

@@ -24,7 +24,7 @@ from models.explain import THIN_EVIDENCE, history_reasons, value_reason
 from models.exploration import explore
 from models.shrinkage import LiftPrior
 
-#: Columns of the recommendations file (contract §3), in order.
+#: Columns of the recommendations file (docs/data-contract.md §3), in order.
 OUTPUT_COLUMNS = ["account_id", "rank", "channel", "offer_id", "discount_pct", "p_convert",
                   "p_convert_baseline", "expected_incremental_margin", "executed_by", "rep_id",
                   "reasons", "model_version"]
@@ -135,7 +135,7 @@ class DecisionPipeline:
                   rank_by: str = "incremental_margin", explain: bool = True,
                   explore_epsilon: float = 0.0, seed: int | None = None,
                   reason_codes: bool = False) -> pd.DataFrame:
-        """Recommendations (contract §3) for every account of ``state``.
+        """Recommendations (docs/data-contract.md §3) for every account of ``state``.
 
         ``frame``: one row per account × category (account_id, category, feature columns);
         ``state``: one row per account indexed by account_id with rep_id and the contact-state

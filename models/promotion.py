@@ -22,6 +22,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from features.dataset import Dataset
+from features.errors import SymbioseError
 from models.pipeline import DecisionPipeline
 from models.pyfunc import load_pipeline
 from models.registry import (
@@ -44,7 +45,7 @@ REQUIRED_METRICS = ("auc", "calibration_error", "dr_policy_value", "dr_policy_va
 Metrics = Mapping[str, float]
 
 
-class PromotionError(RuntimeError):
+class PromotionError(SymbioseError, RuntimeError):
     """A promotion cannot be attempted; the message says what is missing."""
 
 
@@ -67,7 +68,7 @@ class PromotionThresholds:
     def __post_init__(self) -> None:
         for item in fields(self):
             value = getattr(self, item.name)
-            if not (isinstance(value, numbers.Real) and math.isfinite(value) and value >= 0):
+            if not (isinstance(value, numbers.Real) and math.isfinite(value) and float(value) >= 0):
                 raise ValueError(f"PromotionThresholds.{item.name}: expected a finite number >= 0, "
                                  f"got {value!r}")
 

@@ -2,7 +2,7 @@
 
 Input: one row per account × category with ``account_id``, ``category``, ``rep_id``, the contact
 state columns and the feature columns (``features.snapshot.build_snapshot`` produces exactly this).
-Output: the recommendations (contract §3). ``params={"top_k": K}`` sets suggestions per account.
+Output: the recommendations (docs/data-contract.md §3). ``params={"top_k": K}`` sets suggestions per account.
 So ``mlflow models serve`` and Spark's ``spark_udf`` run the same decisions as the CLI.
 """
 
@@ -15,8 +15,10 @@ from typing import Any
 
 import joblib
 import mlflow
+import mlflow.pyfunc
 import pandas as pd
 from mlflow.models import infer_signature
+from mlflow.pyfunc.model import PythonModel
 
 from models.pipeline import DecisionPipeline, split_snapshot
 from models.registry import MODEL_NAME, next_version
@@ -25,7 +27,7 @@ PIP_REQUIREMENTS = ["pandas>=2.2", "numpy>=1.26", "scikit-learn>=1.5", "lightgbm
                     "mlflow>=3.1", "pyyaml>=6.0", "joblib>=1.3"]
 
 
-class SymbiosePyfunc(mlflow.pyfunc.PythonModel):
+class SymbiosePyfunc(PythonModel):
     """pyfunc wrapper around a pickled :class:`DecisionPipeline`."""
 
     def load_context(self, context: Any) -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
 
 from features.actions import action_space
 from features.dataset import Dataset
 from features.snapshot import build_snapshot
-from models.pipeline import DecisionPipeline, split_snapshot
+from models.pipeline import REASON_CODES, DecisionPipeline, split_snapshot
 from models.pyfunc import load_pipeline
 from models.registry import ModelNotFoundError, configure_tracking, resolve_model_uri
 
@@ -24,19 +27,50 @@ def load_model(model: str | None = None) -> tuple[DecisionPipeline, str]:
         raise ModelNotFoundError(f"--model {uri}: cannot load it ({message})") from exc
 
 
-def recommend_dataset(dataset: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipeline, *,
-                      top_k: int = 3, model_version: str | None = None,
-                      rank_by: str = "incremental_margin", explore_epsilon: float = 0.0,
-                      seed: int | None = None) -> pd.DataFrame:
-    """Suggestions for every account of ``dataset`` with the data directory's current offers and policy."""
+def score_dataset(dataset: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipeline, *,
+                  top_k: int | None = 3, model_version: str | None = None,
+                  rank_by: str = "incremental_margin", explain: bool = True,
+                  explain_depth: int | None = None, reason_codes: bool = False,
+                  explore_epsilon: float = 0.0, seed: int | None = None) -> pd.DataFrame:
+    """Ranked recommendations (docs/data-contract.md §3 rows) for every account of ``dataset`` at ``as_of``,
+    with the data directory's current offers and policy: the one way the data is scored, used by
+    the recommendations file, the service and campaign planning.
+
+    ``top_k`` None keeps every (offer, channel) pair of the action space (campaign candidates).
+    ``explain_depth`` (with ``explain``) gives history reasons only to each account's first
+    ``explain_depth`` rows (the costly part); deeper rows carry the value sentence alone.
+    ``explore_epsilon`` > 0 mixes random eligible actions and ``none`` holdouts into the first
+    place, drawn with ``seed`` (a fresh one when None).
+    """
     as_of = pd.Timestamp(as_of)
     data = dataset.before(as_of)
     actions = action_space(data)
     categories = sorted(set(actions["category"].astype(str))) or pipeline.categories
-    snapshot = build_snapshot(data, as_of, pipeline.specs, categories)
-    frame, state = split_snapshot(snapshot)
-    recs = pipeline.recommend(frame, state, top_k=top_k, actions=actions, policy=data.policy,
-                              offers=data.offers, category_margin=data.category_margin_rates(),
-                              model_version=model_version, rank_by=rank_by,
-                              explore_epsilon=explore_epsilon, seed=seed)
-    return recs
+    frame, state = split_snapshot(build_snapshot(data, as_of, pipeline.specs, categories))
+    if top_k is None:
+        top_k = max(1, len(actions.drop_duplicates(["offer_id", "channel"])))
+    if explore_epsilon > 0 and seed is None:
+        seed = int(np.random.SeedSequence().generate_state(1)[0])  # every pass below draws alike
+    context: dict[str, Any] = {
+        "actions": actions, "policy": data.policy, "offers": data.offers,
+        "category_margin": data.category_margin_rates(), "model_version": model_version,
+        "rank_by": rank_by, "explore_epsilon": explore_epsilon, "seed": seed, "reason_codes": reason_codes}
+    if not explain or explain_depth is None or explain_depth >= top_k:
+        return pipeline.recommend(frame, state, top_k=top_k, explain=explain, **context)
+    recs = pipeline.recommend(frame, state, top_k=top_k, explain=False, **context)
+    if explain_depth <= 0:
+        return recs
+    explained = pipeline.recommend(frame, state, top_k=explain_depth, explain=True, **context)
+    return _with_reasons(recs, explained)
+
+
+def _with_reasons(recs: pd.DataFrame, explained: pd.DataFrame) -> pd.DataFrame:
+    """``recs`` with the reasons of ``explained`` wherever the same account and action appear."""
+    keys = ["account_id", "channel", "offer_id", "discount_pct"]
+    columns = [c for c in ("reasons", REASON_CODES) if c in explained and c in recs]
+    better = explained[[*keys, *columns]].drop_duplicates(keys).rename(columns={c: f"_{c}" for c in columns})
+    merged = recs.merge(better, on=keys, how="left", sort=False)
+    for c in columns:
+        found = merged[f"_{c}"].notna()
+        merged[c] = merged[f"_{c}"].where(found, merged[c])
+    return merged.drop(columns=[f"_{c}" for c in columns])

@@ -10,13 +10,17 @@ replaced), so the chain of champions survives restarts and ``rollback`` can walk
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from pathlib import Path
 
 import mlflow
+from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from features.errors import SymbioseError
 
 MODEL_NAME = "symbiose-nba"
 EXPERIMENT_NAME = "symbiose"
@@ -32,31 +36,45 @@ PROMOTED_AT_TAG = "promoted_at"
 _EMBEDDED_URIS: set[str] = set()
 
 
-class ModelNotFoundError(LookupError):
+class ModelNotFoundError(SymbioseError, LookupError):
     """No registered model version could be resolved."""
+
+
+class RegistrySettings(BaseSettings):
+    """Where models and embedded state live, read from the environment: ``SYMBIOSE_HOME`` (the
+    local working directory), ``MLFLOW_TRACKING_URI`` and ``MLFLOW_REGISTRY_URI``. The service's
+    ``serving.settings.Settings`` extends it: one settings class for everything."""
+
+    model_config = SettingsConfigDict(env_prefix="SYMBIOSE_", extra="ignore", populate_by_name=True)
+
+    home: Path = Field(Path(".symbiose"), description="local working directory for embedded state")
+    mlflow_tracking_uri: str | None = Field(None, validation_alias="MLFLOW_TRACKING_URI",
+                                            description="MLflow tracking server; default: embedded SQLite")
+    mlflow_registry_uri: str | None = Field(None, validation_alias="MLFLOW_REGISTRY_URI",
+                                            description="MLflow model registry; default: the tracking URI")
 
 
 def home() -> Path:
     """The local working directory for embedded state (created on demand)."""
-    path = Path(os.environ.get("SYMBIOSE_HOME", ".symbiose")).resolve()
+    path = RegistrySettings().home.resolve()
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def configure_tracking() -> str:
     """Point MLflow at ``MLFLOW_TRACKING_URI`` or the embedded SQLite store; return the URI."""
-    uri = _users_uri("MLFLOW_TRACKING_URI")
+    settings = RegistrySettings()
+    uri = _users_uri(settings.mlflow_tracking_uri)
     if not uri:
         uri = f"sqlite:///{home() / 'mlflow.db'}"
         _EMBEDDED_URIS.add(uri)
     mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(_users_uri("MLFLOW_REGISTRY_URI") or uri)
+    mlflow.set_registry_uri(_users_uri(settings.mlflow_registry_uri) or uri)
     return uri
 
 
-def _users_uri(variable: str) -> str | None:
-    """The URI in environment ``variable`` unless it is one this process set for the embedded store."""
-    value = os.environ.get(variable)
+def _users_uri(value: str | None) -> str | None:
+    """The configured URI ``value`` unless it is one this process set for the embedded store."""
     return None if not value or value in _EMBEDDED_URIS else value
 
 
@@ -67,7 +85,7 @@ def ensure_experiment() -> str:
     if exp is not None:
         return exp.experiment_id
     location = None
-    if not _users_uri("MLFLOW_TRACKING_URI"):
+    if not _users_uri(RegistrySettings().mlflow_tracking_uri):
         location = (home() / "artifacts").as_uri()
     return client.create_experiment(EXPERIMENT_NAME, artifact_location=location)
 
@@ -97,7 +115,7 @@ def resolve_model_uri(uri: str | None = None) -> tuple[str, str]:
     except MlflowException:
         pass
     try:
-        versions = client.search_model_versions(f"name='{MODEL_NAME}'")
+        versions: list[ModelVersion] = list(client.search_model_versions(f"name='{MODEL_NAME}'"))
     except MlflowException:
         versions = []
     if not versions:

@@ -149,13 +149,14 @@ def select(oof: dict[str, OutOfFold], calibrations: dict[str, dict[int, EffectCa
         why = "no logged decision with a propensity to compare policies on" if fitted else \
             "no learner could be fitted on every block"
         return _unselected(oof, failed, why)
-    values = {name: [block_values(blocks[j], oof[name].folds[j].p0, oof[name].folds[j].pa, calibrations[name][j],
+    present = {j: block for j, block in enumerate(blocks) if block is not None}
+    values = {name: [block_values(present[j], oof[name].folds[j].p0, oof[name].folds[j].pa, calibrations[name][j],
                                   actions, margins, cost) for j in kept] for name in fitted}
-    decisions = pd.concat([blocks[j].decisions.assign(block=j) for j in kept], ignore_index=True)
+    decisions = pd.concat([present[j].decisions.assign(block=j) for j in kept], ignore_index=True)
     reference = values[fitted[0]]  # the simplest learner's estimates are every policy's reward model
     data = CategoryDecisions(
-        margin=np.concatenate([blocks[j].margin for j in kept]),
-        logged_action=np.concatenate([blocks[j].logged_action for j in kept]),
+        margin=np.concatenate([present[j].margin for j in kept]),
+        logged_action=np.concatenate([present[j].logged_action for j in kept]),
         propensity=decisions["propensity"].to_numpy(dtype=float),
         expected_action=np.concatenate([v.expected for v in reference]),
         expected_none=np.concatenate([v.expected_none for v in reference]),

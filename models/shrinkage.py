@@ -26,7 +26,7 @@ DEFAULT_STRENGTH = 1000.0
 
 
 def action_key(channel: object, offer_id: object, discount_pct: object) -> ActionKey:
-    return (str(channel), str(offer_id), round(float(discount_pct), 6))
+    return (str(channel), str(offer_id), round(float(discount_pct), 6))  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

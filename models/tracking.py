@@ -49,7 +49,7 @@ def train_and_log(dataset: Dataset, as_of: pd.Timestamp | None = None, *,
     pipeline = result.pipeline
     as_of_ts = pd.Timestamp(pipeline.as_of)
     evaluation = evaluate_holdout(pipeline, dataset.before(as_of_ts), result.validation,
-                                  n_boot=TRAINING_BOOTSTRAP, seed=int(result.params.get("random_state", 0)))
+                                  n_boot=TRAINING_BOOTSTRAP, seed=int(str(result.params.get("random_state", 0))))
     report_dir = tempfile.TemporaryDirectory(prefix="symbiose-evaluation-")  # removed when collected
     write_report(evaluation, Path(report_dir.name))
     policy_metrics = policy_value_metrics(evaluation)

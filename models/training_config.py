@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from features.errors import SymbioseError
 from models.candidates import CALIBRATIONS, LEARNERS
 from models.effect_calibration import DEFAULT_STRENGTH
 
@@ -18,7 +19,7 @@ from models.effect_calibration import DEFAULT_STRENGTH
 LEARNER_CHOICES = (*LEARNERS, "auto")
 
 
-class ConfigError(ValueError):
+class ConfigError(SymbioseError, ValueError):
     """A training configuration that cannot be used; the message names the key and what is allowed."""
 
 

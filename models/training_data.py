@@ -17,6 +17,7 @@ from features.actions import action_space
 from features.builder import build_features
 from features.dataset import Dataset
 from features.definitions import FeatureSpec, feature_specs
+from features.errors import SymbioseError
 from features.outcomes import label_touches
 from features.policy import NONE_CHANNEL
 from models.baseline_examples import untreated_examples
@@ -24,7 +25,7 @@ from models.design import DesignMatrix, action_frame
 from models.training_config import TrainingConfig
 
 
-class TrainingError(ValueError):
+class TrainingError(SymbioseError, ValueError):
     """The data cannot support training; the message says what is missing."""
 
 
@@ -50,12 +51,9 @@ class Prepared:
 def prepare(dataset: Dataset, as_of: pd.Timestamp | None, cfg: TrainingConfig) -> Prepared:
     """Labelled examples, history rows, design matrix and periods of ``dataset`` before ``as_of``
     (default: the day after the latest event)."""
-    if as_of is None:
-        latest = dataset.latest_time()
-        if latest is None:
-            raise TrainingError("no orders, touches or web events: nothing to learn from")
-        as_of = latest.normalize() + pd.Timedelta(days=1)
-    as_of = pd.Timestamp(as_of)
+    if dataset.latest_time() is None:
+        raise TrainingError("no orders, touches or web events: nothing to learn from")
+    as_of = dataset.default_as_of() if as_of is None else pd.Timestamp(as_of)
     data = dataset.before(as_of)
     actions = action_space(data)
     if actions.empty:

@@ -1,19 +1,18 @@
-"""The FastAPI application: ``create_app(settings)`` loads model and snapshot once and serves them."""
+"""The service: ``create_app(settings)`` puts the HTTP API and the rep pages together, loads model
+and snapshot once and serves them."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-from fastapi import FastAPI, Request, status
-from fastapi.responses import JSONResponse
-from sqlalchemy.exc import SQLAlchemyError
+from fastapi import FastAPI
 
-from serving.decision_log import DecisionLogUnavailable
-from serving.errors import ConflictError, NotFoundError
-from serving.routers import accounts, attribution, campaigns, feedback, health, model, reps
-from serving.runtime import Runtime, Snapshot, open_runtime
+from serving.api.errors import install_error_handlers
+from serving.api.routers import accounts, attribution, campaigns, feedback, health, model, reps
+from serving.runtime import Runtime, open_runtime
 from serving.settings import Settings, get_settings
+from serving.snapshot import Snapshot
 from serving.web.setup import install_web
 
 DESCRIPTION = """Next best actions per account, ranked by expected incremental margin.
@@ -29,10 +28,7 @@ def create_api(lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] 
     for module in (health, accounts, reps, feedback, model, attribution, campaigns):
         app.include_router(module.router)
     install_web(app)
-    app.add_exception_handler(NotFoundError, _not_found)
-    app.add_exception_handler(ConflictError, _conflict)
-    app.add_exception_handler(SQLAlchemyError, _database_error)
-    app.add_exception_handler(DecisionLogUnavailable, _database_error)
+    install_error_handlers(app)
     return app
 
 
@@ -60,16 +56,3 @@ async def _follow_champion(app: FastAPI) -> AsyncIterator[None]:
     finally:
         if watcher is not None:
             watcher.stop()
-
-
-async def _not_found(_request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_404_NOT_FOUND)
-
-
-async def _conflict(_request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse({"detail": str(exc)}, status_code=status.HTTP_409_CONFLICT)
-
-
-async def _database_error(_request: Request, exc: Exception) -> JSONResponse:
-    return JSONResponse({"detail": f"database unavailable, try again ({type(exc).__name__})"},
-                        status_code=status.HTTP_503_SERVICE_UNAVAILABLE)

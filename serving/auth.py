@@ -13,6 +13,8 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
+from features.errors import InputError
+
 Role = Literal["rep", "manager", "marketing", "admin"]
 ROLES: tuple[str, ...] = ("rep", "manager", "marketing", "admin")
 
@@ -49,15 +51,15 @@ class Principal:
 def check_scope(role: str, rep_id: str | None, region: str | None) -> None:
     """Raise ValueError unless the role has exactly the scope attribute it needs."""
     if role not in ROLES:
-        raise ValueError(f"role {role!r}: expected one of: {', '.join(ROLES)}")
+        raise InputError(f"role {role!r}: expected one of: {', '.join(ROLES)}")
     if role == "rep" and not rep_id:
-        raise ValueError("role rep needs --rep-id (the rep's id in the accounts table)")
+        raise InputError("role rep needs --rep-id (the rep's id in the accounts table)")
     if role == "manager" and not region:
-        raise ValueError("role manager needs --region (the region whose accounts they manage)")
+        raise InputError("role manager needs --region (the region whose accounts they manage)")
     if role != "rep" and rep_id:
-        raise ValueError(f"--rep-id is only for role rep, not {role}")
+        raise InputError(f"--rep-id is only for role rep, not {role}")
     if role != "manager" and region:
-        raise ValueError(f"--region is only for role manager, not {role}")
+        raise InputError(f"--region is only for role manager, not {role}")
 
 
 class PrincipalCache:

@@ -15,8 +15,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, InvalidStateError
 from typing import Any
 
-from sqlalchemy.orm import Session, sessionmaker
-
+from serving.store.db import Database
 from serving.store.decisions import log_decisions
 
 
@@ -28,11 +27,11 @@ class DecisionLog:
     """One writer thread; :meth:`write` (and ``await`` :meth:`write_async`) return once the rows are
     committed, or raise :class:`DecisionLogUnavailable`."""
 
-    def __init__(self, sessions: sessionmaker[Session], *, max_batch: int = 1000, timeout: float = 10.0) -> None:
-        self._sessions = sessions
+    def __init__(self, database: Database, *, max_batch: int = 1000, timeout: float = 10.0) -> None:
+        self._database = database
         self._max_batch = max_batch
         self._timeout = timeout
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[Sequence[dict[str, Any]], Future[None]] | None] = queue.SimpleQueue()
         # Per event loop: requests waiting for the next batch, and the task writing batches.
         self._pending: dict[asyncio.AbstractEventLoop, list[tuple[Sequence[dict[str, Any]], asyncio.Future[None]]]] = {}
         self._flushing: dict[asyncio.AbstractEventLoop, asyncio.Task[None]] = {}
@@ -96,10 +95,10 @@ class DecisionLog:
         return future
 
     def close(self) -> None:
-        """Finish pending writes and stop the writer thread."""
+        """Finish pending writes, stop the writer thread and close the log's database."""
         self._queue.put(None)
         self._thread.join(timeout=self._timeout)
-        self._sessions.kw["bind"].dispose()
+        self._database.close()
 
     def _run(self) -> None:
         while True:
@@ -117,7 +116,7 @@ class DecisionLog:
                     break
                 batch.append(extra)
             try:
-                with self._sessions() as session:
+                with self._database() as session:
                     log_decisions(session, [row for rows, _ in batch for row in rows])
             except Exception as exc:  # every waiting request gets the error
                 for _, future in batch:

@@ -13,8 +13,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy.orm import Session, sessionmaker
-
+from serving.store.db import Database
 from serving.store.feedback import (
     FeedbackEffects,
     FeedbackRow,
@@ -34,7 +33,7 @@ PRUNE_EVERY = timedelta(seconds=60)
 class FeedbackIndex:
     """Feedback rows of the last ``max(suppress_days, contact window)`` days by account."""
 
-    def __init__(self, sessions: sessionmaker[Session], *, suppress_days: int, refresh_seconds: float = 1.0,
+    def __init__(self, sessions: Database, *, suppress_days: int, refresh_seconds: float = 1.0,
                  clock: Callable[[], datetime] = utcnow) -> None:
         self._sessions = sessions
         self.suppress_days = suppress_days

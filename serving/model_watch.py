@@ -4,7 +4,7 @@ A background thread asks the registry every ``SYMBIOSE_MODEL_POLL_SECONDS`` whic
 champion. When it differs from the served one, the thread loads that model and scores the
 data directory into a new :class:`~serving.runtime.Snapshot` while the old one keeps serving,
 then swaps in a new runtime with one attribute assignment. Requests take the runtime once
-(``serving.deps.get_runtime``), so each sees either the old snapshot or the new one, whole.
+(``serving.api.deps.get_runtime``), so each sees either the old snapshot or the new one, whole.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from collections.abc import Callable
 from typing import Protocol
 
 from models.registry import champion_version, configure_tracking, version_label
-from serving.runtime import Runtime, Snapshot, load_snapshot, settle_heap
+from serving.runtime import Runtime, settle_heap
 from serving.settings import Settings
+from serving.snapshot import Snapshot, load_snapshot
 
 log = logging.getLogger("symbiose.serving")
 

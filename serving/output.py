@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from features.errors import InputError
+
 FORMATS = {".csv": "csv", ".parquet": "parquet"}
 
 
@@ -15,7 +17,7 @@ def output_format(path: str | Path) -> str:
     """'csv' or 'parquet' from the file extension; anything else is an error."""
     suffix = Path(path).suffix.lower()
     if suffix not in FORMATS:
-        raise ValueError(f"--out {path}: expected a file ending in .csv or .parquet, got {suffix or 'no extension'!r}")
+        raise InputError(f"--out {path}: expected a file ending in .csv or .parquet, got {suffix or 'no extension'!r}")
     return FORMATS[suffix]
 
 

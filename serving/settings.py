@@ -6,17 +6,21 @@ from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from models.registry import RegistrySettings
 
 
-class Settings(BaseSettings):
-    """Everything the HTTP service is configured by (environment prefix ``SYMBIOSE_``).
+class Settings(RegistrySettings):
+    """Everything Symbiose is configured by (environment prefix ``SYMBIOSE_``; the MLflow URIs
+    and ``SYMBIOSE_HOME`` come from :class:`models.registry.RegistrySettings`). Read once per
+    process by the service (:func:`get_settings`) and once per command by the CLI.
 
     ``database_url`` may carry a password, so it has no literal default: when unset, the
     embedded SQLite database ``<SYMBIOSE_HOME>/symbiose.db`` is used.
     """
 
-    model_config = SettingsConfigDict(env_prefix="SYMBIOSE_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="SYMBIOSE_", extra="ignore", populate_by_name=True)
 
     data: Path | None = Field(None, description="data directory whose latest snapshot is served")
     model: str | None = Field(None, description="model URI; default: the champion, else the latest version")
@@ -51,9 +55,9 @@ class Settings(BaseSettings):
         """The configured database URL, or the embedded SQLite file under ``SYMBIOSE_HOME``."""
         if self.database_url:
             return self.database_url
-        from models.registry import home
-
-        return f"sqlite:///{home() / 'symbiose.db'}"
+        home = self.home.resolve()
+        home.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{home / 'symbiose.db'}"
 
 
 @lru_cache(maxsize=1)

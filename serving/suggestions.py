@@ -12,35 +12,30 @@ are counted as touches, and returns the first ``k`` with ``none`` appended where
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from features.actions import TOUCH_COUNT_PREFIX, action_space, contact_state
+from features.actions import TOUCH_COUNT_PREFIX, contact_state
 from features.dataset import Dataset
-from features.policy import NONE_CHANNEL
+from features.policy import NONE_CHANNEL, ChannelRule
 from features.reason_texts import Reason
-from features.snapshot import build_snapshot
-from models.pipeline import REASON_CODES, DecisionPipeline, split_snapshot
+from models.pipeline import REASON_CODES, DecisionPipeline
+from models.recommend import score_dataset
+from models.suggestion import Suggestion, split_reasons, suggestion_id
+from serving.directory import none_if_na
 from serving.store.feedback import FeedbackEffects
+from serving.store.tables import Decision
 
 #: Without exploration the ranking is deterministic: every decision is taken with probability 1.
 PROPENSITY = 1.0
 NO_FURTHER_ACTION_REASON = Reason("no_further_action")
 NO_FURTHER_ACTION = NO_FURTHER_ACTION_REASON.text()
 _SEP = "\x1f"
-
-
-def suggestion_id(model_version: str, as_of: pd.Timestamp, account_id: str, channel: str,
-                  offer_id: str | None, discount_pct: float) -> str:
-    """Stable id of one suggestion: a SHA-256 over model version, as-of, account and action."""
-    text = _SEP.join([model_version, as_of.isoformat(), account_id, channel, offer_id or "",
-                      f"{float(discount_pct):g}"])
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -56,7 +51,7 @@ class Shown:
 class SuggestionService:
     """Precomputed, ranked candidates for every account of one snapshot and one model."""
 
-    def __init__(self, candidates: pd.DataFrame, state: pd.DataFrame, caps: dict[str, int],
+    def __init__(self, candidates: pd.DataFrame, state: pd.DataFrame, channels: dict[str, ChannelRule],
                  *, model_version: str, as_of: pd.Timestamp) -> None:
         self.model_version = model_version
         self.as_of = pd.Timestamp(as_of)
@@ -76,9 +71,8 @@ class SuggestionService:
             self.cols[name] = cand[name].to_numpy(dtype=np.float64)
         explored = cand["explored"] if "explored" in cand else pd.Series(False, index=cand.index)
         self.cols["explored"] = explored.fillna(False).to_numpy(dtype=bool)
-        self.cols["offer_id"] = np.where(pd.isna(cand["offer_id"]), None, self.cols["offer_id"])
-        self.cols["executed_by"] = np.where(pd.isna(cand["executed_by"]), None, self.cols["executed_by"])
-        self.cols["offer_name"] = np.where(pd.isna(cand["offer_name"]), None, self.cols["offer_name"])
+        for name in ("offer_id", "executed_by", "offer_name"):
+            self.cols[name] = none_if_na(self.cols[name])
         self.cols["suggestion_id"] = np.array(
             [suggestion_id(model_version, self.as_of, a, c, o, d) for a, c, o, d in zip(
                 self.cols["account_id"], self.cols["channel"], self.cols["offer_id"],
@@ -100,10 +94,11 @@ class SuggestionService:
             first = self._start[self._start < self._end]
             given = cand["propensity"].to_numpy(dtype=np.float64)[first]
             self.propensity[self.account_pos[first]] = np.where(np.isnan(given), PROPENSITY, given)
-        self.rep_id = np.where(state["rep_id"].isna(), None, state["rep_id"].to_numpy(dtype=object))
-        self.caps = dict(caps)
+        self.rep_id = none_if_na(state["rep_id"])
+        #: The policy's channels with a contact cap, and each account's touches on them before as-of.
+        self.capped = {name: rule for name, rule in channels.items() if rule.max_per_30d is not None}
         self.touches = {ch: state[TOUCH_COUNT_PREFIX + ch].to_numpy(dtype=np.int64)
-                        for ch in caps if TOUCH_COUNT_PREFIX + ch in state}
+                        for ch in self.capped if TOUCH_COUNT_PREFIX + ch in state}
 
     @classmethod
     def build(cls, dataset: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipeline, *,
@@ -119,24 +114,11 @@ class SuggestionService:
         when feedback removed better ones, carry the value sentence alone.
         """
         as_of = pd.Timestamp(as_of)
-        data = dataset.before(as_of)
-        actions = action_space(data)
-        categories = sorted(set(actions["category"].astype(str))) or pipeline.categories
-        frame, state = split_snapshot(build_snapshot(data, as_of, pipeline.specs, categories))
-        if explore > 0 and seed is None:
-            seed = int(np.random.SeedSequence().entropy % 2**32)  # both passes below draw alike
-        context = {"actions": actions, "policy": data.policy, "offers": data.offers,
-                   "category_margin": data.category_margin_rates(), "model_version": model_version,
-                   "explore_epsilon": explore, "seed": seed, "reason_codes": True}
-        recs = pipeline.recommend(frame, state, top_k=candidates, explain=False, **context)
-        if explain_depth > 0:
-            explained = pipeline.recommend(frame, state, top_k=min(explain_depth, candidates), explain=True,
-                                           **context)
-            recs = _with_reasons(recs, explained)
-        contact = contact_state(data, as_of)
-        caps = {name: rule.max_per_30d for name, rule in dataset.policy.channels.items()
-                if rule.max_per_30d is not None}
-        return cls(recs, contact, caps, model_version=model_version, as_of=as_of)
+        recs = score_dataset(dataset, as_of, pipeline, top_k=candidates, model_version=model_version,
+                             explain=explain_depth > 0, explain_depth=explain_depth, reason_codes=True,
+                             explore_epsilon=explore, seed=seed)
+        contact = contact_state(dataset.before(as_of), as_of)
+        return cls(recs, contact, dataset.policy.channels, model_version=model_version, as_of=as_of)
 
     def position(self, account_id: str) -> int:
         """Position of ``account_id`` in the snapshot, -1 when unknown."""
@@ -187,11 +169,11 @@ class SuggestionService:
         if effects.contacts:
             capped = []
             for (account, channel), used in effects.contacts.items():
-                cap = self.caps.get(channel)
+                rule = self.capped.get(channel)
                 pos = self.position(account)
-                if cap is None or pos < 0 or channel not in self.touches:
+                if rule is None or pos < 0 or channel not in self.touches:
                     continue
-                if self.touches[channel][pos] + used >= cap:
+                if rule.cap_reached(self.touches[channel][pos] + used):
                     capped.append(account + _SEP + channel)
             if capped:
                 keep &= ~pd.Index(self._key_channel[rows]).isin(capped)
@@ -204,51 +186,45 @@ class SuggestionService:
                          self.cols["expected_incremental_margin"][np.maximum(shown.rows[first], 0)], 0.0)
         return pd.Series(value, index=shown.accounts[first]).reindex(positions, fill_value=0.0).to_numpy()
 
-    def records(self, shown: Shown) -> list[dict[str, Any]]:
-        """One plain dict per shown suggestion (contract §5 fields plus account/category)."""
-        out = []
-        for row, pos, rank in zip(shown.rows.tolist(), shown.accounts.tolist(), shown.ranks.tolist(),
-                                  strict=True):
-            out.append(self._record(row, pos, rank))
-        return out
+    def records(self, shown: Shown) -> list[Suggestion]:
+        """The shown suggestions, grouped by account, best first."""
+        return [self._record(row, pos, rank) for row, pos, rank in
+                zip(shown.rows.tolist(), shown.accounts.tolist(), shown.ranks.tolist(), strict=True)]
 
-    def _record(self, row: int, pos: int, rank: int) -> dict[str, Any]:
-        account = self.account_ids[pos]
+    def candidate(self, account_id: str, suggestion_id: str) -> Suggestion | None:
+        """The snapshot's candidate ``suggestion_id`` of ``account_id`` (rank 1), None when it has none."""
+        pos = self.position(account_id)
+        if pos < 0:
+            return None
+        rows = np.arange(self._start[pos], self._end[pos])
+        hits = rows[self.cols["suggestion_id"][rows] == suggestion_id]
+        return self._record(int(hits[0]), pos, 1) if len(hits) else None
+
+    def _record(self, row: int, pos: int, rank: int) -> Suggestion:
+        account = str(self.account_ids[pos])
+        propensity = float(self.propensity[pos])
         if row < 0:
             baseline = self._baseline(pos)
-            return {"suggestion_id": suggestion_id(self.model_version, self.as_of, account, NONE_CHANNEL, None, 0.0),
-                    "account_id": account, "rank": rank, "channel": NONE_CHANNEL, "offer_id": None,
-                    "offer_name": None, "category": None, "discount_pct": 0.0, "p_convert": baseline,
-                    "p_convert_baseline": baseline, "expected_incremental_margin": 0.0,
-                    "executed_by": None, "reasons": [NO_FURTHER_ACTION],
-                    "propensity": float(self.propensity[pos]), "explored": False}
+            return Suggestion(
+                suggestion_id=suggestion_id(self.model_version, self.as_of, account, NONE_CHANNEL, None, 0.0),
+                account_id=account, rank=rank, channel=NONE_CHANNEL, offer_id=None, discount_pct=0.0,
+                p_convert=baseline, p_convert_baseline=baseline, expected_incremental_margin=0.0,
+                executed_by=None, reasons=(NO_FURTHER_ACTION,), propensity=propensity)
         c = self.cols
-        return {"suggestion_id": c["suggestion_id"][row], "account_id": account, "rank": rank,
-                "channel": c["channel"][row], "offer_id": c["offer_id"][row],
-                "offer_name": c["offer_name"][row], "category": c["category"][row],
-                "discount_pct": float(c["discount_pct"][row]), "p_convert": float(c["p_convert"][row]),
-                "p_convert_baseline": float(c["p_convert_baseline"][row]),
-                "expected_incremental_margin": float(c["expected_incremental_margin"][row]),
-                "executed_by": c["executed_by"][row], "reasons": split_reasons(c["reasons"][row]),
-                "propensity": float(self.propensity[pos]), "explored": bool(c["explored"][row])}
+        return Suggestion(
+            suggestion_id=c["suggestion_id"][row], account_id=account, rank=rank, channel=c["channel"][row],
+            offer_id=c["offer_id"][row], discount_pct=float(c["discount_pct"][row]),
+            p_convert=float(c["p_convert"][row]), p_convert_baseline=float(c["p_convert_baseline"][row]),
+            expected_incremental_margin=float(c["expected_incremental_margin"][row]),
+            executed_by=c["executed_by"][row], reasons=split_reasons(c["reasons"][row]),
+            offer_name=c["offer_name"][row], category=c["category"][row], propensity=propensity,
+            explored=bool(c["explored"][row]))
 
     def _baseline(self, pos: int) -> float:
         start = self._start[pos]
         if start < self._end[pos]:
             return float(self.cols["p_convert_baseline"][start])
         return 0.0
-
-
-def _with_reasons(recs: pd.DataFrame, explained: pd.DataFrame) -> pd.DataFrame:
-    """``recs`` with the reasons of ``explained`` wherever the same account and action appear."""
-    keys = ["account_id", "channel", "offer_id", "discount_pct"]
-    columns = [c for c in ("reasons", REASON_CODES) if c in explained and c in recs]
-    better = explained[[*keys, *columns]].drop_duplicates(keys).rename(columns={c: f"_{c}" for c in columns})
-    merged = recs.merge(better, on=keys, how="left", sort=False)
-    for c in columns:
-        found = merged[f"_{c}"].notna()
-        merged[c] = merged[f"_{c}"].where(found, merged[c])
-    return merged.drop(columns=[f"_{c}" for c in columns])
 
 
 def _concat_ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
@@ -261,21 +237,22 @@ def _concat_ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     return offsets + np.arange(total, dtype=np.int64)
 
 
-def split_reasons(text: object) -> list[str]:
-    """The pipeline's ``; ``-joined reasons as a list (empty parts dropped)."""
-    if not isinstance(text, str):
-        return []
-    return [part.strip() for part in text.split("; ") if part.strip()]
-
-
-def decision_rows(records: Sequence[dict[str, Any]], *, model_version: str, as_of: pd.Timestamp,
-                  requested_at: Any, user_id: int | None) -> list[dict[str, Any]]:
-    """Decision-log rows for shown suggestion ``records``."""
+def decision_rows(suggestions: Sequence[Suggestion], *, model_version: str, as_of: pd.Timestamp,
+                  requested_at: datetime, user_id: int | None) -> list[dict[str, Any]]:
+    """Decision-log rows (``store.decisions.DECISION_FIELDS``) of shown ``suggestions``."""
     ts = pd.Timestamp(as_of).to_pydatetime()
-    return [{"suggestion_id": r["suggestion_id"], "account_id": r["account_id"], "rank": r["rank"],
-             "channel": r["channel"], "offer_id": r["offer_id"], "discount_pct": r["discount_pct"],
-             "executed_by": r["executed_by"], "p_convert": r["p_convert"],
-             "p_convert_baseline": r["p_convert_baseline"],
-             "expected_incremental_margin": r["expected_incremental_margin"], "propensity": r["propensity"],
+    return [{"suggestion_id": s.suggestion_id, "account_id": s.account_id, "rank": s.rank,
+             "channel": s.channel, "offer_id": s.offer_id, "discount_pct": s.discount_pct,
+             "executed_by": s.executed_by, "p_convert": s.p_convert, "p_convert_baseline": s.p_convert_baseline,
+             "expected_incremental_margin": s.expected_incremental_margin, "propensity": s.propensity,
              "model_version": model_version, "as_of": ts, "requested_at": requested_at, "user_id": user_id}
-            for r in records]
+            for s in suggestions]
+
+
+def logged_suggestion(decision: Decision) -> Suggestion:
+    """The suggestion a decision-log row recorded (without its reasons, which are not logged)."""
+    return Suggestion(suggestion_id=decision.suggestion_id, account_id=decision.account_id, rank=decision.rank,
+                      channel=decision.channel, offer_id=decision.offer_id, discount_pct=decision.discount_pct,
+                      p_convert=decision.p_convert, p_convert_baseline=decision.p_convert_baseline,
+                      expected_incremental_margin=decision.expected_incremental_margin,
+                      executed_by=decision.executed_by, propensity=decision.propensity)

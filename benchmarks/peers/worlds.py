@@ -144,7 +144,7 @@ class PeerConversion:
 
 
 def recommend(dataset: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipeline) -> pd.DataFrame:
-    """Rank-1 suggestions of every account, as ``models.recommend.recommend_dataset`` makes them but
+    """Rank-1 suggestions of every account, as ``models.recommend.score_dataset`` makes them but
     without reasons (nobody reads them here, and a peer has no feature contributions)."""
     data = dataset.before(as_of)
     actions = action_space(data)

@@ -23,7 +23,7 @@ import pandas as pd
 from benchmarks.public.convert import Experiment, write_scoring_dir, write_training_dir
 from features.loading import load_dataset
 from features.policy import NONE_CHANNEL
-from models.recommend import load_model, recommend_dataset
+from models.recommend import load_model, score_dataset
 from models.tracking import train_and_log
 from models.training import TrainingConfig
 
@@ -88,7 +88,7 @@ def cross_validate(exp: Experiment, workdir: str | Path, folds: int = 5, seed: i
             started = time.perf_counter()
             scoring = load_dataset(write_scoring_dir(test_exp, workdir / f"fold{k}" / "heldout"))
             pipeline, version = load_model(run.model_uri)
-            recs = recommend_dataset(scoring, pd.Timestamp(exp.recommend_as_of), pipeline, top_k=3,
+            recs = score_dataset(scoring, pd.Timestamp(exp.recommend_as_of), pipeline, top_k=3,
                                      model_version=version)
             recommend_s = time.perf_counter() - started
             rows = test_exp.outcomes.merge(policy_arm(recs), on="account_id", how="left",

@@ -13,11 +13,11 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from features.actions import action_space
 from features.dataset import Dataset
+from features.errors import InputError
 from features.policy import NONE_CHANNEL, Policy
-from features.snapshot import build_snapshot
-from models.pipeline import DecisionPipeline, split_snapshot
+from models.pipeline import DecisionPipeline
+from models.recommend import score_dataset
 
 CANDIDATE_COLUMNS = ["account_id", "region", "rep_id", "channel", "offer_id", "discount_pct", "category",
                      "p_convert", "p_convert_baseline", "expected_incremental_margin", "executed_by", "cost"]
@@ -26,16 +26,8 @@ CANDIDATE_COLUMNS = ["account_id", "region", "rep_id", "channel", "offer_id", "d
 def score_recommendations(dataset: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipeline, *,
                           model_version: str | None = None) -> pd.DataFrame:
     """Every positive action of every account at ``as_of`` (best discount per offer and channel),
-    ranked, without reasons: the pipeline's recommendations with ``top_k`` = all (offer, channel)."""
-    as_of = pd.Timestamp(as_of)
-    data = dataset.before(as_of)
-    actions = action_space(data)
-    categories = sorted(set(actions["category"].astype(str))) or pipeline.categories
-    frame, state = split_snapshot(build_snapshot(data, as_of, pipeline.specs, categories))
-    top_k = max(1, len(actions.drop_duplicates(["offer_id", "channel"])))
-    return pipeline.recommend(frame, state, top_k=top_k, actions=actions, policy=data.policy,
-                              offers=data.offers, category_margin=data.category_margin_rates(),
-                              model_version=model_version, explain=False)
+    ranked, without reasons: ``score_dataset`` with ``top_k`` = all (offer, channel) pairs."""
+    return score_dataset(dataset, as_of, pipeline, top_k=None, model_version=model_version, explain=False)
 
 
 def candidates_from_recommendations(recs: pd.DataFrame, accounts: pd.DataFrame, policy: Policy, *,
@@ -54,7 +46,7 @@ def candidates_from_recommendations(recs: pd.DataFrame, accounts: pd.DataFrame, 
     channels = _checked(channels, policy.channel_names, "channels")
     offers = _checked(offers, None if catalog_offers is None else [str(o) for o in catalog_offers], "offers")
     if min_incremental_margin < 0:
-        raise ValueError(f"min_incremental_margin must be >= 0 (no campaign action may be worth less "
+        raise InputError(f"min_incremental_margin must be >= 0 (no campaign action may be worth less "
                          f"than doing nothing), got {min_incremental_margin}")
     rows = recs.loc[(recs["channel"] != NONE_CHANNEL)
                     & (recs["expected_incremental_margin"] > max(min_incremental_margin, 0.0))]
@@ -96,5 +88,5 @@ def _checked(values: Iterable[str] | None, allowed: list[str] | None, what: str)
         return None
     unknown = [v for v in names if allowed is not None and v not in allowed]
     if unknown:
-        raise ValueError(f"{what}: unknown {unknown}; expected some of: {', '.join(allowed or [])}")
+        raise InputError(f"{what}: unknown {unknown}; expected some of: {', '.join(allowed or [])}")
     return names

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from features.dataset import Dataset
+from features.errors import InputError
 from models.campaigns.candidates import CANDIDATE_COLUMNS
 from models.campaigns.holdout import assign_holdout
 from models.campaigns.portfolio import Portfolio, PortfolioLimits, optimize_portfolio
@@ -65,12 +66,12 @@ def limits_from_dataset(dataset: Dataset, *, total_budget: float | None = None,
     budgets = {str(k): float(v) for k, v in (channel_budgets or {}).items()}
     unknown = [c for c in budgets if c not in dataset.policy.channels]
     if unknown:
-        raise ValueError(f"channel budgets for unknown channels {unknown}; expected some of: "
+        raise InputError(f"channel budgets for unknown channels {unknown}; expected some of: "
                          f"{', '.join(dataset.policy.channel_names)}")
     catalog = set(dataset.offers["offer_id"].astype(str))
     unknown = [o for o in (offer_limits or {}) if str(o) not in catalog]
     if unknown:
-        raise ValueError(f"offer limits for unknown offers {unknown}; the offers table has "
+        raise InputError(f"offer limits for unknown offers {unknown}; the offers table has "
                          f"{len(catalog)} offers")
     return PortfolioLimits(total_budget=total_budget, channel_budgets=budgets, offer_limits=offers,
                            rep_capacity=capacity, default_rep_capacity=DEFAULT_WEEKLY_CAPACITY,

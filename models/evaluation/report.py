@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from features.dataset import Dataset
+from features.errors import SymbioseError
 from features.outcomes import label_touches
 from models.evaluation.calibration import reliability_curve
 from models.evaluation.incremental import (
@@ -44,7 +45,7 @@ from models.training_data import split_periods, training_examples
 REFERENCES = ("logging", "none", "random", "best_single")
 
 
-class EvaluationError(ValueError):
+class EvaluationError(SymbioseError, ValueError):
     """The holdout cannot be evaluated; the message says what is missing."""
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import Connection, create_engine
 
 from serving.store.tables import Base
 
@@ -15,14 +15,17 @@ def run_migrations() -> None:
     """Upgrade on the given connection (or on ``sqlalchemy.url`` when run from the alembic CLI)."""
     connection = config.attributes.get("connection")
     if connection is None:
-        engine = create_engine(config.get_main_option("sqlalchemy.url"))
+        url = config.get_main_option("sqlalchemy.url")
+        if url is None:
+            raise RuntimeError("no sqlalchemy.url: run migrations through serving.store.db.migrate")
+        engine = create_engine(url)
         with engine.begin() as conn:
             _run(conn)
         return
     _run(connection)
 
 
-def _run(connection) -> None:  # type: ignore[no-untyped-def]
+def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata,
                       render_as_batch=connection.dialect.name == "sqlite")
     with context.begin_transaction():

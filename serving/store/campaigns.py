@@ -12,6 +12,7 @@ from sqlalchemy import insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from features.errors import SymbioseError
 from serving.store.db import writing
 from serving.store.tables import Campaign, CampaignMember, Decision, Feedback
 
@@ -20,7 +21,7 @@ MEMBER_FIELDS = ("member_id", "account_id", "region", "rep_id", "channel", "offe
                  "executed_by", "cost", "holdout", "propensity", "stratum")
 
 
-class CampaignExists(ValueError):
+class CampaignExists(SymbioseError, ValueError):
     """A campaign with this name is already stored."""
 
 

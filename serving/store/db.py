@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 from alembic import command
 from alembic.config import Config
@@ -13,10 +14,13 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from features.errors import InputError
+
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 #: SQLite has one writer at a time; queueing writers here avoids its sleep-and-retry busy handler
 #: (tail latency) and read-to-write upgrade failures under concurrent requests.
 _SQLITE_WRITER = threading.Lock()
+T = TypeVar("T")
 
 
 @contextmanager
@@ -43,10 +47,10 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
                                pool_size=20, max_overflow=20)
         synchronous = sqlite_synchronous.upper()
         if synchronous not in ("FULL", "NORMAL", "EXTRA"):
-            raise ValueError(f"sqlite_synchronous: expected FULL, NORMAL or EXTRA, got {sqlite_synchronous!r}")
+            raise InputError(f"sqlite_synchronous: expected FULL, NORMAL or EXTRA, got {sqlite_synchronous!r}")
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute(f"PRAGMA synchronous={synchronous}")
@@ -57,7 +61,7 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql":
         return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
-    raise ValueError(f"database URL {parsed.render_as_string(hide_password=True)!r}: expected "
+    raise InputError(f"database URL {parsed.render_as_string(hide_password=True)!r}: expected "
                      "sqlite:///PATH or postgresql+psycopg://USER@HOST/DB")
 
 
@@ -75,15 +79,52 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def open_log_sessions(url: str) -> sessionmaker[Session]:
-    """Sessions for the decision log: on SQLite a second engine whose commits skip the fsync
-    (WAL with synchronous=NORMAL: safe against a killed process, not against power loss);
-    PostgreSQL log transactions turn off ``synchronous_commit`` themselves. Schema: see migrate."""
-    return session_factory(make_engine(url, sqlite_synchronous="NORMAL"))
+class Database:
+    """One database: the engine it owns and its sessions. ``database()`` opens a session
+    (use it as a context manager); :meth:`close` releases the engine's connections."""
 
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sessions = session_factory(engine)
+        self._shared: dict[str, Any] = {}
+        self._shared_lock = threading.Lock()
 
-def open_database(url: str, *, sqlite_synchronous: str = "FULL") -> sessionmaker[Session]:
-    """Engine for ``url`` with its schema migrated; returns its session factory."""
-    engine = make_engine(url, sqlite_synchronous=sqlite_synchronous)
-    migrate(engine)
-    return session_factory(engine)
+    def shared(self, name: str, make: Callable[[], T]) -> T:
+        """The one object ``name`` kept for this database (made by ``make`` on first use), e.g. a
+        cache of its rows that every request reads."""
+        with self._shared_lock:
+            if name not in self._shared:
+                self._shared[name] = make()
+            return cast(T, self._shared[name])
+
+    @classmethod
+    def open(cls, url: str, *, sqlite_synchronous: str = "FULL") -> Database:
+        """The database at ``url`` with its schema migrated to the latest revision."""
+        database = cls(make_engine(url, sqlite_synchronous=sqlite_synchronous))
+        try:
+            migrate(database.engine)
+        except BaseException:
+            database.close()
+            raise
+        return database
+
+    @classmethod
+    def open_log(cls, url: str) -> Database:
+        """The database at ``url`` for the decision log: on SQLite a second engine whose commits
+        skip the fsync (WAL with synchronous=NORMAL: safe against a killed process, not against
+        power loss); PostgreSQL log transactions turn off ``synchronous_commit`` themselves.
+        The schema is expected in place (:meth:`open` migrates it)."""
+        return cls(make_engine(url, sqlite_synchronous="NORMAL"))
+
+    def __call__(self) -> Session:
+        return self.sessions()
+
+    def close(self) -> None:
+        """Release every pooled connection (the object stays usable: new connections are opened)."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()

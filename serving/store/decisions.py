@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import Table, insert, select, text
 from sqlalchemy.orm import Session
 
 from serving.store.db import writing
@@ -14,6 +14,9 @@ from serving.store.tables import Decision
 DECISION_FIELDS = ("suggestion_id", "account_id", "rank", "channel", "offer_id", "discount_pct",
                    "executed_by", "p_convert", "p_convert_baseline", "expected_incremental_margin",
                    "propensity", "model_version", "as_of", "requested_at", "user_id")
+
+#: The decision log's table, for Core inserts.
+DECISIONS: Table = Decision.__table__  # type: ignore[assignment]
 
 
 def log_decisions(session: Session, rows: Sequence[dict[str, Any]]) -> None:
@@ -29,7 +32,7 @@ def log_decisions(session: Session, rows: Sequence[dict[str, Any]]) -> None:
         if session.get_bind().dialect.name == "postgresql":
             session.execute(text("SET LOCAL synchronous_commit TO OFF"))
         # Core insert of plain rows: several times cheaper per row than the ORM's bulk path.
-        session.connection().execute(insert(Decision.__table__), list(rows))
+        session.connection().execute(insert(DECISIONS), list(rows))
         session.commit()
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from features.errors import SymbioseError
 from serving.store.db import writing
 from serving.store.tables import Decision, Feedback
 from serving.store.users import utcnow
@@ -19,7 +20,7 @@ REASONS = ("not_relevant", "already_in_contact", "customer_declined", "wrong_tim
 CONTACT_WINDOW = timedelta(days=30)
 
 
-class IdempotencyConflict(ValueError):
+class IdempotencyConflict(SymbioseError, ValueError):
     """The idempotency key was used before for a different feedback."""
 
 

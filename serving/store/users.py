@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from features.errors import InputError
 from serving.auth import Principal, check_scope, hash_token, new_token
+from serving.errors import NotFoundError
 from serving.store.tables import User
 
 
@@ -21,11 +23,11 @@ def add_user(session: Session, *, name: str, role: str, rep_id: str | None = Non
     """Create a user; returns (user, token). The token is not stored, only its hash."""
     name = name.strip()
     if not name or len(name) > 100:
-        raise ValueError(f"--name {name!r}: expected 1 to 100 characters")
+        raise InputError(f"--name {name!r}: expected 1 to 100 characters")
     check_scope(role, rep_id, region)
     active = session.scalar(select(User).where(User.name == name, User.revoked_at.is_(None)))
     if active is not None:
-        raise ValueError(f"--name {name!r}: an active user with this name exists (id {active.id}); "
+        raise InputError(f"--name {name!r}: an active user with this name exists (id {active.id}); "
                          "revoke it first or choose another name")
     token = new_token()
     user = User(name=name, role=role, rep_id=rep_id, region=region, token_hash=hash_token(token),
@@ -66,7 +68,7 @@ def revoke_user(session: Session, name_or_id: str) -> list[User]:
         query = query.where(User.name == name_or_id)
     users = list(session.scalars(query))
     if not users:
-        raise LookupError(f"no active user with name or id {name_or_id!r}; see `symbiose users list`")
+        raise NotFoundError(f"no active user with name or id {name_or_id!r}; see `symbiose users list`")
     now = utcnow()
     for user in users:
         user.revoked_at = now

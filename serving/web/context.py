@@ -10,8 +10,9 @@ from fastapi import Depends, Request
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse, Response
 
+from serving.access import Access
+from serving.api.deps import RuntimeDep
 from serving.auth import Principal
-from serving.deps import RuntimeDep
 from serving.runtime import Runtime
 from serving.store.users import principal_for_user
 from serving.web.i18n import LANG_COOKIE, LANGUAGES, Texts, choose_language
@@ -61,6 +62,11 @@ class Page:
     principal: Principal
     session: WebSession
     texts: Texts
+
+    @property
+    def access(self) -> Access:
+        """The caller's scope (``serving.access``)."""
+        return Access(self.principal)
 
     def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
         return render(self.request, self.texts, template, status_code, principal=self.principal,

@@ -14,7 +14,6 @@ suggestion and snapshot, with the snapshot's lines indexed by account once.
 from __future__ import annotations
 
 import threading
-import weakref
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,9 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
 
 from serving.feedback_index import OVERLAP_IDS as OVERLAP
+from serving.store.db import Database
 from serving.store.tables import Decision, Feedback
 
 FUNNEL_STATUSES = ("accepted", "done")
@@ -73,7 +72,7 @@ class FunnelCounts:
         self.done_by_account: dict[str, set[str]] = {}
         self._judged: dict[tuple[str, ...], _Judged] = {}
 
-    def refresh(self, sessions: sessionmaker[Session]) -> None:
+    def refresh(self, sessions: Database) -> None:
         """Read the decision and feedback rows added since the last call."""
         with self._lock:
             with sessions() as session:
@@ -137,15 +136,8 @@ def _converts(index: _OrderIndex, account: str, offer: str | None, created: Any,
     return bool(hit.any())
 
 
-_counts: weakref.WeakKeyDictionary[sessionmaker[Session], FunnelCounts] = weakref.WeakKeyDictionary()
-_counts_lock = threading.Lock()
-
-
-def funnel_counts(sessions: sessionmaker[Session]) -> FunnelCounts:
-    """The up-to-date counts of the database behind ``sessions`` (one instance per database)."""
-    with _counts_lock:
-        found = _counts.get(sessions)
-        if found is None:
-            found = _counts[sessions] = FunnelCounts()
-    found.refresh(sessions)
+def funnel_counts(database: Database) -> FunnelCounts:
+    """The up-to-date counts of ``database`` (one instance per database)."""
+    found = database.shared("funnel_counts", FunnelCounts)
+    found.refresh(database)
     return found

@@ -7,7 +7,8 @@ match of ``Accept-Language``, else English.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date as Date
+from datetime import datetime
 
 from starlette.requests import Request
 
@@ -278,12 +279,12 @@ class Texts:
         """A percentage given in points (a discount): ``5%`` / ``2,5 %``."""
         return "–" if value is None else format_percent(value, self.lang)
 
-    def date(self, value: date | datetime | None) -> str:
+    def date(self, value: Date | datetime | None) -> str:
         if value is None:
             return "–"
         return value.strftime("%d.%m.%Y") if self.lang == "de" else value.strftime("%Y-%m-%d")
 
-    def month(self, value: date | datetime) -> str:
+    def month(self, value: Date | datetime) -> str:
         return value.strftime("%m/%Y") if self.lang == "de" else value.strftime("%Y-%m")
 
     def channel(self, name: str | None) -> str:

@@ -10,8 +10,10 @@ import numpy as np
 import pandas as pd
 
 from features.policy import NONE_CHANNEL
-from serving.auth import Principal
-from serving.runtime import Runtime, Snapshot
+from models.suggestion import Suggestion
+from serving.access import Access
+from serving.runtime import Runtime
+from serving.snapshot import Snapshot
 from serving.store.users import utcnow
 from serving.suggestions import Shown, decision_rows
 
@@ -44,20 +46,13 @@ class Listing:
     log_rows: list[dict[str, Any]] = field(default_factory=list)
 
 
-def visible_positions(snap: Snapshot, principal: Principal) -> np.ndarray:
-    """Positions of every account the caller may see."""
-    directory = snap.directory
-    positions = np.arange(len(directory.accounts))
-    return positions[directory.visible(positions, principal.role, principal.rep_id, principal.region)]
-
-
-def visible_reps(snap: Snapshot, principal: Principal,
+def visible_reps(snap: Snapshot, access: Access,
                  positions: np.ndarray | None = None) -> list[tuple[str, str]]:
     """(rep_id, name) of the reps owning accounts the caller may see (at ``positions`` when they
     are already known), by id."""
     directory = snap.directory
     if positions is None:
-        positions = visible_positions(snap, principal)
+        positions = access.visible_positions(directory)
     return [(r, directory.rep_names.get(r, r)) for r in _distinct(directory.rep_id[positions])]
 
 
@@ -73,14 +68,14 @@ def account_names(snap: Snapshot, positions: np.ndarray) -> np.ndarray:
     return names if names is not None else np.full(len(positions), "", dtype=object)
 
 
-def account_listing(runtime: Runtime, principal: Principal, filters: Filters,
+def account_listing(runtime: Runtime, access: Access, filters: Filters,
                     limit: int = PAGE_SIZE) -> Listing:
     """The visible accounts matching ``filters``, best rank-1 value first, one page of ``limit``."""
     snap = runtime.snapshot
     directory, service = snap.directory, snap.suggestions
-    positions = visible_positions(snap, principal)
+    positions = access.visible_positions(directory)
     regions = _distinct(directory.region[positions])
-    reps = visible_reps(snap, principal, positions)
+    reps = visible_reps(snap, access, positions)
     if filters.rep_id:
         positions = positions[directory.rep_id[positions] == filters.rep_id]
     if filters.region:
@@ -103,7 +98,7 @@ def account_listing(runtime: Runtime, principal: Principal, filters: Filters,
     page = positions[order][offset:offset + limit]
     in_page = np.isin(shown.accounts, page)
     records = service.records(Shown(shown.rows[in_page], shown.accounts[in_page], shown.ranks[in_page]))
-    by_account = {r["account_id"]: r for r in records}
+    by_account: dict[str, Suggestion] = {r.account_id: r for r in records}
     names = account_names(snap, page)
     rows = []
     for p, name in zip(page.tolist(), names.tolist(), strict=True):
@@ -114,7 +109,7 @@ def account_listing(runtime: Runtime, principal: Principal, filters: Filters,
                      "rep_name": directory.rep_names.get(rep, rep) if rep else None,
                      "suggestion": by_account.get(account)})
     log = decision_rows(records, model_version=service.model_version, as_of=snap.as_of,
-                        requested_at=utcnow(), user_id=principal.user_id)
+                        requested_at=utcnow(), user_id=access.principal.user_id)
     return Listing(rows=rows, total=int(len(positions)), offset=offset, limit=limit, regions=regions,
                    reps=reps, channels=channels, log_rows=log)
 

@@ -5,29 +5,27 @@ outside the caller's scope answers a 404 page that names nothing of it."""
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlencode
 
-import numpy as np
 from fastapi import APIRouter, Form, Query, Request
 from sqlalchemy import select
 from starlette.responses import RedirectResponse, Response
 
-from serving import views
-from serving.auth import Principal
-from serving.deps import RuntimeDep
+from serving.api import views
+from serving.api.deps import RuntimeDep
+from serving.api.routers import ID_PATTERN
 from serving.errors import NotFoundError
 from serving.reasons import in_language
-from serving.routers import ID_PATTERN
-from serving.runtime import Runtime, Snapshot
+from serving.runtime import Runtime
 from serving.store.decisions import find_shown
 from serving.store.tables import Feedback
 from serving.store.users import principal_for_token
-from serving.suggestions import Shown
+from serving.suggestions import logged_suggestion
 from serving.web import charts
 from serving.web.context import Page, PageDep, codec, render, texts_for, web_principal
 from serving.web.listing import Filters, account_listing, visible_reps
-from serving.web.scoreboard import funnel, monthly_revenue, rep_accounts, scoreboard, snapshot_key
+from serving.web.scoreboard import funnel, monthly_revenue, rep_accounts, scoreboard
 from serving.web.session import LOGIN_COOKIE
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -89,7 +87,7 @@ def my_accounts(page: PageDep, rep_id: FILTER = "", region: FILTER = "", channel
                 q: FILTER = "", offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> Response:
     filters = Filters(rep_id=rep_id if page.principal.role != "rep" else "", region=region,
                       channel=channel, query=q, offset=offset)
-    listing = account_listing(page.runtime, page.principal, filters)
+    listing = account_listing(page.runtime, page.access, filters)
     page.runtime.decision_log.write(listing.log_rows)
     base = {k: v for k, v in (("rep_id", filters.rep_id), ("region", region), ("channel", channel), ("q", q)) if v}
     previous = max(0, listing.offset - listing.limit)
@@ -106,8 +104,8 @@ def account_page(page: PageDep, account_id: str) -> Response:
     if not re.fullmatch(ID_PATTERN, account_id):
         return not_found(page)
     try:
-        summary = views.account_summary(page.runtime, page.principal, account_id)
-        answer = views.account_suggestions(page.runtime, page.principal, account_id, SUGGESTIONS_SHOWN)
+        summary = views.account_summary(page.runtime, page.access, account_id)
+        answer = views.account_suggestions(page.runtime, page.access, account_id, SUGGESTIONS_SHOWN)
     except NotFoundError:
         return not_found(page)
     page.runtime.decision_log.write(answer.log_rows)
@@ -115,7 +113,7 @@ def account_page(page: PageDep, account_id: str) -> Response:
     name = (summary.get("attributes") or {}).get("name")
     suggestions = in_language(answer.body["suggestions"], snap.suggestions, page.texts.lang, snap.currency)
     return page.render("account.html", summary=summary, name=name, suggestions=suggestions,
-                       statuses=latest_status(page.runtime, [s["suggestion_id"] for s in suggestions]),
+                       statuses=latest_status(page.runtime, [s.suggestion_id for s in suggestions]),
                        guardrails=snap.max_discount, currency=snap.currency, reasons=REASONS)
 
 
@@ -145,60 +143,29 @@ def feedback(page: PageDep, suggestion_id: Annotated[str, Form(max_length=64)] =
         reason = "other"
     try:
         with page.runtime.sessions() as session:
-            row, _created = views.submit_feedback(page.runtime, session, page.principal,
+            row, _created = views.submit_feedback(page.runtime, session, page.access,
                                                   suggestion_id=suggestion_id, status=status,
                                                   reason=reason or None, note=None, idempotency_key=None)
             shown = find_shown(session, suggestion_id)
-            account_id = row.account_id
     except NotFoundError:
         return not_found(page)
-    if not page.request.headers.get("hx-request"):
-        return _see_other(f"/ui/accounts/{account_id}")
+    if not page.request.headers.get("hx-request") or shown is None:
+        return _see_other(f"/ui/accounts/{row.account_id}")
     snap = page.runtime.snapshot
-    suggestion = shown_suggestion(snap, suggestion_id, account_id) or {
-        "suggestion_id": suggestion_id, "channel": shown.channel, "offer_id": shown.offer_id,
-        "discount_pct": shown.discount_pct, "executed_by": shown.executed_by,
-        "expected_incremental_margin": shown.expected_incremental_margin, "offer_name": None, "reasons": []}
+    suggestion = snap.suggestions.candidate(row.account_id, suggestion_id) or logged_suggestion(shown)
     suggestion = in_language([suggestion], snap.suggestions, page.texts.lang, snap.currency)[0]
     return page.render("_suggestion.html", s=suggestion, status=status, reason=reason,
                        guardrails=snap.max_discount, currency=snap.currency, reasons=REASONS)
 
 
-def shown_suggestion(snap: Snapshot, suggestion_id: str, account_id: str) -> dict[str, Any] | None:
-    """The snapshot's record of a suggestion (with its reasons), None when it is not a candidate."""
-    service = snap.suggestions
-    pos = service.position(account_id)
-    if pos < 0:
-        return None
-    rows = np.flatnonzero(service.account_pos == pos)
-    hits = rows[service.cols["suggestion_id"][rows] == suggestion_id]
-    if not len(hits):
-        return None
-    row = int(hits[0])
-    return service.records(Shown(np.array([row]), np.array([pos]), np.array([1])))[0]
-
-
 def _scoreboard_rep(page: Page, rep_id: str) -> str | None:
-    """The rep whose scoreboard the caller asks for, if the caller may see it."""
+    """The rep whose scoreboard the caller asks for (a rep: their own), if the caller may see it."""
     principal = page.principal
-    if principal.role == "rep":
-        return principal.rep_id if rep_id in ("", principal.rep_id) else None
+    if principal.role == "rep" and not rep_id:
+        rep_id = principal.rep_id or ""
     if not rep_id:
         return None
-    return rep_id if _may_see_rep(page, principal, rep_id) else None
-
-
-def _may_see_rep(page: Page, principal: Principal, rep_id: str) -> bool:
-    directory = page.runtime.snapshot.directory
-    owned = directory.rep_accounts(rep_id)
-    if principal.role == "rep":
-        return principal.rep_id == rep_id
-    if not len(owned) and rep_id not in directory.rep_names:
-        return False
-    if principal.role == "manager":
-        return bool(directory.visible(owned, principal.role, principal.rep_id, principal.region).any()) \
-            or directory.rep_regions.get(rep_id) == principal.region
-    return True
+    return rep_id if page.access.may_see_rep(page.runtime.snapshot.directory, rep_id) else None
 
 
 @router.get("/scoreboard")
@@ -208,8 +175,8 @@ def scoreboard_page(page: PageDep, rep_id: FILTER = "") -> Response:
         return not_found(page)
     listing_reps = None
     if page.principal.role != "rep":
-        listing_reps = visible_reps(page.runtime.snapshot, page.principal)
-    board = scoreboard(page.runtime, chosen) if chosen else None
+        listing_reps = visible_reps(page.runtime.snapshot, page.access)
+    board = scoreboard(page.runtime, page.access, chosen) if chosen else None
     return page.render("scoreboard.html", board=board, reps=listing_reps, chosen=chosen,
                        currency=page.runtime.snapshot.currency)
 
@@ -222,35 +189,24 @@ def revenue_chart(page: PageDep, rep_id: FILTER = "", region: FILTER = "") -> Re
             return not_found(page)
         title = page.texts("chart_revenue_rep", name=snap.directory.rep_names.get(rep_id, rep_id))
     elif region:
-        if not _may_see_region(page, region):
+        if not page.access.may_see_region(snap.directory, region):
             return not_found(page)
         title = page.texts("chart_revenue_region", name=region)
     else:
         return not_found(page)
-    svg = _revenue_svg(snapshot_key(snap), rep_id, region, page.texts.lang, title, page)
+    svg = _revenue_svg((*snap.key, *page.access.figures_key), rep_id, region, page.texts.lang, title, page)
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "private, max-age=300"})
-
-
-def _may_see_region(page: Page, region: str) -> bool:
-    from serving.attribution_view import rep_region
-
-    principal = page.principal
-    if principal.role == "rep":
-        return rep_region(page.runtime, principal.rep_id or "") == region
-    if principal.role == "manager":
-        return principal.region == region
-    return region in set(page.runtime.snapshot.directory.region)
 
 
 _charts: dict[tuple[str, ...], str] = {}
 
 
-def _revenue_svg(snap_key: tuple[str, ...], rep_id: str, region: str, lang: str, title: str, page: Page) -> str:
-    """The monthly revenue chart, drawn once per (snapshot, rep or region, language)."""
-    key = (*snap_key, rep_id, region, lang)
+def _revenue_svg(scope_key: tuple[str, ...], rep_id: str, region: str, lang: str, title: str, page: Page) -> str:
+    """The monthly revenue chart, drawn once per (snapshot and caller's scope, rep or region, language)."""
+    key = (*scope_key, rep_id, region, lang)
     found = _charts.get(key)
     if found is None:
-        months = monthly_revenue(page.runtime, rep_id=rep_id or None, region=None if rep_id else region)
+        months = monthly_revenue(page.runtime, page.access, rep_id=rep_id or None, region=None if rep_id else region)
         found = charts.revenue_svg(months, title, page.texts, page.runtime.snapshot.currency)
         if len(_charts) > 512:
             _charts.clear()
@@ -263,7 +219,7 @@ def funnel_chart(page: PageDep, rep_id: FILTER = "") -> Response:
     chosen = _scoreboard_rep(page, rep_id)
     if chosen is None:
         return not_found(page)
-    counts = funnel(page.runtime, rep_accounts(page.runtime, chosen))
+    counts = funnel(page.runtime, rep_accounts(page.runtime, page.access, chosen))
     name = page.runtime.snapshot.directory.rep_names.get(chosen, chosen)
     svg = charts.funnel_svg(counts, page.texts("chart_funnel", name=name), page.texts)
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})

@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 
 from features.attribution import attribution_table
-from serving.attribution_view import attributed, rep_region
-from serving.runtime import Runtime, Snapshot
+from serving.access import Access
+from serving.runtime import Runtime
+from serving.snapshot import Snapshot
 from serving.web.funnel_counts import FunnelCounts, funnel_counts
 
 MONTHS_CHARTED = 12
@@ -39,18 +40,13 @@ def periods(as_of: pd.Timestamp) -> Periods:
                    end=pd.Timestamp(as_of))
 
 
-def snapshot_key(snap: Snapshot) -> tuple[str, str, str]:
-    """What identifies a snapshot's data in caches: as-of, model version and data directory."""
-    return snap.as_of.isoformat(), snap.model.version, str(snap.data_dir)
-
-
-def _table(snap: Snapshot, lines: pd.DataFrame, by: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    """The attribution table of a period, computed once per snapshot."""
-    key = (*snapshot_key(snap), by, f"{start.isoformat()}/{end.isoformat()}")
+def _table(snap: Snapshot, access: Access, by: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """The attribution table of a period in the caller's scope, computed once per snapshot."""
+    key = (*snap.key, *access.figures_key, by, f"{start.isoformat()}/{end.isoformat()}")
     with _cache_lock:
         found = _cache.get(key)
     if found is None:
-        found = attribution_table(lines, by, start, end)
+        found = attribution_table(access.order_lines(snap.attributed_lines()), by, start, end)
         with _cache_lock:
             if len(_cache) > 64:
                 _cache.clear()
@@ -66,11 +62,12 @@ def region_reps(runtime: Runtime, region: str | None) -> list[str]:
     return sorted(owners)
 
 
-def revenue(runtime: Runtime, rep_id: str, start: pd.Timestamp, end: pd.Timestamp) -> dict[str, Any]:
+def revenue(runtime: Runtime, access: Access, rep_id: str, start: pd.Timestamp, end: pd.Timestamp
+            ) -> dict[str, Any]:
     """The rep's offline, online and outreach-credited online revenue of a period, and the same
-    for the average rep of their region."""
+    for the average rep of their region (a manager's: of the manager's region)."""
     snap = runtime.snapshot
-    table = _table(snap, attributed(runtime), "rep", start, end).set_index("rep_id")
+    table = _table(snap, access, "rep", start, end).set_index("rep_id")
     columns = ["offline_revenue", "online_revenue", "online_revenue_after_outreach"]
 
     def of(rep: str) -> dict[str, float]:
@@ -79,7 +76,7 @@ def revenue(runtime: Runtime, rep_id: str, start: pd.Timestamp, end: pd.Timestam
         return dict.fromkeys(columns, 0.0)
 
     own = of(rep_id)
-    region = rep_region(runtime, rep_id)
+    region = access.region or snap.directory.rep_region(rep_id)
     peers = region_reps(runtime, region) or [rep_id]
     rows = [of(r) for r in peers]
     average = {c: float(np.mean([r[c] for r in rows])) for c in columns}
@@ -88,11 +85,12 @@ def revenue(runtime: Runtime, rep_id: str, start: pd.Timestamp, end: pd.Timestam
     return {"own": own, "region_average": average, "region": region, "reps_in_region": len(peers)}
 
 
-def monthly_revenue(runtime: Runtime, *, rep_id: str | None = None, region: str | None = None) -> pd.DataFrame:
+def monthly_revenue(runtime: Runtime, access: Access, *, rep_id: str | None = None,
+                    region: str | None = None) -> pd.DataFrame:
     """Offline and online revenue per month (last ``MONTHS_CHARTED`` months before as-of) of the
-    accounts a rep owned, or of a region, at order time."""
+    accounts a rep owned, or of a region, at order time, in the caller's scope."""
     snap = runtime.snapshot
-    lines = attributed(runtime)
+    lines = access.order_lines(snap.attributed_lines())
     column, value = ("rep_id", rep_id) if rep_id is not None else ("region", region)
     end = periods(snap.as_of).month_start + pd.DateOffset(months=1)
     start = end - pd.DateOffset(months=MONTHS_CHARTED)
@@ -111,25 +109,28 @@ def funnel(runtime: Runtime, account_ids: list[str], counts: FunnelCounts | None
     the offer's category — any category for a generic contact — within the attribution window)."""
     snap = runtime.snapshot
     counts = counts or funnel_counts(runtime.sessions)
-    return counts.funnel(account_ids, snapshot_key(snap), attributed(runtime), snap.offer_category,
+    return counts.funnel(account_ids, snap.key, snap.attributed_lines(), snap.offer_category,
                          snap.attribution_window_days)
 
 
-def rep_accounts(runtime: Runtime, rep_id: str) -> list[str]:
+def rep_accounts(runtime: Runtime, access: Access, rep_id: str) -> list[str]:
+    """The rep's accounts that count in the caller's figures."""
     snap = runtime.snapshot
-    return [str(a) for a in snap.suggestions.account_ids[snap.directory.rep_accounts(rep_id)]]
+    positions = snap.directory.rep_accounts(rep_id)
+    positions = positions[access.figures_mask(snap.directory, positions)]
+    return [str(a) for a in snap.suggestions.account_ids[positions]]
 
 
-def scoreboard(runtime: Runtime, rep_id: str) -> dict[str, Any]:
-    """Everything the scoreboard page shows for ``rep_id``."""
+def scoreboard(runtime: Runtime, access: Access, rep_id: str) -> dict[str, Any]:
+    """Everything the scoreboard page shows for ``rep_id``, in the caller's scope."""
     snap = runtime.snapshot
     p = periods(snap.as_of)
-    month = revenue(runtime, rep_id, p.month_start, p.end)
-    year = revenue(runtime, rep_id, p.year_start, p.end)
+    month = revenue(runtime, access, rep_id, p.month_start, p.end)
+    year = revenue(runtime, access, rep_id, p.year_start, p.end)
     counts = funnel_counts(runtime.sessions)
-    own = funnel(runtime, rep_accounts(runtime, rep_id), counts)
+    own = funnel(runtime, rep_accounts(runtime, access, rep_id), counts)
     peers = region_reps(runtime, month["region"]) or [rep_id]
-    peer_funnels = [funnel(runtime, rep_accounts(runtime, r), counts) for r in peers]
+    peer_funnels = [funnel(runtime, rep_accounts(runtime, access, r), counts) for r in peers]
     average = {k: float(np.mean([f[k] for f in peer_funnels])) for k in own}
     return {"rep_id": rep_id, "rep_name": snap.directory.rep_names.get(rep_id, rep_id),
             "region": month["region"], "periods": p, "month": month, "year": year,

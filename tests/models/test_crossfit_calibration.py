@@ -162,7 +162,7 @@ def test_training_with_crossfit_calibration_keeps_discounts_monotone(small_datas
     from features.snapshot import build_snapshot
     from models.decision import score_actions
     from models.pipeline import split_snapshot
-    from models.recommend import recommend_dataset
+    from models.recommend import score_dataset
     from models.training import TrainingConfig, train_pipeline
 
     result = train_pipeline(small_dataset, as_of, TrainingConfig(learner="s", calibration="crossfit", history_windows=1))
@@ -182,6 +182,6 @@ def test_training_with_crossfit_calibration_keeps_discounts_monotone(small_datas
     assert pairs["d"].nunique() > 1
     step = pairs.groupby(["account", "channel", "offer"])["p"].diff().dropna()
     assert (step >= -1e-12).all(), step.min()
-    recs = recommend_dataset(small_dataset, as_of, pipeline, top_k=2)
+    recs = score_dataset(small_dataset, as_of, pipeline, top_k=2)
     assert (recs["rank"] == 1).sum() == len(small_dataset.accounts)
     assert (recs.loc[recs["channel"] != "none", "expected_incremental_margin"] > 0).all()

@@ -9,7 +9,7 @@ import pytest
 from features.actions import action_space
 from features.snapshot import build_snapshot
 from models.pipeline import OUTPUT_COLUMNS, split_snapshot
-from models.recommend import recommend_dataset
+from models.recommend import score_dataset
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def _recommend(pipeline, data, actions, frame, state, top_k=3):
 
 
 def test_contract_shape_and_ranks(trained_run, small_dataset, as_of) -> None:
-    recs = recommend_dataset(small_dataset, as_of, trained_run.result.pipeline, top_k=3)
+    recs = score_dataset(small_dataset, as_of, trained_run.result.pipeline, top_k=3)
     assert list(recs.columns[: len(OUTPUT_COLUMNS)]) == OUTPUT_COLUMNS
     assert set(recs["account_id"]) == set(small_dataset.accounts["account_id"])
     ranks = recs.groupby("account_id")["rank"].agg(["min", "max", "count"])
@@ -94,18 +94,18 @@ def test_inactive_offers_and_guardrails_never_suggested(trained_run, snapshot) -
 
 
 def test_rank_by_conversion_reference_policy(trained_run, small_dataset, as_of) -> None:
-    by_p = recommend_dataset(small_dataset, as_of, trained_run.result.pipeline, top_k=1, rank_by="conversion")
-    by_value = recommend_dataset(small_dataset, as_of, trained_run.result.pipeline, top_k=1)
+    by_p = score_dataset(small_dataset, as_of, trained_run.result.pipeline, top_k=1, rank_by="conversion")
+    by_value = score_dataset(small_dataset, as_of, trained_run.result.pipeline, top_k=1)
     contact = lambda r: (r["channel"] != "none").mean()  # noqa: E731
     assert contact(by_p) >= contact(by_value)
     with pytest.raises(ValueError, match="rank_by"):
-        recommend_dataset(small_dataset, as_of, trained_run.result.pipeline, rank_by="revenue")
+        score_dataset(small_dataset, as_of, trained_run.result.pipeline, rank_by="revenue")
 
 
 def test_policy_beats_random_on_ground_truth(trained_run, small_dataset, small_data_dir, as_of) -> None:
     from models.evaluation.ground_truth import compare_policies
 
-    recs = recommend_dataset(small_dataset, as_of, trained_run.result.pipeline, top_k=1)
+    recs = score_dataset(small_dataset, as_of, trained_run.result.pipeline, top_k=1)
     truth = pd.read_parquet(small_data_dir.parent / "truth.parquet")
     cmp = compare_policies(recs, truth)
     assert cmp.ineligible_suggestions == 0

@@ -6,6 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from features.actions import eligible_mask
+from features.policy import Policy
 from models.decision import ScoredActions, rank_actions
 
 
@@ -36,7 +38,14 @@ def test_buyer_who_buys_anyway_gets_no_discount_and_ties_take_the_smaller_step()
 
 
 def test_steps_beyond_the_guardrail_are_never_chosen() -> None:
-    # 15 % would pay most but is not eligible (above max_discount_pct): 10 % is the best allowed.
-    scored, actions = _scored([1.0, 2.0, 3.0, 9.0], [True, True, True, False])
+    # 15 % would pay most but lies above the offer's max_discount_pct of 10 %: eligibility (asked,
+    # not assumed) removes it, so 10 % is the best allowed step.
+    state = pd.DataFrame({"do_not_contact": [False], "consent_email": [True], "in_quiet_period": [False],
+                          "touches_30d__email": [0]}, index=pd.Index(["A1"], name="account_id"))
+    _, actions = _scored([0.0] * 4, [True] * 4)
+    actions = actions.assign(max_discount_pct=10.0, active=True, requires_consent=True)
+    eligible = eligible_mask(state, actions, Policy())[0]
+    assert eligible.tolist() == [True, True, True, False]
+    scored, actions = _scored([1.0, 2.0, 3.0, 9.0], eligible.tolist())
     ranked = rank_actions(scored, actions, top_k=1)
     assert actions.iloc[ranked["action"].iloc[0]]["discount_pct"] == 10.0

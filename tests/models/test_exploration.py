@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from models.exploration import explore
-from models.recommend import recommend_dataset
+from models.recommend import score_dataset
 
 
 def _world(copies: int) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, int]:
@@ -68,15 +68,15 @@ def test_explored_action_replaces_same_offer_and_channel() -> None:
 
 def test_recommend_with_exploration_writes_propensities(trained_run, small_dataset, as_of) -> None:
     pipeline = trained_run.result.pipeline
-    recs = recommend_dataset(small_dataset, as_of, pipeline, top_k=3, explore_epsilon=0.5, seed=3)
+    recs = score_dataset(small_dataset, as_of, pipeline, top_k=3, explore_epsilon=0.5, seed=3)
     first = recs[recs["rank"] == 1]
     assert first["propensity"].between(0, 1, inclusive="right").all()
     assert recs.loc[recs["rank"] > 1, "propensity"].isna().all()
     assert first["explored"].any()
     held = first[first["explored"] & (first["channel"] == "none")]
     assert held["reasons"].str.contains("held out at random").all()
-    greedy = recommend_dataset(small_dataset, as_of, pipeline, top_k=3)
+    greedy = score_dataset(small_dataset, as_of, pipeline, top_k=3)
     assert (greedy.loc[greedy["rank"] == 1, "propensity"] == 1.0).all()
     assert not greedy["explored"].any()
-    again = recommend_dataset(small_dataset, as_of, pipeline, top_k=3, explore_epsilon=0.5, seed=3)
+    again = score_dataset(small_dataset, as_of, pipeline, top_k=3, explore_epsilon=0.5, seed=3)
     pd.testing.assert_frame_equal(recs, again)

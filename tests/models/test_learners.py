@@ -13,7 +13,7 @@ from features.definitions import feature_specs
 from models.baseline_examples import untreated_examples
 from models.learners import TLearnerClassifier, XLearnerClassifier, inverse_propensity_weights
 from models.pipeline import OUTPUT_COLUMNS
-from models.recommend import recommend_dataset
+from models.recommend import score_dataset
 from models.training import TrainingConfig, train_pipeline
 
 COLUMNS = ["x", "action_channel", "action_offer_id", "action_discount_pct", "action_is_contact"]
@@ -126,7 +126,7 @@ def test_training_with_learner_keeps_recommendation_contract(small_dataset, as_o
     result = train_pipeline(small_dataset, as_of, TrainingConfig(learner=learner, history_windows=2))
     assert result.data_summary["examples_untreated_history"] > 0
     assert result.params["learner"] == learner
-    recs = recommend_dataset(small_dataset, as_of, result.pipeline, top_k=3)
+    recs = score_dataset(small_dataset, as_of, result.pipeline, top_k=3)
     assert list(recs.columns[:len(OUTPUT_COLUMNS)]) == OUTPUT_COLUMNS
     assert set(small_dataset.accounts["account_id"]) == set(recs["account_id"])
     assert (recs["rank"] == 1).sum() == len(small_dataset.accounts)

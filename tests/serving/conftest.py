@@ -20,10 +20,10 @@ BACKENDS = ["sqlite", "postgresql"]
 @pytest.fixture(scope="session")
 def serving_snapshot(small_dataset, trained_run):
     """The small data set scored once by the session's trained model (as the service does at start)."""
-    from serving.runtime import build_snapshot_state, serving_as_of
+    from serving.snapshot import build_snapshot_state
 
     return build_snapshot_state(small_dataset, trained_run.result.pipeline, trained_run.model_version,
-                                as_of=serving_as_of(small_dataset))
+                                as_of=small_dataset.default_as_of())
 
 
 @contextmanager

@@ -150,7 +150,7 @@ def test_suppression_days_are_configurable(serving_snapshot, tmp_path) -> None:
 def test_accepted_rep_actions_count_against_the_contact_cap(api) -> None:
     snapshot = api.runtime.snapshot
     svc = snapshot.suggestions
-    cap = svc.caps["phone"]
+    cap = svc.capped["phone"].max_per_30d
     candidates = _accounts_with(snapshot, "phone")
     account = next((a for a in candidates if svc.touches["phone"][svc.position(a)] == cap - 1), candidates[0])
     used = int(svc.touches["phone"][svc.position(account)])

@@ -10,7 +10,7 @@ import pytest
 import typer
 
 from features.attribution import KEY_COLUMNS
-from serving.attribution_cli import register
+from serving.cli.attribution import register
 from tests.serving.cli_helpers import command_app, invoke
 
 PERIOD = ("--from", "2025-01-01", "--to", "2025-07-01")

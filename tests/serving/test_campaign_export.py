@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from serving.campaign_export import EXPORT_COLUMNS, csv_bytes, export_frame, write_export
+from serving.campaigns.export import EXPORT_COLUMNS, csv_bytes, export_frame, write_export
 
 
 def members() -> pd.DataFrame:

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import typer
 
-from serving.campaigns_cli import parse_assignments, register
+from serving.cli.campaigns import parse_assignments, register
 from tests.serving.cli_helpers import command_app, invoke
 
 

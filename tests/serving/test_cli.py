@@ -2,7 +2,7 @@
 
 Commands run in-process (``serving.cli.main``) against the test run's own MLflow store
 (``symbiose_home``). One small generated directory is trained on once per module; the
-recommendations files are checked against contract §3.
+recommendations files are checked against docs/data-contract.md §3.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def read_recommendations(path: Path) -> pd.DataFrame:
 
 def check_recommendations(recs: pd.DataFrame, account_ids: pd.Series, top_k: int,
                           channels: list[str]) -> None:
-    """Every rule contract §3 (and §2 on ranking) states for a recommendations file."""
+    """Every rule docs/data-contract.md §3 (and §2 on ranking) states for a recommendations file."""
     assert list(recs.columns[:len(CONTRACT_COLUMNS)]) == CONTRACT_COLUMNS
     assert not recs.empty
     assert set(recs["account_id"]) == set(account_ids.astype(str))

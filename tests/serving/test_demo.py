@@ -6,7 +6,7 @@ import io
 
 from rich.console import Console
 
-from serving.demo import run_demo, serve_demo
+from serving.cli.demo import run_demo, serve_demo
 
 
 def test_demo_generates_trains_recommends_and_summarizes(symbiose_home, tmp_path) -> None:

@@ -21,7 +21,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from serving.store.db import open_database
+from serving.store.db import Database
 from serving.store.tables import Feedback
 from serving.store.users import add_user
 
@@ -61,7 +61,7 @@ def _start(data: Path, model: str, db_url: str, home: Path, port: int, log: Path
 def test_acknowledged_feedback_survives_sigkill_exactly_once(tmp_path, small_data_dir, trained_run,
                                                              symbiose_home) -> None:
     db_url = f"sqlite:///{tmp_path / 'durable.db'}"
-    sessions = open_database(db_url)
+    sessions = Database.open(db_url)
     with sessions() as s:
         _user, token = add_user(s, name="loader", role="admin")
     port = _free_port()
@@ -128,7 +128,7 @@ def test_acknowledged_feedback_survives_sigkill_exactly_once(tmp_path, small_dat
     with sessions() as s:
         rows = s.execute(select(Feedback.idempotency_key, Feedback.id)).all()
         per_key = dict(s.execute(select(Feedback.idempotency_key, func.count()).group_by(Feedback.idempotency_key)).all())
-    sessions.kw["bind"].dispose()
+    sessions.close()
     stored = dict(rows)
     assert len(rows) == N_FEEDBACK and set(per_key.values()) == {1}
     # Every 201 from before the kill is stored, with the id the client was given.

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import typer
 
-from serving.evaluate_cli import register
+from serving.cli.evaluate import register
 from tests.serving.cli_helpers import command_app, invoke
 
 

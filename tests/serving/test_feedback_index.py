@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from serving.feedback_index import FeedbackIndex
-from serving.store.db import open_database
+from serving.store.db import Database
 from serving.store.decisions import find_shown, log_decisions
 from serving.store.feedback import feedback_effects, record_feedback
 from serving.store.tables import Feedback
@@ -18,9 +18,9 @@ NOW = datetime(2026, 3, 1, 12, 0, 0)
 
 @pytest.fixture
 def sessions(database_url: str):
-    factory = open_database(database_url)
+    factory = Database.open(database_url)
     yield factory
-    factory.kw["bind"].dispose()
+    factory.close()
 
 
 def _show(sessions, sid: str, account: str, channel: str = "phone", executed_by: str = "rep") -> None:

@@ -21,7 +21,7 @@ from models.registry import (
     version_tags,
 )
 from serving.cli import main
-from serving.promotion_cli import REFUSED_EXIT_CODE, register
+from serving.cli.promotion import REFUSED_EXIT_CODE, register
 from tests.registry_fixtures import add_version, model_source, separate_registry
 
 GOOD = {"auc": 0.70, "log_loss": 0.40, "calibration_error": 0.010, "dr_policy_value": 12.0,

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import inspect, select, text
 
-from serving.store.db import make_engine, migrate, open_database
+from serving.store.db import Database, make_engine, migrate
 from serving.store.decisions import count_decisions, find_shown, log_decisions
 from serving.store.feedback import IdempotencyConflict, feedback_effects, record_feedback
 from serving.store.tables import Base, Feedback, User
@@ -26,9 +26,9 @@ def _decision(sid: str, account: str = "A1", channel: str = "phone", offer: str 
 
 @pytest.fixture
 def sessions(database_url: str):
-    factory = open_database(database_url)
+    factory = Database.open(database_url)
     yield factory
-    factory.kw["bind"].dispose()
+    factory.close()
 
 
 def test_migrations_create_the_orm_schema_and_are_idempotent(database_url: str) -> None:

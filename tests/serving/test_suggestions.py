@@ -6,8 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from features.policy import DEFAULT_CHANNELS
+from models.suggestion import Suggestion, split_reasons, suggestion_id
 from serving.store.feedback import FeedbackEffects
-from serving.suggestions import NO_FURTHER_ACTION, SuggestionService, split_reasons, suggestion_id
+from serving.suggestions import NO_FURTHER_ACTION, SuggestionService
 
 AS_OF = pd.Timestamp("2025-07-01")
 NO_EFFECTS = FeedbackEffects(frozenset(), {})
@@ -37,13 +39,13 @@ def service() -> SuggestionService:
     state = pd.DataFrame({"rep_id": ["R1", "R1", "R2"], "touches_30d__phone": [1, 0, 0],
                           "touches_30d__visit": [0, 0, 0], "touches_30d__email": [0, 0, 0]},
                          index=pd.Index(["A", "B", "C"], name="account_id"))
-    return SuggestionService(cands, state, {"phone": 2, "visit": 1, "email": 4},
+    return SuggestionService(cands, state, DEFAULT_CHANNELS,  # caps: phone 2, visit 1, email 4
                              model_version="symbiose-nba/1", as_of=AS_OF)
 
 
 def _actions(service: SuggestionService, account: str, k: int, effects=NO_EFFECTS):
     shown = service.pick(np.array([service.position(account)]), k, effects)
-    return [(r["rank"], r["channel"], r["offer_id"]) for r in service.records(shown)]
+    return [(r.rank, r.channel, r.offer_id) for r in service.records(shown)]
 
 
 def test_top_k_in_rank_order_with_none_appended_when_fewer(service) -> None:
@@ -53,8 +55,9 @@ def test_top_k_in_rank_order_with_none_appended_when_fewer(service) -> None:
     assert _actions(service, "C", 3) == [(1, "email", "O1"), (2, "phone", "O1"), (3, "none", None)]
     shown = service.pick(np.array([service.position("C")]), 3, NO_EFFECTS)
     none = service.records(shown)[-1]
-    assert none["reasons"] == [NO_FURTHER_ACTION] and none["expected_incremental_margin"] == 0.0
-    assert none["suggestion_id"] == suggestion_id("symbiose-nba/1", AS_OF, "C", "none", None, 0.0)
+    assert isinstance(none, Suggestion) and none.is_none
+    assert none.reasons == (NO_FURTHER_ACTION,) and none.expected_incremental_margin == 0.0
+    assert none.suggestion_id == suggestion_id("symbiose-nba/1", AS_OF, "C", "none", None, 0.0)
 
 
 def test_dismissed_action_is_suppressed_at_every_discount_and_ranks_close_up(service) -> None:
@@ -86,7 +89,7 @@ def test_many_accounts_keep_requested_order_and_best_value(service) -> None:
 def test_suggestion_ids_are_stable_and_depend_on_model_and_action() -> None:
     base = suggestion_id("m/1", AS_OF, "A", "phone", "O1", 5.0)
     assert base == suggestion_id("m/1", AS_OF, "A", "phone", "O1", 5)
-    assert len(base) == 32 and int(base, 16) >= 0
+    assert len(base) == 32 and set(base) <= set("0123456789abcdef")  # 32 lower-case hex digits
     others = {suggestion_id("m/2", AS_OF, "A", "phone", "O1", 5.0),
               suggestion_id("m/1", AS_OF + pd.Timedelta(days=1), "A", "phone", "O1", 5.0),
               suggestion_id("m/1", AS_OF, "B", "phone", "O1", 5.0),
@@ -95,10 +98,10 @@ def test_suggestion_ids_are_stable_and_depend_on_model_and_action() -> None:
     assert base not in others and len(others) == 5
 
 
-def test_reasons_become_a_list() -> None:
-    assert split_reasons("a; b;  c") == ["a", "b", "c"]
-    assert split_reasons("a; b; c") == ["a", "b", "c"]
-    assert split_reasons(None) == [] and split_reasons("") == []
+def test_reasons_become_a_tuple() -> None:
+    assert split_reasons("a; b;  c") == ("a", "b", "c")
+    assert split_reasons("a; b; c") == ("a", "b", "c")
+    assert split_reasons(None) == () and split_reasons("") == ()
 
 
 def test_service_exploration_logs_exact_propensities(small_dataset, trained_run, tmp_path) -> None:
@@ -107,13 +110,13 @@ def test_service_exploration_logs_exact_propensities(small_dataset, trained_run,
     import numpy as np
     from sqlalchemy import select
 
-    from serving.runtime import build_snapshot_state, serving_as_of
+    from serving.snapshot import build_snapshot_state
     from serving.store.tables import Decision
     from tests.serving.conftest import running_api
 
     eps = 0.5
     pipeline = trained_run.result.pipeline
-    as_of = serving_as_of(small_dataset)
+    as_of = small_dataset.default_as_of()
     snap = build_snapshot_state(small_dataset, pipeline, trained_run.model_version, as_of=as_of,
                                 explore=eps, explore_seed=11)
     service = snap.suggestions

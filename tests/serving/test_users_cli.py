@@ -9,7 +9,7 @@ import pytest
 from rich.console import Console
 
 from serving.cli import main
-from serving.store.db import open_database
+from serving.store.db import Database
 from serving.store.users import principal_for_token
 
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
@@ -39,7 +39,7 @@ def test_add_prints_a_working_token_once_list_hides_it_revoke_disables_it(capsys
     assert TOKEN.match(token), out
     code, out_m, _ = _run(capsys, "users", "add", "--name", "Max", "--role", "manager", "--region", "Nord")
     assert code == 0 and out_m.strip() != token
-    sessions = open_database(db_url)
+    sessions = Database.open(db_url)
     with sessions() as s:
         principal = principal_for_token(s, token)
     assert principal is not None and (principal.name, principal.role, principal.rep_id) == ("Petra", "rep", "R001")
@@ -50,7 +50,7 @@ def test_add_prints_a_working_token_once_list_hides_it_revoke_disables_it(capsys
     assert code == 0 and "revoked user 1 'Petra'" in out
     with sessions() as s:
         assert principal_for_token(s, token) is None
-    sessions.kw["bind"].dispose()
+    sessions.close()
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -78,7 +78,7 @@ def test_serve_without_data_fails_clearly(capsys, db_url, tmp_path, monkeypatch)
 
 
 def test_serve_demo_creates_three_scoped_users_and_prints_curl_lines(db_url, small_data_dir, trained_run) -> None:
-    from serving.demo import DEMO_USERS, serve_demo
+    from serving.cli.demo import DEMO_USERS, serve_demo
 
     buffer = io.StringIO()
     console = Console(file=buffer, width=400)
@@ -89,7 +89,7 @@ def test_serve_demo_creates_three_scoped_users_and_prints_curl_lines(db_url, sma
     assert set(tokens) == set(DEMO_USERS)
     assert "curl -s http://127.0.0.1:8765/health" in text
     assert f"Authorization: Bearer {tokens['demo-rep']}" in text and "/v1/feedback" in text
-    sessions = open_database(db_url)
+    sessions = Database.open(db_url)
     with sessions() as s:
         roles = {name: principal_for_token(s, token) for name, token in tokens.items()}
         # A second demo run replaces the demo users: the first tokens stop working.
@@ -101,4 +101,4 @@ def test_serve_demo_creates_three_scoped_users_and_prints_curl_lines(db_url, sma
         marketing = principal_for_token(s, again["demo-marketing"])
     assert rep.role == "rep" and rep.rep_id and manager.role == "manager" and manager.region
     assert marketing.role == "marketing"
-    sessions.kw["bind"].dispose()
+    sessions.close()

@@ -79,18 +79,19 @@ def test_german_account_page_shows_its_reasons_in_german(web) -> None:
 
 
 def test_admin_list_filters_by_channel_and_sorts_by_value(web) -> None:
+    from serving.access import Access
     from serving.auth import Principal
     from serving.web.listing import Filters, account_listing
 
-    admin = Principal(user_id=0, name="admin", role="admin")
+    admin = Access(Principal(user_id=0, name="admin", role="admin"))
     everything = account_listing(web.runtime, admin, Filters(), limit=10_000)
-    values = [r["suggestion"]["expected_incremental_margin"] for r in everything.rows]
+    values = [r["suggestion"].expected_incremental_margin for r in everything.rows]
     assert values == sorted(values, reverse=True) and everything.total == len(web.runtime.snapshot.directory.accounts)
     by_channel: dict[str, int] = {}
     for row in everything.rows:
-        by_channel[row["suggestion"]["channel"]] = by_channel.get(row["suggestion"]["channel"], 0) + 1
+        by_channel[row["suggestion"].channel] = by_channel.get(row["suggestion"].channel, 0) + 1
     assert sorted(by_channel) == everything.channels and len(by_channel) >= 2
     for channel, count in by_channel.items():
         page = account_listing(web.runtime, admin, Filters(channel=channel), limit=5)
         assert page.total == count and len(page.rows) == min(5, count)
-        assert all(r["suggestion"]["channel"] == channel for r in page.rows)
+        assert all(r["suggestion"].channel == channel for r in page.rows)

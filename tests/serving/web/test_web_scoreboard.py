@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 import numpy as np
 from sqlalchemy import func, insert, select
 
+from serving.access import Access
+from serving.auth import Principal
 from serving.store.tables import Decision, Feedback
 from serving.web.funnel_counts import OVERLAP, funnel_counts
 from serving.web.scoreboard import funnel, rep_accounts
@@ -32,6 +34,11 @@ def _fill_log(web, n: int, start: int = 0) -> None:
         session.commit()
 
 
+def _access(web, user: str) -> Access:
+    scope = web.scopes[user]
+    return Access(Principal(0, user, scope["role"], scope["rep_id"], scope["region"]))
+
+
 def _distinct_shown(web, accounts: list[str]) -> int:
     with web.runtime.sessions() as session:
         return int(session.execute(select(func.count(func.distinct(Decision.suggestion_id)))
@@ -40,7 +47,7 @@ def _distinct_shown(web, accounts: list[str]) -> int:
 
 def test_funnel_reads_only_new_log_rows_and_matches_a_full_count(web) -> None:
     _fill_log(web, LOG_ROWS)
-    rep_own = rep_accounts(web.runtime, web.scopes["rep"]["rep_id"])
+    rep_own = rep_accounts(web.runtime, _access(web, "rep"), web.scopes["rep"]["rep_id"])
     started = time.perf_counter()
     counts = funnel_counts(web.runtime.sessions)
     first = time.perf_counter() - started

@@ -1,0 +1,56 @@
+"""Request and response models of ``/v1/campaigns``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from serving.api.schemas import UtcDateTime
+
+NAME_PATTERN = r"^[^\x00-\x1f]{1,200}$"
+
+
+def _integral(value: Any) -> Any:
+    """JSON numbers like ``204.0`` are integers too; strings and booleans stay refused."""
+    return int(value) if type(value) is float and value.is_integer() else value
+
+
+#: A whole number of accounts (the bounds sit inside the type so the OpenAPI schema shows them).
+Count = Annotated[int, Field(ge=0, le=10_000_000), BeforeValidator(_integral)]
+Seed = Annotated[int, Field(ge=0, le=2**32 - 1), BeforeValidator(_integral)]
+
+
+class CampaignIn(BaseModel):
+    """A campaign to plan at the service's as-of time (all limits optional)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200, pattern=NAME_PATTERN)
+    channels: list[str] | None = Field(None, max_length=50, description="default: every policy channel")
+    offers: list[str] | None = Field(None, max_length=1000, description="default: every active offer")
+    budget: float | None = Field(None, ge=0, le=1e12, description="total contact cost limit")
+    channel_budgets: dict[str, float] = Field(default_factory=dict, max_length=50,
+                                              description="contact cost limit per channel")
+    offer_limits: dict[str, Count] = Field(default_factory=dict, max_length=1000,
+                                         description="most accounts per offer")
+    max_accounts: Count | None = None
+    min_incremental_margin: float = Field(0.0, ge=0, le=1e9)
+    holdout: float = Field(0.1, ge=0, le=0.9, description="share of the audience kept as control group")
+    seed: Seed | None = None
+
+
+class CampaignOut(BaseModel):
+    campaign_id: str
+    name: str
+    as_of: UtcDateTime
+    model_version: str
+    created_at: UtcDateTime
+    summary: dict[str, Any]
+    download: dict[str, str] = Field(description="paths of the export (contacted accounts only)")
+
+
+class CampaignReportOut(BaseModel):
+    campaign_id: str
+    name: str
+    report: dict[str, Any]

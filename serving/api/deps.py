@@ -1,0 +1,94 @@
+"""Request dependencies: the loaded runtime, a database session, the authenticated caller and
+their access (``Annotated`` types, so a handler names what it needs in its signature)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from serving.access import Access
+from serving.auth import Principal, hash_token
+from serving.runtime import Runtime
+from serving.store.users import principal_for_token
+
+bearer = HTTPBearer(auto_error=False, description="a token from `symbiose users add`")
+MAX_TOKEN_LENGTH = 200
+
+
+async def get_runtime(request: Request) -> Runtime:
+    """The served runtime (model, snapshot, database); async: no thread hop needed.
+
+    Read once per request: a hot reload swaps the whole runtime, so a request sees one snapshot."""
+    return request.app.state.runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def get_session(runtime: RuntimeDep) -> Iterator[Session]:
+    """One database session per request."""
+    with runtime.sessions() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail,
+                         headers={"WWW-Authenticate": "Bearer"})
+
+
+async def get_current_user(runtime: RuntimeDep,
+                           credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+                           ) -> Principal:
+    """The caller named by ``Authorization: Bearer <token>``; 401 when missing, unknown or revoked.
+
+    A token checked in the last ``auth_cache_seconds`` is answered from memory; otherwise the
+    user is looked up in a worker thread, so the event loop never waits on the database."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise _unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
+    token = credentials.credentials
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        raise _unauthorized("invalid bearer token")
+    key = hash_token(token)
+    principal = runtime.principals.get(key)
+    if principal is not None:
+        return principal
+    principal = await run_in_threadpool(_lookup, runtime, token)
+    if principal is None:
+        raise _unauthorized("unknown or revoked token")
+    runtime.principals.put(key, principal)
+    return principal
+
+
+def _lookup(runtime: Runtime, token: str) -> Principal | None:
+    with runtime.sessions() as session:
+        return principal_for_token(session, token)
+
+
+CurrentUser = Annotated[Principal, Depends(get_current_user)]
+
+
+async def get_access(user: CurrentUser) -> Access:
+    """The caller's scope (``serving.access``)."""
+    return Access(user)
+
+
+AccessDep = Annotated[Access, Depends(get_access)]
+
+
+async def get_planner(access: AccessDep) -> Access:
+    """The caller's scope when they may plan campaigns (marketing, admin); 403 otherwise."""
+    if not access.may_plan_campaigns:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=f"role {access.role} may not use campaigns; "
+                                                              "expected marketing or admin")
+    return access
+
+
+PlannerDep = Annotated[Access, Depends(get_planner)]

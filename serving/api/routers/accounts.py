@@ -1,0 +1,31 @@
+"""``/v1/accounts``: an account's suggestions and its summary."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+
+from serving.api import views
+from serving.api.deps import AccessDep, RuntimeDep
+from serving.api.routers import AUTH_ERRORS, ID_PATTERN, MAX_K, Lang
+from serving.api.schemas import AccountSuggestions, AccountSummary
+
+router = APIRouter(prefix="/v1/accounts", tags=["accounts"], responses=AUTH_ERRORS)
+AccountId = Annotated[str, Path(description="account_id from the accounts table", pattern=ID_PATTERN)]
+
+
+@router.get("/{account_id}/suggestions", response_model=AccountSuggestions,
+            summary="Next best actions for one account")
+async def account_suggestions(account_id: AccountId, runtime: RuntimeDep, access: AccessDep,
+                              k: Annotated[int, Query(ge=1, le=MAX_K, description="how many suggestions")] = 3,
+                              lang: Lang = None) -> dict[str, Any]:
+    answer = views.account_suggestions(runtime, access, account_id, k, lang)
+    await runtime.decision_log.write_async(answer.log_rows)
+    return answer.body
+
+
+@router.get("/{account_id}", response_model=AccountSummary,
+            summary="Account summary: owner, region, recent orders online/offline, recent touches")
+async def account_summary(account_id: AccountId, runtime: RuntimeDep, access: AccessDep) -> dict[str, Any]:
+    return views.account_summary(runtime, access, account_id)

@@ -1,0 +1,56 @@
+"""``/v1/campaigns``: plan a campaign (marketing, admin), download its export, read its report."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Response, status
+
+from serving.api import campaign_views
+from serving.api.campaign_schemas import CampaignIn, CampaignOut, CampaignReportOut
+from serving.api.deps import PlannerDep, RuntimeDep, SessionDep
+from serving.api.routers import AUTH_ERRORS
+from serving.api.schemas import ErrorOut
+
+router = APIRouter(prefix="/v1/campaigns", tags=["campaigns"], responses=AUTH_ERRORS)
+CampaignId = Annotated[str, Path(pattern=r"^[0-9a-f]{16}$")]
+FORBIDDEN: dict[int | str, dict[str, Any]] = {403: {"model": ErrorOut, "description": "only marketing and admin users plan campaigns"}}
+RESPONSES: dict[int | str, dict[str, Any]] = {**FORBIDDEN,
+             400: {"model": ErrorOut, "description": "the body is not valid JSON"},
+             409: {"model": ErrorOut, "description": "a campaign with this name exists, the request names a "
+                                                     "channel or offer the data does not have, or the "
+                                                     "service has no data directory"}}
+
+
+@router.post("", response_model=CampaignOut, status_code=status.HTTP_201_CREATED, responses=RESPONSES,
+             summary="Plan a campaign from the served suggestions; stored with its control group")
+def create_campaign(body: CampaignIn, runtime: RuntimeDep, session: SessionDep, planner: PlannerDep) -> CampaignOut:
+    return campaign_views.create(runtime, session, planner, body)
+
+
+@router.get("/{campaign_id}", response_model=CampaignOut, responses=FORBIDDEN, summary="A campaign's summary")
+def get_campaign(campaign_id: CampaignId, session: SessionDep, _planner: PlannerDep) -> CampaignOut:
+    return campaign_views.describe(session, campaign_id)
+
+
+@router.get("/{campaign_id}/export.csv", responses={**FORBIDDEN, 200: {"content": {"text/csv": {}}}},
+            response_class=Response, summary="The contacted accounts as CSV (holdout not included)")
+def export_csv(campaign_id: CampaignId, session: SessionDep, _planner: PlannerDep,
+               bom: Annotated[bool, Query(description="start with a UTF-8 byte-order mark (Excel)")] = False,
+               sep: Annotated[str, Query(pattern="^[,;]$", description="separator , or ;")] = ",") -> Response:
+    return campaign_views.export(session, campaign_id, "csv", bom=bom, sep=sep)
+
+
+@router.get("/{campaign_id}/export.parquet",
+            responses={**FORBIDDEN, 200: {"content": {"application/vnd.apache.parquet": {}}}},
+            response_class=Response, summary="The contacted accounts as Parquet (holdout not included)")
+def export_parquet(campaign_id: CampaignId, session: SessionDep, _planner: PlannerDep) -> Response:
+    return campaign_views.export(session, campaign_id, "parquet")
+
+
+@router.get("/{campaign_id}/report", response_model=CampaignReportOut,
+            responses={**FORBIDDEN, 409: {"model": ErrorOut, "description": "the service has no data directory"}},
+            summary="Contacted vs holdout with 95 % intervals, per channel and offer, against the plan")
+def campaign_report(campaign_id: CampaignId, runtime: RuntimeDep, session: SessionDep,
+                    _planner: PlannerDep) -> CampaignReportOut:
+    return campaign_views.report(runtime, session, campaign_id)

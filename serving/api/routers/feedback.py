@@ -1,0 +1,31 @@
+"""``POST /v1/feedback``: accepted / dismissed / done on a shown suggestion, stored before the 201."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Response, status
+
+from serving.api import views
+from serving.api.deps import AccessDep, RuntimeDep, SessionDep
+from serving.api.routers import AUTH_ERRORS
+from serving.api.schemas import ErrorOut, FeedbackIn, FeedbackOut
+
+router = APIRouter(prefix="/v1/feedback", tags=["feedback"])
+RESPONSES = {**AUTH_ERRORS, 400: {"model": ErrorOut, "description": "the body is not valid JSON"}, 409: {"model": ErrorOut, "description": "Idempotency-Key reused for other feedback"}}
+
+
+@router.post("", response_model=FeedbackOut, status_code=status.HTTP_201_CREATED, responses=RESPONSES,
+             summary="Record what a user did with a suggestion")
+def post_feedback(body: FeedbackIn, runtime: RuntimeDep, session: SessionDep, access: AccessDep,
+                  response: Response,
+                  idempotency_key: Annotated[str | None, Header(
+                      min_length=1, max_length=100, pattern=r"^[\x21-\x7e]+$",
+                      description="client-chosen key; a retried POST with the same key is stored once")] = None,
+                  ) -> FeedbackOut:
+    row, created = views.submit_feedback(runtime, session, access, suggestion_id=body.suggestion_id,
+                                         status=body.status, reason=body.reason, note=body.note,
+                                         idempotency_key=idempotency_key)
+    if not created:
+        response.headers["Idempotency-Replayed"] = "true"
+    return FeedbackOut.model_validate(row, from_attributes=True)

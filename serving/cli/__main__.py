@@ -1,0 +1,5 @@
+"""``python -m serving.cli``: the ``symbiose`` command."""
+
+from serving.cli import main
+
+main()

@@ -1,0 +1,191 @@
+"""The ``symbiose campaign`` commands: ``plan`` an audience under budgets and capacities with a
+control group, ``report`` contacted vs holdout once outcomes arrived.
+
+:func:`register` adds the sub-app to a Typer app (``serving.cli``). Campaigns are stored in the
+service database (``SYMBIOSE_DATABASE_URL``, default the embedded SQLite file).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from features.errors import InputError
+from serving.cli.common import CommandError, command_errors, load_data, out, progress, settings
+
+campaign_app = typer.Typer(no_args_is_help=True, help="Marketing campaigns: plan an audience, report its results.")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``campaign`` sub-app to ``app``."""
+    app.add_typer(campaign_app, name="campaign")
+
+
+def parse_assignments(values: list[str] | None, option: str, kind: type) -> dict[str, Any]:
+    """``["email=100", "phone=50"]`` -> ``{"email": 100.0, ...}``; a clear error otherwise."""
+    out: dict[str, Any] = {}
+    for value in values or []:
+        key, sep, number = value.partition("=")
+        try:
+            if not sep or not key.strip():
+                raise ValueError
+            parsed = kind(number)
+        except ValueError:
+            raise InputError(f"{option} {value!r}: expected NAME={'N' if kind is int else 'AMOUNT'}, "
+                             f"e.g. {option} email={'100' if kind is int else '250.0'}") from None
+        out[key.strip()] = parsed
+    return out
+
+
+def _names(value: str | None) -> list[str] | None:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+@campaign_app.command("plan")
+def plan(
+    data: Annotated[Path, typer.Option("--data", help="data directory (docs/data-contract.md §1)")],
+    name: Annotated[str, typer.Option("--name", help="campaign name (unique)")],
+    out_file: Annotated[Path, typer.Option("--out", help="export of the contacted accounts (.csv or .parquet)")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="as-of time, ISO 8601 (default: the day after "
+                                              "the latest event)")] = None,
+    channels: Annotated[str | None, typer.Option("--channels", help="comma-separated channels "
+                                                 "(default: all)")] = None,
+    offers: Annotated[str | None, typer.Option("--offers", help="comma-separated offer ids (default: all)")] = None,
+    budget: Annotated[float | None, typer.Option("--budget", min=0, help="total contact cost limit")] = None,
+    channel_budget: Annotated[list[str] | None, typer.Option(
+        "--channel-budget", help="CHANNEL=AMOUNT contact cost limit of one channel (repeatable)")] = None,
+    offer_limit: Annotated[list[str] | None, typer.Option(
+        "--offer-limit", help="OFFER=N most accounts for one offer (repeatable; overrides the offers "
+                              "table's max_per_campaign)")] = None,
+    max_accounts: Annotated[int | None, typer.Option("--max-accounts", min=0, help="most accounts "
+                                                     "in the audience")] = None,
+    min_incremental_margin: Annotated[float, typer.Option(
+        "--min-incremental-margin", min=0, help="only actions expected to add more than this")] = 0.0,
+    holdout: Annotated[float, typer.Option("--holdout", min=0.0, max=0.9, help="share of the audience "
+                                           "held out as control group")] = 0.1,
+    seed: Annotated[int | None, typer.Option("--seed", help="random seed of the holdout draw")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="model URI (default: champion, else "
+                                              "latest)")] = None,
+    bom: Annotated[bool, typer.Option("--excel-bom/--no-excel-bom", help="start the CSV with a UTF-8 "
+                                      "byte-order mark (Excel)")] = False,
+    sep: Annotated[str, typer.Option("--sep", help="CSV separator: , or ;")] = ",",
+) -> None:
+    """Plan a campaign: best action per account under the limits, a control group, an export file."""
+    from features.dataset import resolve_as_of
+    from models.campaigns.candidates import score_recommendations
+    from models.recommend import load_model
+    from serving.campaigns.export import SEPARATORS, write_export
+    from serving.campaigns.service import CampaignRequest, plan_and_store
+    from serving.output import output_format
+    from serving.store.db import Database
+    from serving.store.users import utcnow
+
+    with command_errors():
+        output_format(out_file)
+        if sep not in SEPARATORS:
+            raise CommandError(f"--sep {sep!r}: expected ',' or ';'")
+        request = CampaignRequest(
+            name=name, channels=_names(channels), offers=_names(offers), budget=budget,
+            channel_budgets=parse_assignments(channel_budget, "--channel-budget", float),
+            offer_limits=parse_assignments(offer_limit, "--offer-limit", int), max_accounts=max_accounts,
+            min_incremental_margin=min_incremental_margin, holdout=holdout, seed=seed)
+        dataset = load_data(data)
+        ts = resolve_as_of(dataset, as_of)
+        with Database.open(settings().resolved_database_url()) as database:
+            pipeline, version = load_model(model)
+            with progress("scoring"):
+                recs = score_recommendations(dataset, ts, pipeline, model_version=version)
+            with database() as session, progress("optimizing"):
+                _campaign, result = plan_and_store(session, request, recommendations=recs, dataset=dataset,
+                                                   as_of=ts, model_version=version, user_id=None, now=utcnow())
+            write_export(result.members, out_file, bom=bom, sep=sep)
+        print_plan(name, result.campaign_id, result.summary, dataset.policy.currency, out)
+        out.print(f"[green]wrote[/] {out_file}: {result.summary['contacted']:,} contacted accounts "
+                  f"(holdout not exported)", highlight=False)
+
+
+def print_plan(name: str, campaign_id: str, summary: dict[str, Any], currency: str, console: Console) -> None:
+    """The plan's summary: audience, spend and expected margin per channel, method and gap."""
+    table = Table(title=f"campaign {name} ({campaign_id})",
+                  caption=f"{summary['members']:,} members: {summary['contacted']:,} contacted, "
+                          f"{summary['holdout']:,} held out ({summary['holdout_share']:.1%}); "
+                          f"{_method(summary)}")
+    table.add_column("channel")
+    table.add_column("accounts", justify="right")
+    table.add_column(f"cost ({currency})", justify="right")
+    table.add_column(f"expected incremental margin ({currency})", justify="right")
+    for channel, row in summary["per_channel"].items():
+        table.add_row(channel, f"{row['accounts']:,}", f"{row['cost']:,.2f}",
+                      f"{row['expected_incremental_margin']:,.2f}")
+    table.add_row("total", f"{summary['contacted']:,}", f"{summary['cost']:,.2f}",
+                  f"{summary['expected_incremental_margin']:,.2f}")
+    console.print(table)
+
+
+def _method(summary: dict[str, Any]) -> str:
+    if summary["method"] == "milp":
+        gap = summary.get("mip_gap")
+        return f"MILP (HiGHS), gap {gap:.4%}" if gap is not None else "MILP (HiGHS)"
+    return f"greedy: {summary['method_reason']}"
+
+
+@campaign_app.command("report")
+def report(
+    name: Annotated[str, typer.Argument(help="campaign name or id")],
+    data: Annotated[Path, typer.Option("--data", help="data directory with the orders since the campaign")],
+    plot: Annotated[Path | None, typer.Option("--plot", help="PNG to write (default: <name>-report.png "
+                                              "in the current directory)")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", help="also write the comparison rows "
+                                                  "(.csv or .parquet)")] = None,
+) -> None:
+    """Contacted vs holdout: conversion and margin with 95 % intervals, per channel and offer,
+    and the measured incremental margin against the plan."""
+    import re
+
+    from serving.campaigns.plot import plot_report
+    from serving.campaigns.reports import report_for, report_rows
+    from serving.output import output_format, write_frame_atomic
+    from serving.store.db import Database
+
+    with command_errors():
+        if out_file is not None:
+            output_format(out_file)
+        dataset = load_data(data)
+        with Database.open(settings().resolved_database_url()) as database, database() as session:
+            campaign, result = report_for(session, name, dataset)
+        if campaign is None or result is None:
+            raise CommandError(f"no campaign named {name!r}; plan one with `symbiose campaign plan`")
+        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", campaign.name).strip("_") or campaign.id
+        plot_path = plot_report(result, plot or Path(f"{safe}-report.png"), f"campaign {campaign.name}")
+        rows = report_rows(result)
+        if out_file is not None:
+            write_frame_atomic(rows, out_file)
+        print_report(campaign.name, result, dataset.policy.currency, out)
+        out.print(f"[green]wrote[/] {plot_path}" + (f" and {out_file}" if out_file else ""), highlight=False)
+
+
+def print_report(name: str, result: Any, currency: str, console: Console) -> None:
+    """Rows: overall, per channel, per offer; conversion and incremental margin with intervals."""
+    window = "complete" if result.window_complete else (
+        f"INCOMPLETE: data until {result.observed_until:%Y-%m-%d}" if result.observed_until is not None
+        else "INCOMPLETE: no data")
+    table = Table(title=f"campaign {name}: {result.window_start:%Y-%m-%d} to {result.window_end:%Y-%m-%d} "
+                        f"({window})",
+                  caption=f"95 % intervals; incremental margin per contacted account after contact cost, "
+                          f"in {currency}")
+    for column in ("group", "contacted", "holdout", "conv. contacted", "conv. holdout", "conv. lift (pp)",
+                   "incr. margin", "planned", "measured/planned"):
+        table.add_column(column, justify="left" if column == "group" else "right")
+    for c in [result.overall, *result.by_channel, *result.by_offer]:
+        lift, net = c.conversion_lift, c.incremental_margin
+        table.add_row(c.group, f"{c.contacted:,}", f"{c.holdout:,}", f"{c.conversion_contacted:.1%}",
+                      f"{c.conversion_holdout:.1%}",
+                      f"{lift.estimate * 100:+.1f} [{lift.low * 100:+.1f}, {lift.high * 100:+.1f}]",
+                      f"{net.estimate:+,.2f} [{net.low:+,.2f}, {net.high:+,.2f}]",
+                      f"{c.planned_incremental_margin:,.2f}",
+                      "–" if c.lift_vs_plan is None else f"{c.lift_vs_plan:.2f}")
+    console.print(table)

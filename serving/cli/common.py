@@ -1,0 +1,127 @@
+"""What every command shares: consoles, the common options, the one mapping of errors to messages
+and exit codes, data loading, the as-of option, progress display and the command's settings.
+
+Nothing here imports a command module; every command module imports what it needs from here."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from features.dataset import Dataset
+from features.errors import SymbioseError
+from serving.settings import Settings
+
+out = Console()
+err = Console(stderr=True)
+
+DataOpt = Annotated[Path, typer.Option("--data", help="data directory (docs/data-contract.md §1)")]
+AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="as-of time, ISO 8601 (e.g. 2025-07-01; default: "
+                                             "midnight after the latest event)")]
+
+
+class CommandError(SymbioseError):
+    """A user-facing failure of a command: printed to stderr, exit code 1."""
+
+
+#: Set by ``--debug``: unexpected errors show their traceback.
+DEBUG = {"on": False}
+_SETTINGS: dict[str, Settings] = {}
+
+
+def start_command(*, debug: bool) -> None:
+    """Called before every command: remember ``--debug``, read the settings afresh."""
+    DEBUG["on"] = debug
+    _SETTINGS.clear()
+
+
+def settings(**overrides: Any) -> Settings:
+    """The command's settings (``serving.settings.Settings``, read from the environment once per
+    command), with ``overrides`` from its options."""
+    if overrides:
+        return Settings(**overrides)
+    if "env" not in _SETTINGS:
+        _SETTINGS["env"] = Settings()
+    return _SETTINGS["env"]
+
+
+@contextmanager
+def command_errors() -> Iterator[None]:
+    """The one place where a command's errors become messages and exit codes: Symbiose's own
+    errors (``features.errors``) and missing files print their message; an unusable database
+    says so; anything else is a bug: with ``--debug`` its traceback is shown, otherwise a short
+    line with a hint to rerun with ``--debug``."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from features.validation import ContractError
+
+    for name in ("mlflow", "alembic"):  # routine INFO lines (creating tables, validating examples)
+        logging.getLogger(name).setLevel(logging.WARNING)
+    try:
+        yield
+    except ContractError as exc:
+        err.print(f"[bold red]error:[/] the data directory does not match the contract "
+                  f"({len(exc.problems)} problem(s)):", highlight=False)
+        for problem in exc.problems:
+            err.print(f"  - {problem}", highlight=False, markup=False)
+        raise typer.Exit(1) from None
+    except (SymbioseError, FileNotFoundError, NotADirectoryError) as exc:
+        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(1) from None
+    except SQLAlchemyError as exc:
+        if DEBUG["on"]:
+            raise
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        err.print(f"[bold red]error:[/] the database cannot be used ({type(exc).__name__}: {escape(first)}); "
+                  "check SYMBIOSE_DATABASE_URL", highlight=False)
+        raise typer.Exit(1) from None
+    except Exception as exc:
+        if DEBUG["on"]:
+            raise
+        err.print(f"[bold red]error:[/] unexpected {type(exc).__name__}: {escape(str(exc))}", highlight=False)
+        err.print("this is a bug in symbiose; rerun with --debug to see the traceback", highlight=False)
+        raise typer.Exit(1) from None
+
+
+def parse_time(value: str | None, option: str) -> pd.Timestamp | None:
+    """The time given to ``option`` as a naive UTC timestamp (None when not given)."""
+    from features.dataset import as_utc_timestamp
+
+    if value is None:
+        return None
+    return as_utc_timestamp(value, option)
+
+
+def parse_as_of(value: str | None) -> pd.Timestamp | None:
+    """``--as-of`` as a naive UTC timestamp (None when not given: each command then takes the
+    data's default, ``features.dataset.resolve_as_of``)."""
+    return parse_time(value, "--as-of")
+
+
+def load_data(data: Path) -> Dataset:
+    """The data directory ``--data``, loaded and checked against the contract."""
+    from features.loading import load_dataset
+
+    if not data.exists():
+        raise CommandError(f"--data {data}: no such directory")
+    if not data.is_dir():
+        raise CommandError(f"--data {data}: expected a directory, got a file")
+    return load_dataset(data)
+
+
+@contextmanager
+def progress(text: str) -> Iterator[None]:
+    """A spinner with ``text`` while the block runs (on a terminal only)."""
+    if out.is_terminal:
+        with out.status(text + " ..."):
+            yield
+    else:
+        yield

@@ -1,0 +1,124 @@
+"""``symbiose train`` and ``symbiose recommend``: fit and register a model, write the
+recommendations file (docs/data-contract.md §3)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from serving.cli.common import (
+    AsOfOpt,
+    CommandError,
+    DataOpt,
+    command_errors,
+    load_data,
+    out,
+    parse_as_of,
+    progress,
+)
+
+
+def _learner_names() -> list[str]:
+    from models.candidates import LEARNERS
+
+    return [*LEARNERS, "auto"]
+
+
+def train(
+    data: DataOpt,
+    as_of: AsOfOpt = None,
+    learner: Annotated[str | None, typer.Option(
+        "--learner", help="effect learner: " + "|".join(_learner_names())
+        + " (default auto: chosen on held-out logged decisions)")] = None,
+    config: Annotated[Path | None, typer.Option(
+        "--config", help="YAML file of training settings (any TrainingConfig field)")] = None,
+) -> None:
+    """Build features, train, evaluate, log to MLflow and register a model version."""
+    from models.tracking import train_and_log
+
+    with command_errors():
+        cfg = _training_config(config, learner)
+        ds = load_data(data)
+        out.print("training with " + ", ".join(f"{k}={v}" for k, v in cfg.as_params().items()),
+                  highlight=False, markup=False)
+        with progress("training"):
+            run = train_and_log(ds, parse_as_of(as_of), config=cfg)
+        _print_training(run)
+        if run.result.selection is not None:
+            out.print(run.result.selection.text(), highlight=False, markup=False)
+        if run.evaluation is not None:
+            out.print(run.evaluation.verdict(), highlight=False, markup=False)
+        if run.champion:
+            out.print(f"{run.model_version} is the challenger and, as the first version, also the "
+                      "champion: `serve` and `recommend` use it", highlight=False)
+        else:
+            out.print(f"{run.model_version} is the challenger; `symbiose promote` compares it with "
+                      "the champion and makes it champion if it is at least as good", highlight=False)
+
+
+def _training_config(path: Path | None, learner: str | None) -> Any:
+    """The training settings: the YAML file's (or the defaults), with ``--learner`` on top."""
+    from dataclasses import replace
+
+    from models.training_config import TrainingConfig
+
+    if path is not None and not path.is_file():
+        raise CommandError(f"--config {path}: no such file")
+    cfg = TrainingConfig.from_yaml(path) if path is not None else TrainingConfig()
+    return cfg if learner is None else replace(cfg, learner=learner)
+
+
+def _print_training(run: Any) -> None:
+    from rich.table import Table
+
+    m = run.result.metrics
+    table = Table(title=f"model {run.model_version} (run {run.run_id[:8]})", show_header=True)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key in ("valid_auc", "valid_log_loss", "valid_calibration_error", "valid_base_rate",
+                "valid_policy_value", "valid_policy_value_none", "valid_policy_value_logging",
+                "valid_policy_incremental_value", "training_seconds"):
+        if key in m:
+            table.add_row(key, f"{m[key]:.4f}")
+    out.print(table)
+
+
+def recommend(
+    data: DataOpt,
+    out_file: Annotated[Path, typer.Option("--out", help="recommendations file (.csv or .parquet)")],
+    as_of: AsOfOpt = None,
+    top_k: Annotated[int, typer.Option("--top-k", min=1, max=50)] = 3,
+    model: Annotated[str | None, typer.Option("--model", help="model URI (default: champion, else latest)")] = None,
+    explore: Annotated[float, typer.Option(
+        "--explore", min=0.0, max=1.0,
+        help="share of accounts whose first suggestion is a random eligible action or a `none` holdout; "
+             "exact propensities go to the propensity column")] = 0.0,
+    seed: Annotated[int | None, typer.Option("--seed", help="random seed for --explore")] = None,
+) -> None:
+    """Write the recommendations file: next best actions for every account."""
+    from features.dataset import resolve_as_of
+    from models.recommend import load_model, score_dataset
+    from serving.output import output_format, write_frame_atomic
+
+    with command_errors():
+        output_format(out_file)
+        given = parse_as_of(as_of)
+        ds = load_data(data)
+        ts = resolve_as_of(ds, given)
+        pipeline, version = load_model(model)
+        with progress("scoring"):
+            recs = score_dataset(ds, ts, pipeline, top_k=top_k, model_version=version,
+                                 explore_epsilon=explore, seed=seed)
+        write_frame_atomic(recs, out_file)
+        n_acc = recs["account_id"].nunique()
+        acting = recs[(recs["rank"] == 1) & (recs["channel"] != "none")]
+        out.print(f"[green]wrote[/] {out_file}: {len(recs):,} suggestions for {n_acc:,} accounts "
+                  f"({len(acting):,} with an action worth taking), model {version}, as of {ts:%Y-%m-%d}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the commands of this module to ``app``."""
+    app.command()(train)
+    app.command()(recommend)

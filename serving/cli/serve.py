@@ -1,0 +1,72 @@
+"""``symbiose serve`` and ``symbiose demo``: the HTTP service, and the whole loop on sample data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from serving.cli.common import (
+    AsOfOpt,
+    CommandError,
+    command_errors,
+    out,
+    progress,
+    settings,
+)
+
+
+def demo(
+    accounts: Annotated[int, typer.Option("--accounts", min=100)] = 2000,
+    seed: Annotated[int, typer.Option("--seed")] = 7,
+    workdir: Annotated[Path, typer.Option("--dir", help="where demo data and results go")] = Path(".symbiose/demo"),
+    serve: Annotated[bool, typer.Option("--serve/--no-serve", help="end by serving the suggestions")] = True,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8000,
+) -> None:
+    """Generate a sample data set, train, recommend, summarize and serve — no other set-up needed."""
+    from serving.cli.demo import run_demo
+
+    with command_errors():
+        run_demo(workdir, n_accounts=accounts, seed=seed, console=out, serve=serve, port=port)
+
+
+def serve(
+    data: Annotated[Path | None, typer.Option("--data", help="data directory (default: SYMBIOSE_DATA)")] = None,
+    host: Annotated[str | None, typer.Option("--host", help="interface (default 127.0.0.1)")] = None,
+    port: Annotated[int | None, typer.Option("--port", min=1, max=65535, help="port (default 8000)")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="model URI (default: champion, else latest)")] = None,
+    as_of: AsOfOpt = None,
+    explore: Annotated[float | None, typer.Option(
+        "--explore", min=0.0, max=1.0,
+        help="share of accounts whose first suggestion is a random eligible action or a `none` holdout "
+             "(default: SYMBIOSE_EXPLORE, else 0); exact propensities go to the decision log")] = None,
+) -> None:
+    """Start the HTTP service over the data directory's latest snapshot (docs at /docs)."""
+    import uvicorn
+
+    from serving.app import create_app
+    from serving.model_watch import follows_champion
+    from serving.runtime import settle_heap
+    with command_errors():
+        overrides = {k: v for k, v in (("data", data), ("host", host), ("port", port), ("model", model),
+                                       ("as_of", as_of), ("explore", explore)) if v is not None}
+        config = settings(**overrides)
+        if config.data is None:
+            raise CommandError("no data directory: pass --data DIR or set SYMBIOSE_DATA")
+        with progress("loading model and scoring the snapshot"):
+            application = create_app(config)
+            settle_heap()
+        snap = application.state.runtime.snapshot
+        out.print(f"serving model {snap.model.version} over {config.data} as of {snap.as_of:%Y-%m-%d} "
+                  f"on http://{config.host}:{config.port} (docs at /docs)", highlight=False)
+        if follows_champion(config):
+            out.print(f"a new champion is loaded within {config.model_poll_seconds:g} s, without a restart "
+                      "(SYMBIOSE_MODEL_POLL_SECONDS)", highlight=False)
+    uvicorn.run(application, host=config.host, port=config.port, log_level="warning")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the commands of this module to ``app``."""
+    app.command()(demo)
+    app.command()(serve)

@@ -1,0 +1,114 @@
+"""What the service serves: one model's suggestions over one data directory at one as-of time,
+scored and indexed once (:func:`load_snapshot`), then only read."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from features.dataset import Dataset, resolve_as_of
+from features.errors import InputError
+from models.pipeline import DecisionPipeline
+from serving.directory import AccountDirectory
+from serving.settings import Settings
+from serving.suggestions import SuggestionService
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What ``GET /v1/model`` and ``GET /health`` tell about the served model."""
+
+    version: str
+    trained_at: str
+    trained_as_of: str
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The served model and data, loaded and scored once."""
+
+    model: ModelInfo
+    suggestions: SuggestionService
+    directory: AccountDirectory
+    as_of: pd.Timestamp
+    data_dir: Path | None
+    #: Order lines before ``as_of`` with their owner and outreach credit
+    #: (``features.attribution.attribute_orders``), computed once at start.
+    attributed: pd.DataFrame | None = None
+    #: Guardrail of each offer: the largest discount in percent any suggestion may carry.
+    max_discount: dict[str, float] = field(default_factory=dict)
+    currency: str = "EUR"
+    #: offer_id -> product category; days after a touch in which an order counts as converted.
+    offer_category: dict[str, str] = field(default_factory=dict)
+    attribution_window_days: int = 30
+
+    @property
+    def key(self) -> tuple[str, ...]:
+        """What identifies the snapshot's data in caches: as-of, model version, data directory and
+        the attributed order lines it holds (two snapshots of one directory may hold other lines)."""
+        return self.as_of.isoformat(), self.model.version, str(self.data_dir), str(id(self.attributed))
+
+    def attributed_lines(self) -> pd.DataFrame:
+        """The order lines credited at start; a clear error if the snapshot was built without them."""
+        if self.attributed is None:
+            raise RuntimeError("the served snapshot has no attributed order lines; build it with "
+                               "serving.snapshot.build_snapshot_state")
+        return self.attributed
+
+
+def build_snapshot_state(dataset: Dataset, pipeline: DecisionPipeline, version: str, *,
+                         as_of: pd.Timestamp, candidates: int = 20, explain_depth: int = 3,
+                         explore: float = 0.0, explore_seed: int | None = None) -> Snapshot:
+    """Score ``dataset`` at ``as_of`` with ``pipeline`` once and index its accounts."""
+    service = SuggestionService.build(dataset, as_of, pipeline, model_version=version, candidates=candidates,
+                                      explain_depth=explain_depth, explore=explore, seed=explore_seed)
+    directory = AccountDirectory(dataset, as_of, service.accounts)
+    metrics = {k: float(v) for k, v in (pipeline.metrics or {}).items()
+               if isinstance(v, (int, float)) and math.isfinite(float(v))}
+    info = ModelInfo(version=version, trained_at=str(pipeline.trained_at or ""),
+                     trained_as_of=str(pipeline.as_of or ""), metrics=metrics)
+    return Snapshot(model=info, suggestions=service, directory=directory, as_of=pd.Timestamp(as_of),
+                    data_dir=dataset.source, attributed=attributed_lines(dataset, as_of),
+                    max_discount=offer_guardrails(dataset), currency=dataset.policy.currency,
+                    offer_category=dict(zip(dataset.offers["offer_id"].astype(str),
+                                            dataset.offers["product_category"].astype(str), strict=True)),
+                    attribution_window_days=dataset.policy.attribution_window_days)
+
+
+def attributed_lines(dataset: Dataset, as_of: pd.Timestamp) -> pd.DataFrame:
+    """The order lines before ``as_of`` credited to owner and outreach (ownership history from
+    the data directory's ``account_owners`` table when it has one)."""
+    from features.attribution import attribute_orders
+    from features.ownership import load_account_owners
+
+    data = dataset.before(pd.Timestamp(as_of))
+    owners = load_account_owners(dataset.source, dataset.accounts) if dataset.source is not None else None
+    return attribute_orders(data, owners)
+
+
+def offer_guardrails(dataset: Dataset) -> dict[str, float]:
+    """offer_id -> max_discount_pct (the contract's guardrail; defaults already filled in)."""
+    offers = dataset.offers.dropna(subset=["max_discount_pct"])
+    return dict(zip(offers["offer_id"].astype(str), offers["max_discount_pct"].astype(float), strict=True))
+
+
+def load_snapshot(settings: Settings) -> Snapshot:
+    """Load the data directory and the model named by ``settings`` and score them once."""
+    from features.loading import load_dataset
+    from models.recommend import load_model
+
+    if settings.data is None:
+        raise InputError("no data directory: pass --data DIR or set SYMBIOSE_DATA")
+    data = Path(settings.data)
+    if not data.is_dir():
+        raise FileNotFoundError(f"--data {data}: no such directory")
+    dataset = load_dataset(data)
+    pipeline, version = load_model(settings.model)
+    return build_snapshot_state(dataset, pipeline, version,
+                                as_of=resolve_as_of(dataset, settings.as_of, "SYMBIOSE_AS_OF"),
+                                candidates=settings.candidates, explain_depth=settings.explain_depth,
+                                explore=settings.explore, explore_seed=settings.explore_seed)

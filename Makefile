@@ -32,8 +32,9 @@ install-dev: $(VENV)/.installed-dev
 demo: install
 	$(BIN)/symbiose demo
 
+# Passive OpenMP waiting: LightGBM's threads otherwise spin against the test workers.
 test: install-dev chromium
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	OMP_WAIT_POLICY=PASSIVE $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Ruff over all code; mypy (settings in pyproject.toml: strict optional, unused ignores, untyped
 # bodies checked) over the three packages.

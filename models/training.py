@@ -66,7 +66,7 @@ def train_pipeline(dataset: Dataset, as_of: pd.Timestamp | None = None,
     started = time.perf_counter()
     prep = prepare(dataset, as_of, cfg)
     value_model = _value_model(prep, ~prep.valid, cfg)
-    fitted = _fit_effect(prep, cfg, value_model) if cfg.calibration == "effect" else _fit_legacy(prep, cfg)
+    fitted = _fit_effect(prep, cfg, value_model) if cfg.effective_calibration == "effect" else _fit_legacy(prep, cfg)
     data, examples, X, y = prep.data, prep.examples, prep.X, prep.y
     offers = data.offers[["offer_id", "name", "product_category"]].copy() if "name" in data.offers \
         else data.offers[["offer_id", "product_category"]].assign(name=None)
@@ -78,14 +78,14 @@ def train_pipeline(dataset: Dataset, as_of: pd.Timestamp | None = None,
         calibration=fitted.calibration, learner=fitted.learner, policy_mode=fitted.policy_mode,
         single_action=fitted.single_action, single_value=fitted.single_value,
     )
-    fit_rows = prep.train if cfg.calibration != "effect" else ~prep.valid
+    fit_rows = prep.train if cfg.effective_calibration != "effect" else ~prep.valid
     p_valid = pipeline.conversion_probability(X[prep.valid], examples[prep.valid])
     metrics = {f"valid_{k}": v for k, v in classification_metrics(y[prep.valid], p_valid).items()}
     p_fit = pipeline.conversion_probability(X[fit_rows], examples[fit_rows])
     metrics.update({f"train_{k}": v for k, v in classification_metrics(y[fit_rows], p_fit).items()
                     if k in ("auc", "log_loss")})
     metrics["best_iteration"] = float(getattr(fitted.classifier, "best_iteration_", np.nan))
-    if cfg.calibration != "effect" and cfg.shrinkage_strength > 0:
+    if cfg.effective_calibration != "effect" and cfg.shrinkage_strength > 0:
         seen = examples[~prep.valid & (examples["channel"] != NONE_CHANNEL)]
         evidence = seen.groupby(["channel", "offer_id"]).size()
         pipeline.lift_prior = reference_lift_prior(
@@ -99,7 +99,7 @@ def train_pipeline(dataset: Dataset, as_of: pd.Timestamp | None = None,
         "touches": float(len(data.touches)), "web_events": float(len(data.web_events)),
         "offers_active": float(int(data.offers["active"].sum())), "actions": float(len(prep.actions)),
         "examples_train": float(fit_rows.sum()),
-        "examples_calibration": float(prep.calib.sum()) if cfg.calibration != "effect" else 0.0,
+        "examples_calibration": float(prep.calib.sum()) if cfg.effective_calibration != "effect" else 0.0,
         "examples_validation": float(prep.valid.sum()), "conversion_rate": float(y.mean()),
         "none_share": float((examples["channel"].iloc[:prep.n_logged] == NONE_CHANNEL).mean()),
         "examples_untreated_history": float(prep.n_history),
@@ -116,7 +116,7 @@ def train_pipeline(dataset: Dataset, as_of: pd.Timestamp | None = None,
 def conversion_model(cfg: TrainingConfig, design: DesignMatrix) -> Any:
     """The unfitted conversion model of a configuration with one learner (``models.candidates``)."""
     learner = "s" if cfg.learner == "auto" else cfg.learner
-    return make_learner(learner, design, calibration=cfg.calibration, monotone_method=cfg.monotone_method,
+    return make_learner(learner, design, calibration=cfg.effective_calibration, monotone_method=cfg.monotone_method,
                         baseline_offset=cfg.baseline_offset, calibration_folds=cfg.calibration_folds,
                         calibration_l2=cfg.calibration_l2, random_state=cfg.random_state)
 

@@ -45,7 +45,9 @@ class TrainingConfig:
     baseline_offset: bool = False
     #: How the effect of an action is estimated (``models.candidates``): "s", "x", "r", "dr", "t", or
     #: "auto" = cross-fit ``candidates`` and keep the best by held-out policy value (``models.selection``).
-    learner: str = "auto"
+    #: The pooled S-learner is the default: on every generated world preset it beat "auto", whose
+    #: held-out intervals are too wide at these sizes to tell the candidates apart (docs/benchmarks.md).
+    learner: str = "s"
     #: Learners "auto" compares (besides `none` and the best single action).
     candidates: tuple[str, ...] = LEARNERS
     #: Time-ordered blocks of the cross-fitting behind "auto" and the effect calibration.
@@ -62,11 +64,13 @@ class TrainingConfig:
     history_windows: int = 4
     #: LightGBM's monotone-constraint method of the pooled conversion model (S-learner).
     monotone_method: str = "intermediate"
-    #: "effect" (default): baseline and effect maps fitted on cross-fitted predictions
+    #: "effect": baseline and effect maps fitted on cross-fitted predictions
     #: (``models.effect_calibration``), any learner. The pooled S-learner's own calibrations:
     #: "pooled" (one Platt map), "action" (per-action-group offsets on the calibration rows),
     #: "crossfit" (the same offsets on cross-fitted scores of the training rows too).
-    calibration: str = "effect"
+    #: "default": "crossfit" for the S-learner ("pooled" with ``baseline_offset``), "effect" for every
+    #: other learner and for "auto".
+    calibration: str = "default"
     #: Folds (by account) of the "crossfit" calibration.
     calibration_folds: int = 3
     #: L2 penalty of the per-action calibration offsets ("action", "crossfit").
@@ -81,15 +85,16 @@ class TrainingConfig:
         unknown = [c for c in self.candidates if c not in LEARNERS]
         if unknown or not self.candidates:
             raise ConfigError(f"candidates must be learners among {', '.join(LEARNERS)}; got {list(self.candidates)}")
-        if self.calibration not in CALIBRATIONS:
-            raise ConfigError(f"calibration must be one of {', '.join(CALIBRATIONS)}; got {self.calibration!r}")
-        if self.calibration != "effect" and self.learner == "auto":
+        if self.calibration not in (*CALIBRATIONS, "default"):
+            raise ConfigError(f"calibration must be one of {', '.join(CALIBRATIONS)} or default; "
+                              f"got {self.calibration!r}")
+        if self.effective_calibration != "effect" and self.learner == "auto":
             raise ConfigError(f"learner='auto' chooses on cross-fitted predictions and needs calibration='effect'; "
                               f"got calibration={self.calibration!r}")
-        if self.calibration not in ("effect", "pooled") and self.learner != "s":
+        if self.effective_calibration not in ("effect", "pooled") and self.learner != "s":
             raise ConfigError(f"calibration={self.calibration!r} applies to the pooled S-learner only; "
                               f"got learner={self.learner!r}")
-        if self.calibration == "crossfit" and self.baseline_offset:
+        if self.effective_calibration == "crossfit" and self.baseline_offset:
             raise ConfigError("calibration='crossfit' does not support baseline_offset=True")
         for name, low, high in (("validation_share", 0.01, 0.5), ("calibration_share", 0.0, 0.5),
                                 ("selection_level", 0.5, 0.999)):
@@ -129,6 +134,17 @@ class TrainingConfig:
             raise ConfigError(f"--config {path}: expected a mapping of TrainingConfig fields, got {type(values).__name__}")
         return cls.from_mapping({**values, **overrides}, source=f"--config {path}")
 
+    @property
+    def effective_calibration(self) -> str:
+        """The calibration in use: ``calibration``, with "default" resolved for the learner."""
+        if self.calibration != "default":
+            return self.calibration
+        if self.learner != "s":
+            return "effect"
+        return "pooled" if self.baseline_offset else "crossfit"
+
     def as_params(self) -> dict[str, Any]:
-        """The effective configuration as flat MLflow parameters."""
-        return {k: (",".join(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(self).items()}
+        """The effective configuration as flat MLflow parameters ("default" calibration resolved)."""
+        params = {k: (",".join(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(self).items()}
+        params["calibration"] = self.effective_calibration
+        return params

@@ -31,7 +31,7 @@ def train(
     as_of: AsOfOpt = None,
     learner: Annotated[str | None, typer.Option(
         "--learner", help="effect learner: " + "|".join(_learner_names())
-        + " (default auto: chosen on held-out logged decisions)")] = None,
+        + " (default s; auto chooses among the learners on held-out logged decisions)")] = None,
     config: Annotated[Path | None, typer.Option(
         "--config", help="YAML file of training settings (any TrainingConfig field)")] = None,
 ) -> None:

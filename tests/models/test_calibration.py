@@ -133,9 +133,9 @@ def test_calibration_errors_name_the_problem() -> None:
 def test_training_config_accepts_action_calibration_for_the_s_learner_only() -> None:
     from models.training import TrainingConfig
 
-    # Default: the cross-fitted effect calibration for every learner; the pooled model's own maps on request.
-    assert TrainingConfig().calibration == "effect"
-    assert TrainingConfig(learner="t").calibration == "effect"
+    # Default: the S-learner's cross-fitted per-action calibration, the effect calibration for the others.
+    assert TrainingConfig().effective_calibration == "crossfit"
+    assert TrainingConfig(learner="t").effective_calibration == "effect"
     assert TrainingConfig(learner="t", calibration="pooled").calibration == "pooled"
     assert TrainingConfig(learner="s", calibration="action").calibration == "action"
     with pytest.raises(ValueError, match="calibration must be one of"):

@@ -113,13 +113,41 @@ def test_policy_beats_random_on_ground_truth(trained_run, small_dataset, small_d
     assert np.isfinite(cmp.normalized) and cmp.normalized > 0.3
 
 
-def test_thin_evidence_leans_on_the_channel_map_and_says_so(trained_run, snapshot) -> None:
+def test_thin_evidence_leans_on_average_lift_and_says_so(trained_run, snapshot) -> None:
+    from dataclasses import replace
+
+    data, actions, frame, state = snapshot
+    pipeline = trained_run.result.pipeline
+    assert pipeline.lift_prior is not None and pipeline.lift_prior.lift
+    rich = replace(pipeline.lift_prior, evidence={k: 10**9 for k in pipeline.lift_prior.evidence})
+    thin = replace(pipeline.lift_prior, evidence={})
+    texts = {}
+    for name, prior in (("rich", rich), ("thin", thin)):
+        clone = replace(pipeline, lift_prior=prior)
+        recs = _recommend(clone, data, actions, frame, state)
+        acting = recs[recs["channel"] != "none"]
+        texts[name] = acting["reasons"]
+        assert (acting["expected_incremental_margin"] > 0).all()
+    assert texts["thin"].str.contains("few past examples").all()
+    assert not texts["rich"].str.contains("few past examples").any()
+
+
+@pytest.fixture(scope="module")
+def effect_pipeline(small_dataset, as_of):
+    """The S-learner with the effect calibration (cross-fitted over time blocks)."""
+    from models.training import TrainingConfig, train_pipeline
+
+    return train_pipeline(small_dataset, as_of, TrainingConfig(learner="s", calibration="effect",
+                                                               selection_folds=2)).pipeline
+
+
+def test_thin_evidence_leans_on_the_channel_map_and_says_so(effect_pipeline, snapshot) -> None:
     """An action whose channel × offer has few logged touches keeps mostly its channel's calibration,
     and its reasons say so; with plenty of evidence they do not."""
     from dataclasses import replace
 
     data, actions, frame, state = snapshot
-    pipeline = trained_run.result.pipeline
+    pipeline = effect_pipeline
     assert pipeline.calibration is not None and pipeline.calibration.evidence
     rich = replace(pipeline.calibration, evidence={k: 10**9 for k in pipeline.calibration.evidence})
     thin = replace(pipeline.calibration, evidence={})

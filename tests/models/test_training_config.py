@@ -9,10 +9,15 @@ import pytest
 from models.training_config import ConfigError, TrainingConfig
 
 
-def test_defaults_choose_the_learner_on_the_data() -> None:
+def test_defaults_and_the_calibration_each_learner_gets() -> None:
     cfg = TrainingConfig()
-    assert cfg.learner == "auto" and cfg.calibration == "effect"
+    assert cfg.learner == "s" and cfg.effective_calibration == "crossfit"
+    assert cfg.as_params()["calibration"] == "crossfit"
     assert set(cfg.candidates) == {"s", "x", "r", "dr", "t"}
+    for learner in ("auto", "x", "r", "dr", "t"):
+        assert TrainingConfig(learner=learner).effective_calibration == "effect"
+    assert TrainingConfig(baseline_offset=True).effective_calibration == "pooled"
+    assert TrainingConfig(learner="s", calibration="effect").effective_calibration == "effect"
 
 
 def test_yaml_sets_any_field_and_overrides_win(tmp_path: Path) -> None:
@@ -43,5 +48,5 @@ def test_unknown_keys_and_bad_values_name_what_is_allowed(tmp_path: Path) -> Non
     with pytest.raises(ConfigError, match="selection_level must be between 0.5 and 0.999; got 2"):
         TrainingConfig(selection_level=2)
     with pytest.raises(ConfigError, match="learner='auto' .* needs calibration='effect'"):
-        TrainingConfig(calibration="pooled")
+        TrainingConfig(learner="auto", calibration="pooled")
     assert TrainingConfig(learner="s", calibration="crossfit").calibration == "crossfit"

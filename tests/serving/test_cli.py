@@ -213,7 +213,7 @@ def test_train_prints_the_effective_configuration_and_a_verdict(cli_trained: Tra
 
 def test_train_auto_prints_the_selection_table(symbiose_home: Path, generated: Generated, tmp_path: Path) -> None:
     config = tmp_path / "auto.yaml"
-    config.write_text("candidates: [s]\nselection_folds: 2\n", encoding="utf-8")
+    config.write_text("learner: auto\ncandidates: [s]\nselection_folds: 2\n", encoding="utf-8")
     result = run_cli("train", "--data", generated.data_dir, "--config", config)
 
     assert result.code == 0, result.stderr

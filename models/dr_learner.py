@@ -38,7 +38,7 @@ from sklearn.utils.validation import check_is_fitted
 from features.policy import NONE_CHANNEL
 from models.design import DesignMatrix, action_frame
 from models.estimators import ConversionClassifier
-from models.learners import _EPS, _check_frame, _check_input, _contact_split, _TwoStage
+from models.learners import _AdditiveEffect, _check_frame, _check_input, _contact_split
 
 #: Stratum propensities are kept inside [MIN_E, 1 - MIN_E] so one rare row cannot dominate.
 MIN_E = 0.05
@@ -46,7 +46,7 @@ MIN_E = 0.05
 PSEUDO_OUTCOMES = ("dr", "r")
 
 
-class DRLearnerClassifier(_TwoStage):
+class DRLearnerClassifier(_AdditiveEffect):
     """A `none` baseline model plus one regressor of the effect of an action, fitted on doubly
     robust pseudo-outcomes (module docstring).
 
@@ -221,13 +221,3 @@ class DRLearnerClassifier(_TwoStage):
         values = X if isinstance(X, np.ndarray) else self._design().encoded(X)
         return np.where(self._contact(X), np.asarray(self.effect_.predict(values)), 0.0)
 
-    def predict_proba(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
-        check_is_fitted(self, "effect_")
-        X = _check_input(X, self.n_features_in_)
-        p = np.clip(self._baseline_p(X) + self.effect(X), _EPS, 1 - _EPS)
-        return np.column_stack([1 - p, p])
-
-    def predict_contrib(self, X: pd.DataFrame | np.ndarray, max_rounds: int | None = None) -> np.ndarray:
-        """Log-odds contributions of the baseline model (the account's own history); last column is the bias."""
-        check_is_fitted(self, "effect_")
-        return self._baseline_contrib(_check_input(X, self.n_features_in_), max_rounds)

@@ -21,6 +21,7 @@ learner is used.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
@@ -229,7 +230,27 @@ class TLearnerClassifier(_TwoStage):
         return out
 
 
-class XLearnerClassifier(_TwoStage):
+class _AdditiveEffect(_TwoStage, ABC):
+    """A two-stage learner whose conversion under an action is the baseline plus an estimated effect
+    (``effect``, fitted into ``effect_``); reasons come from the baseline model."""
+
+    @abstractmethod
+    def effect(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
+        """The estimated change in conversion probability of each row's action against `none`."""
+
+    def predict_proba(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
+        check_is_fitted(self, "effect_")
+        X = _check_input(X, self.n_features_in_)
+        p = np.clip(self._baseline_p(X) + self.effect(X), _EPS, 1 - _EPS)
+        return np.column_stack([1 - p, p])
+
+    def predict_contrib(self, X: pd.DataFrame | np.ndarray, max_rounds: int | None = None) -> np.ndarray:
+        """Log-odds contributions of the baseline model (the account's own history); last column is the bias."""
+        check_is_fitted(self, "effect_")
+        return self._baseline_contrib(_check_input(X, self.n_features_in_), max_rounds)
+
+
+class XLearnerClassifier(_AdditiveEffect):
     """A `none` baseline model plus one regressor of the effect of an action on conversion.
 
     ``fit(X, y, X_calib=, y_calib=, sample_weight=)``: the baseline is trained on rows with
@@ -292,16 +313,6 @@ class XLearnerClassifier(_TwoStage):
         X = _check_input(X, self.n_features_in_)
         return np.where(self._contact(X), np.asarray(self.effect_.predict(X)), 0.0)
 
-    def predict_proba(self, X: pd.DataFrame | np.ndarray) -> np.ndarray:
-        check_is_fitted(self, "effect_")
-        X = _check_input(X, self.n_features_in_)
-        p = np.clip(self._baseline_p(X) + self.effect(X), _EPS, 1 - _EPS)
-        return np.column_stack([1 - p, p])
-
-    def predict_contrib(self, X: pd.DataFrame | np.ndarray, max_rounds: int | None = None) -> np.ndarray:
-        """Log-odds contributions of the baseline model (the account's own history); last column is the bias."""
-        check_is_fitted(self, "effect_")
-        return self._baseline_contrib(_check_input(X, self.n_features_in_), max_rounds)
 
 
 def inverse_propensity_weights(propensity: np.ndarray, clip_quantile: float = 0.99) -> np.ndarray:

@@ -10,6 +10,7 @@ history), and the registered model is loaded and asked for recommendations as
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import tempfile
 import time
@@ -123,11 +124,17 @@ def run_command_line(description: str, default_csv: Path, load: Callable[..., Ex
     parser.add_argument("--rows", type=int, default=None, help="a seeded random sample of this many rows")
     parser.add_argument("--replicates", type=int, default=1000, help="bootstrap replicates")
     parser.add_argument("--save", type=Path, default=None, help="write the held-out rows here (CSV)")
+    parser.add_argument("--config", type=Path, default=None,
+                        help="YAML file of training settings, as `symbiose train --config` (default: the defaults)")
+    parser.add_argument("--learner", default=None, help="s, x, r, dr, t or auto, on top of --config")
     args = parser.parse_args()
+    config = TrainingConfig.from_yaml(args.config) if args.config is not None else TrainingConfig()
+    if args.learner is not None:
+        config = dataclasses.replace(config, learner=args.learner)
     started = time.perf_counter()
     exp = load(args.data, rows=args.rows, seed=args.seed)
     with tempfile.TemporaryDirectory() as tmp:
-        held, folds = cross_validate(exp, tmp, folds=args.folds, seed=args.seed)
+        held, folds = cross_validate(exp, tmp, folds=args.folds, seed=args.seed, config=config)
     if args.save is not None:
         held.to_csv(args.save, index=False)
     return args, held, folds, time.perf_counter() - started

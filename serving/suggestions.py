@@ -12,10 +12,7 @@ are counted as touches, and returns the first ``k`` with ``none`` appended where
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -235,18 +232,6 @@ def _concat_ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     offsets = np.repeat(starts - np.cumsum(np.concatenate([[0], lengths[:-1]])), lengths)
     return offsets + np.arange(total, dtype=np.int64)
-
-
-def decision_rows(suggestions: Sequence[Suggestion], *, model_version: str, as_of: pd.Timestamp,
-                  requested_at: datetime, user_id: int | None) -> list[dict[str, Any]]:
-    """Decision-log rows (``store.decisions.DECISION_FIELDS``) of shown ``suggestions``."""
-    ts = pd.Timestamp(as_of).to_pydatetime()
-    return [{"suggestion_id": s.suggestion_id, "account_id": s.account_id, "rank": s.rank,
-             "channel": s.channel, "offer_id": s.offer_id, "discount_pct": s.discount_pct,
-             "executed_by": s.executed_by, "p_convert": s.p_convert, "p_convert_baseline": s.p_convert_baseline,
-             "expected_incremental_margin": s.expected_incremental_margin, "propensity": s.propensity,
-             "model_version": model_version, "as_of": ts, "requested_at": requested_at, "user_id": user_id}
-            for s in suggestions]
 
 
 def logged_suggestion(decision: Decision) -> Suggestion:

@@ -15,11 +15,11 @@ from serving.errors import ConflictError, NotFoundError
 from serving.reasons import in_language
 from serving.runtime import Runtime
 from serving.snapshot import Snapshot
-from serving.store.decisions import find_shown
+from serving.store.decisions import decision_rows, find_shown
 from serving.store.feedback import IdempotencyConflict, record_feedback
 from serving.store.tables import Feedback
 from serving.store.users import utcnow
-from serving.suggestions import Shown, decision_rows
+from serving.suggestions import Shown
 
 
 @dataclass(frozen=True)

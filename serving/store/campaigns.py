@@ -13,7 +13,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from features.errors import SymbioseError
+from features.policy import NONE_CHANNEL
+from models.suggestion import Suggestion
 from serving.store.db import writing
+from serving.store.decisions import decision_rows
 from serving.store.tables import Campaign, CampaignMember, Decision, Feedback
 
 MEMBER_FIELDS = ("member_id", "account_id", "region", "rep_id", "channel", "offer_id", "discount_pct",
@@ -43,8 +46,9 @@ def save_campaign(session: Session, *, campaign_id: str, name: str, as_of: datet
             session.flush()
             if rows:
                 session.execute(insert(CampaignMember), [{**r, "campaign_id": campaign_id} for r in rows])
-                session.execute(insert(Decision), [_decision(r, as_of, model_version, user_id, created_at)
-                                                   for r in rows])
+                session.execute(insert(Decision), decision_rows(
+                    [member_suggestion(r) for r in rows], model_version=model_version, as_of=pd.Timestamp(as_of),
+                    requested_at=created_at, user_id=user_id))
             session.commit()
         except IntegrityError as exc:
             session.rollback()
@@ -60,20 +64,17 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _decision(member: dict[str, Any], as_of: datetime, model_version: str, user_id: int | None,
-              created_at: datetime) -> dict[str, Any]:
-    """The decision-log row of a member: the planned action, or ``none`` for a holdout."""
+def member_suggestion(member: dict[str, Any]) -> Suggestion:
+    """The suggestion a campaign member carries: its planned action, or ``none`` for a holdout."""
     held = bool(member["holdout"])
-    return {"suggestion_id": member["member_id"], "account_id": member["account_id"], "rank": 1,
-            "channel": "none" if held else member["channel"],
-            "offer_id": None if held else member["offer_id"],
-            "discount_pct": 0.0 if held else member["discount_pct"],
-            "executed_by": None if held else member["executed_by"],
-            "p_convert": member["p_convert_baseline"] if held else member["p_convert"],
-            "p_convert_baseline": member["p_convert_baseline"],
-            "expected_incremental_margin": 0.0 if held else member["expected_incremental_margin"],
-            "propensity": member["propensity"], "model_version": model_version, "as_of": as_of,
-            "requested_at": created_at, "user_id": user_id}
+    return Suggestion(
+        suggestion_id=member["member_id"], account_id=member["account_id"], rank=1,
+        channel=NONE_CHANNEL if held else member["channel"], offer_id=None if held else member["offer_id"],
+        discount_pct=0.0 if held else member["discount_pct"],
+        p_convert=member["p_convert_baseline"] if held else member["p_convert"],
+        p_convert_baseline=member["p_convert_baseline"],
+        expected_incremental_margin=0.0 if held else member["expected_incremental_margin"],
+        executed_by=None if held else member["executed_by"], propensity=member["propensity"])
 
 
 def find_campaign(session: Session, key: str) -> Campaign | None:

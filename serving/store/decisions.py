@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import Table, insert, select, text
 from sqlalchemy.orm import Session
 
+from models.suggestion import Suggestion
 from serving.store.db import writing
 from serving.store.tables import Decision
 
@@ -17,6 +20,18 @@ DECISION_FIELDS = ("suggestion_id", "account_id", "rank", "channel", "offer_id",
 
 #: The decision log's table, for Core inserts.
 DECISIONS: Table = Decision.__table__  # type: ignore[assignment]
+
+
+def decision_rows(suggestions: Sequence[Suggestion], *, model_version: str, as_of: pd.Timestamp,
+                  requested_at: datetime, user_id: int | None) -> list[dict[str, Any]]:
+    """Decision-log rows (``store.decisions.DECISION_FIELDS``) of shown ``suggestions``."""
+    ts = pd.Timestamp(as_of).to_pydatetime()
+    return [{"suggestion_id": s.suggestion_id, "account_id": s.account_id, "rank": s.rank,
+             "channel": s.channel, "offer_id": s.offer_id, "discount_pct": s.discount_pct,
+             "executed_by": s.executed_by, "p_convert": s.p_convert, "p_convert_baseline": s.p_convert_baseline,
+             "expected_incremental_margin": s.expected_incremental_margin, "propensity": s.propensity,
+             "model_version": model_version, "as_of": ts, "requested_at": requested_at, "user_id": user_id}
+            for s in suggestions]
 
 
 def log_decisions(session: Session, rows: Sequence[dict[str, Any]]) -> None:

@@ -14,8 +14,9 @@ from models.suggestion import Suggestion
 from serving.access import Access
 from serving.runtime import Runtime
 from serving.snapshot import Snapshot
+from serving.store.decisions import decision_rows
 from serving.store.users import utcnow
-from serving.suggestions import Shown, decision_rows
+from serving.suggestions import Shown
 
 PAGE_SIZE = 50
 MAX_QUERY = 100

@@ -103,6 +103,9 @@ def cross_validate(exp: Experiment, workdir: str | Path, folds: int = 5, seed: i
                             "heldout_accounts": len(test_exp.accounts), "model": version,
                             "valid_auc": m.get("valid_auc", np.nan),
                             "valid_log_loss": m.get("valid_log_loss", np.nan),
+                            "valid_ece": m.get("valid_calibration_error", np.nan),
+                            "learner": run.result.pipeline.learner,
+                            "policy_mode": run.result.pipeline.policy_mode,
                             "contact_share": float((rows["policy_arm"] != NONE_CHANNEL).mean()),
                             "train_s": train_s, "fit_s": m.get("training_seconds", np.nan),
                             "recommend_s": recommend_s})

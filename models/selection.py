@@ -12,9 +12,10 @@ The rule (:func:`choose`): take the policy with the highest value, but walk
 :data:`models.candidates.COMPLEXITY` from the simplest acting policy up (the best single action, then
 the learners from the simplest) and keep the first one the best does not beat beyond the interval of
 their paired difference (one-sided, ``level``): a learner must earn its complexity, and
-personalizing must beat one action for everyone. `none` is kept when it has the highest value. Noise
-alone never turns the choice into doing nothing — that is the promotion gate's job, which refuses a
-model whose policy does not beat doing nothing beyond its interval (``models.promotion``).
+personalizing must beat one action for everyone. `none` is kept when it has the highest point
+estimate, and taken instead of a simpler policy whose whole interval lies below doing nothing. The
+promotion gate (``models.promotion``) then refuses any model whose policy does not beat doing nothing
+and the best single action beyond its interval.
 """
 
 from __future__ import annotations

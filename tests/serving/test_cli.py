@@ -221,7 +221,24 @@ def test_train_auto_prints_the_selection_table(symbiose_home: Path, generated: G
     table = result.stdout.split("held-out logged decisions", 1)[-1]
     for policy in ("none", "best_single", " s "):
         assert policy in table, result.stdout
-    assert re.search(r"chosen: (none|best_single|s) ", result.stdout), result.stdout
+    found = re.search(r"chosen: (none|best_single|s) ", result.stdout)
+    assert found, result.stdout
+
+    from mlflow.tracking import MlflowClient
+
+    from models.registry import configure_tracking, ensure_experiment
+
+    configure_tracking()
+    client = MlflowClient()
+    run = client.search_runs([ensure_experiment()], "attributes.run_name LIKE 'train as of%'",
+                             order_by=["attributes.start_time DESC"], max_results=1)[0]
+    assert run.data.tags["learner_selection"] == found.group(1)
+    assert run.data.params["learner"] == "auto" and run.data.params["calibration"] == "effect"
+    assert run.data.params["candidates"] == "s"
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "selection")}
+    assert {"selection/selection.txt", "selection/selection.json"} <= artifacts
+    text = Path(client.download_artifacts(run.info.run_id, "selection/selection.txt")).read_text(encoding="utf-8")
+    assert f"chosen: {found.group(1)} " in text
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -139,7 +139,7 @@ def _argmax_positive(value: np.ndarray) -> np.ndarray:
 
 def select(oof: dict[str, OutOfFold], calibrations: dict[str, dict[int, EffectCalibration]],
            folds: Folds, blocks: list[FoldDecisions | None], actions: pd.DataFrame, margins: np.ndarray,
-           cost: np.ndarray, *, level: float = 0.9, n_boot: int = 500, seed: int = 0) -> Selection:
+           cost: np.ndarray, *, level: float = 0.9) -> Selection:
     """The selection table and choice. ``calibrations[name][j]`` is learner ``name``'s map fitted
     without block j (applied to block j's decisions). Values are incremental margins over doing
     nothing per logged decision (``models.evaluation.incremental``)."""
@@ -164,8 +164,9 @@ def select(oof: dict[str, OutOfFold], calibrations: dict[str, dict[int, EffectCa
         action_category=_action_categories(actions), cost=cost)
     eligible = ~np.isnan(data.expected_action)
     block_of = decisions["block"].to_numpy()
+    single_terms = _single_terms(data, eligible)
     policies = {"none": np.full(len(data), LOGGED_NONE, dtype=np.int64),
-                "best_single": _best_single(data, eligible, block_of)}
+                "best_single": _best_single(single_terms, eligible, block_of)}
     for name in fitted:
         policies[name] = np.concatenate([v.chosen for v in values[name]])
     terms = {name: incremental_terms(data, chosen) for name, chosen in policies.items()}
@@ -193,7 +194,7 @@ def select(oof: dict[str, OutOfFold], calibrations: dict[str, dict[int, EffectCa
     chosen = choose(table, best) if enough else fitted[0]
     table["chosen"] = table["policy"] == chosen
     learner = chosen if chosen in oof else max(fitted, key=lambda name: point[name])
-    single, single_value = _single_overall(data, eligible)
+    single, single_value = _single_overall(single_terms, eligible)
     single_action = None
     if chosen == "best_single" and single >= 0:
         act = actions.iloc[single]
@@ -222,10 +223,10 @@ def _single_terms(data: CategoryDecisions, eligible: np.ndarray) -> np.ndarray:
                      for j in range(eligible.shape[1])]) if eligible.shape[1] else np.zeros((0, len(data)))
 
 
-def _best_single(data: CategoryDecisions, eligible: np.ndarray, block: np.ndarray) -> np.ndarray:
-    """The best single action for each block, picked on the other blocks (cross-fitted)."""
-    terms = _single_terms(data, eligible)
-    chosen = np.full(len(data), LOGGED_NONE, dtype=np.int64)
+def _best_single(terms: np.ndarray, eligible: np.ndarray, block: np.ndarray) -> np.ndarray:
+    """The best single action for each block, picked on the other blocks (cross-fitted) from the
+    actions' ``terms`` (``_single_terms``)."""
+    chosen = np.full(len(block), LOGGED_NONE, dtype=np.int64)
     for b in np.unique(block):
         others = block != b
         if not others.any() or not len(terms):
@@ -236,10 +237,9 @@ def _best_single(data: CategoryDecisions, eligible: np.ndarray, block: np.ndarra
     return chosen
 
 
-def _single_overall(data: CategoryDecisions, eligible: np.ndarray) -> tuple[int, float]:
+def _single_overall(terms: np.ndarray, eligible: np.ndarray) -> tuple[int, float]:
     """The single action with the highest value over every evaluated decision (-1 when none), and its
     mean incremental margin over the decisions where it is eligible."""
-    terms = _single_terms(data, eligible)
     if not len(terms):
         return -1, float("nan")
     j = best_by_lower_bound(terms)

@@ -165,7 +165,7 @@ def _fit_effect(prep: Prepared, cfg: TrainingConfig, value_model: ConversionValu
         per_block = {name: {j: fit_calibration(o, ex, prep.y, dev & (folds.block != j) & (folds.block >= 0), strength)
                             for j in range(folds.k)} for name, o in oof.items() if not o.error}
         selection = select(oof, per_block, folds, blocks, prep.actions, margins, cost,
-                           level=cfg.selection_level, seed=cfg.random_state)
+                           level=cfg.selection_level)
         learner = selection.learner
     else:
         learner = cfg.learner

@@ -113,23 +113,29 @@ def test_policy_beats_random_on_ground_truth(trained_run, small_dataset, small_d
     assert np.isfinite(cmp.normalized) and cmp.normalized > 0.3
 
 
-def test_thin_evidence_leans_on_average_lift_and_says_so(trained_run, snapshot) -> None:
+def _reasons_with_thin_and_rich_evidence(pipeline, field: str, snapshot) -> dict[str, pd.DataFrame]:
+    """The acting suggestions of ``pipeline`` with its ``field`` (the lift prior or the effect
+    calibration) claiming no evidence for any action, and plenty for every one."""
     from dataclasses import replace
 
     data, actions, frame, state = snapshot
+    fitted = getattr(pipeline, field)
+    acting = {}
+    for name, evidence in (("rich", {k: 10**9 for k in fitted.evidence}), ("thin", {})):
+        clone = replace(pipeline, **{field: replace(fitted, evidence=evidence)})
+        recs = _recommend(clone, data, actions, frame, state)
+        acting[name] = recs[recs["channel"] != "none"]
+    return acting
+
+
+def test_thin_evidence_leans_on_average_lift_and_says_so(trained_run, snapshot) -> None:
     pipeline = trained_run.result.pipeline
     assert pipeline.lift_prior is not None and pipeline.lift_prior.lift
-    rich = replace(pipeline.lift_prior, evidence={k: 10**9 for k in pipeline.lift_prior.evidence})
-    thin = replace(pipeline.lift_prior, evidence={})
-    texts = {}
-    for name, prior in (("rich", rich), ("thin", thin)):
-        clone = replace(pipeline, lift_prior=prior)
-        recs = _recommend(clone, data, actions, frame, state)
-        acting = recs[recs["channel"] != "none"]
-        texts[name] = acting["reasons"]
-        assert (acting["expected_incremental_margin"] > 0).all()
-    assert texts["thin"].str.contains("few past examples").all()
-    assert not texts["rich"].str.contains("few past examples").any()
+    acting = _reasons_with_thin_and_rich_evidence(pipeline, "lift_prior", snapshot)
+    for rows in acting.values():
+        assert (rows["expected_incremental_margin"] > 0).all()
+    assert acting["thin"]["reasons"].str.contains("few past examples").all()
+    assert not acting["rich"]["reasons"].str.contains("few past examples").any()
 
 
 @pytest.fixture(scope="module")
@@ -144,20 +150,10 @@ def effect_pipeline(small_dataset, as_of):
 def test_thin_evidence_leans_on_the_channel_map_and_says_so(effect_pipeline, snapshot) -> None:
     """An action whose channel × offer has few logged touches keeps mostly its channel's calibration,
     and its reasons say so; with plenty of evidence they do not."""
-    from dataclasses import replace
-
-    data, actions, frame, state = snapshot
-    pipeline = effect_pipeline
-    assert pipeline.calibration is not None and pipeline.calibration.evidence
-    rich = replace(pipeline.calibration, evidence={k: 10**9 for k in pipeline.calibration.evidence})
-    thin = replace(pipeline.calibration, evidence={})
-    texts = {}
-    for name, calibration in (("rich", rich), ("thin", thin)):
-        clone = replace(pipeline, calibration=calibration)
-        recs = _recommend(clone, data, actions, frame, state)
-        acting = recs[recs["channel"] != "none"]
-        assert len(acting)
-        texts[name] = acting["reasons"]
-        assert (acting["expected_incremental_margin"] > 0).all()
-    assert texts["thin"].str.contains("few past examples").all()
-    assert not texts["rich"].str.contains("few past examples").any()
+    assert effect_pipeline.calibration is not None and effect_pipeline.calibration.evidence
+    acting = _reasons_with_thin_and_rich_evidence(effect_pipeline, "calibration", snapshot)
+    for rows in acting.values():
+        assert len(rows)
+        assert (rows["expected_incremental_margin"] > 0).all()
+    assert acting["thin"]["reasons"].str.contains("few past examples").all()
+    assert not acting["rich"]["reasons"].str.contains("few past examples").any()

@@ -39,6 +39,8 @@ class ScoredActions:
     value: np.ndarray             # expected incremental margin
     base_p: np.ndarray            # (n_accounts, n_categories) baseline P(convert | none); NaN if absent
     eligible: np.ndarray          # (n_accounts, n_actions) bool
+    #: The feature frame as ``DesignMatrix.encode`` gives it (rows as ``pair_row``), for explaining.
+    encoded: np.ndarray | None = None
 
 
 def row_positions(frame: pd.DataFrame, accounts: np.ndarray, categories: list[str]) -> np.ndarray:
@@ -124,7 +126,7 @@ def score_actions(frame: pd.DataFrame, eligible: np.ndarray, actions: pd.DataFra
     cost = actions["cost"].to_numpy(dtype=float)
     value = p_a * rev * (m_o - d)[pair_action] - p0 * rev * m_c[pair_action] - cost[pair_action]
     return ScoredActions(accounts, categories, pair_account, pair_action, pair_row,
-                         p_a, p0, value, base_p, eligible)
+                         p_a, p0, value, base_p, eligible, conversion.encoded)
 
 
 class _ConversionScorer:

@@ -197,23 +197,37 @@ def rank_actions(scored: ScoredActions, actions: pd.DataFrame, top_k: int,
         raise ValueError(f"rank_by must be 'incremental_margin' or 'conversion', got {rank_by!r}")
     if top_k < 1:
         raise ValueError(f"top_k must be >= 1, got {top_k}")
-    acts = actions.iloc[scored.pair_action]
-    pairs = pd.DataFrame({
-        "account": scored.pair_account,
-        "action": scored.pair_action,
+    value = scored.value if rank_by == "incremental_margin" else scored.p_convert
+    kept = np.flatnonzero(value > 0)
+    action = scored.pair_action[kept]
+    account = scored.pair_account[kept]
+    discount = actions["discount_pct"].to_numpy(dtype=float)
+    # Highest value first; among equal values the smaller discount wins (a stable sort: ties keep
+    # the pairs' order).
+    order = np.lexsort((discount[action], -value[kept], account))
+    kept, action, account = kept[order], action[order], account[order]
+    # One discount per (account, offer, channel): the first in that order.
+    offer_channel = pd.Series(list(zip(actions["offer_id"], actions["channel"], strict=True)), dtype=object)
+    group = pd.factorize(offer_channel)[0].astype(np.int64)
+    key = account.astype(np.int64) * (int(group.max()) + 1 if len(group) else 1) + group[action]
+    first = np.sort(np.unique(key, return_index=True)[1])
+    kept, action, account = kept[first], action[first], account[first]
+    starts = np.r_[True, account[1:] != account[:-1]] if len(account) else np.zeros(0, dtype=bool)
+    position = np.arange(len(account))
+    rank = position - np.maximum.accumulate(np.where(starts, position, 0)) + 1
+    top = rank <= top_k
+    kept, action, account, rank = kept[top], action[top], account[top], rank[top]
+    acts = actions.iloc[action]
+    return pd.DataFrame({
+        "account": account,
+        "action": action,
         "offer_id": acts["offer_id"].to_numpy(),
         "channel": acts["channel"].to_numpy(),
-        "value": scored.value if rank_by == "incremental_margin" else scored.p_convert,
+        "value": value[kept],
         "discount_pct": acts["discount_pct"].to_numpy(),
-        "pair": np.arange(len(scored.value)),
+        "pair": kept,
+        "rank": rank.astype(np.int64),
     })
-    pairs = pairs[pairs["value"] > 0]
-    # Highest value first; among equal values the smaller discount wins.
-    pairs = pairs.sort_values(["account", "value", "discount_pct"], ascending=[True, False, True],
-                              kind="mergesort")
-    pairs = pairs.drop_duplicates(["account", "offer_id", "channel"], keep="first")
-    pairs["rank"] = pairs.groupby("account").cumcount() + 1
-    return pairs[pairs["rank"] <= top_k].reset_index(drop=True)
 
 
 def best_any(scored: ScoredActions) -> pd.DataFrame:

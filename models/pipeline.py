@@ -301,20 +301,38 @@ class DecisionPipeline:
         dnc = st["do_not_contact"].fillna(False).to_numpy(dtype=bool)
         reasons = [Reason("no_further_action")] * len(need)
         first = counts[need] == 0
+        dnc_reason = Reason("do_not_contact")
         for i in np.flatnonzero(first & dnc):
-            reasons[i] = Reason("do_not_contact")
-        for i in np.flatnonzero(first & ~dnc & ~any_eligible):
-            reasons[i] = _blocked_reason(st.iloc[i], actions, policy)
+            reasons[i] = dnc_reason
+        # Why nothing is eligible depends on the account's contact state only: said once per state.
+        blocked = np.flatnonzero(first & ~dnc & ~any_eligible)
+        state_columns = [c for c in st.columns if c != "rep_id"]
+        said: dict[tuple[Any, ...], Reason] = {}
+        for i, values in zip(blocked, st[state_columns].iloc[blocked].itertuples(index=False, name=None),
+                             strict=True):
+            key = tuple(None if _is_missing(v) else v for v in values)
+            if key not in said:
+                said[key] = _blocked_reason(st.iloc[i], actions, policy)
+            reasons[i] = said[key]
         losing = np.flatnonzero(first & ~dnc & any_eligible & has_best)
-        for i in losing:
-            pair = best_pair_i[i]
-            act = actions.iloc[scored.pair_action[pair]]
-            reasons[i] = Reason("not_paying_off", {"channel": str(act["channel"]), "offer": _offer_name(act, offers),
-                                                   "discount_pct": float(act["discount_pct"]),
-                                                   "amount": float(scored.value[pair])})
+        if len(losing):
+            known = _offer_names(offers)
+            names = [known.get(o, str(o)) for o in actions["offer_id"]]
+            channels = actions["channel"].astype(str).to_numpy()
+            discounts = actions["discount_pct"].to_numpy(dtype=float)
+            for i in losing:
+                pair = best_pair_i[i]
+                a = scored.pair_action[pair]
+                reasons[i] = Reason("not_paying_off", {"channel": channels[a], "offer": names[a],
+                                                       "discount_pct": float(discounts[a]),
+                                                       "amount": float(scored.value[pair])})
         mode = getattr(self, "policy_mode", "personalized")
         for i in np.flatnonzero(first & ~dnc & any_eligible & ~has_best):
             reasons[i] = self._policy_reason(mode, offers) if mode != "personalized" else Reason("no_history")
+        texts: dict[int, str] = {}  # a reason shared by many accounts is rendered once
+        for r in reasons:
+            if id(r) not in texts:
+                texts[id(r)] = r.text("en", currency)
         return pd.DataFrame({
             "account_id": scored.accounts[need],
             "rank": counts[need].astype(np.int64) + 1,
@@ -326,12 +344,29 @@ class DecisionPipeline:
             "expected_incremental_margin": 0.0,
             "executed_by": pd.Series([None] * len(need), dtype=object),
             "rep_id": st["rep_id"].to_numpy(dtype=object),
-            "reasons": [r.text("en", currency) for r in reasons],
+            "reasons": [texts[id(r)] for r in reasons],
             _REASON_DATA: [[r] for r in reasons],
             "category": np.asarray(scored.categories, dtype=object)[cat] if len(need) else np.zeros(0, object),
             "offer_name": pd.Series([None] * len(need), dtype=object),
             "account_order": need,
         })
+
+
+def _is_missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _offer_names(offers: pd.DataFrame) -> dict[Any, str]:
+    """Offer id -> the name :func:`_offer_name` gives (the first row's name; offers without one are
+    left out, the caller falls back to the id)."""
+    if "name" not in offers:
+        return {}
+    first = offers.drop_duplicates("offer_id")
+    named = first[first["name"].notna()]
+    return {o: str(n) for o, n in zip(named["offer_id"], named["name"], strict=True)}
 
 
 def _offer_name(act: pd.Series, offers: pd.DataFrame) -> str:

@@ -155,10 +155,12 @@ class DecisionPipeline:
         category_margin = self.category_margin if category_margin is None else category_margin
         version = model_version or self.model_version
         accounts = state.index.to_numpy()
-        frame = frame[frame["account_id"].isin(state.index)]
-        # Keep the frame's account order identical to the state's.
+        # Keep only the state's accounts, in the state's order (no copy when the frame is so already).
         order = pd.Index(accounts).get_indexer(frame["account_id"])
-        frame = frame.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
+        if not ((order >= 0).all() and (order[1:] >= order[:-1]).all()):
+            frame, order = frame[order >= 0], order[order >= 0]
+            frame = frame.iloc[np.argsort(order, kind="stable")]
+        frame = frame.reset_index(drop=True)
         missing = accounts[~pd.Index(accounts).isin(frame["account_id"].unique())]  # hashing, not sorting
         if len(missing):
             filler = pd.DataFrame({"account_id": np.repeat(missing, len(self.categories)),

@@ -170,3 +170,77 @@ def test_action_calibrator_transform_equals_its_sparse_design() -> None:
     assert cal.pairs and cal.channels
     X[:5, 2] = 99.0  # an offer code never fitted: no pair offset
     np.testing.assert_allclose(cal.transform(raw, X), cal._design(raw, X) @ cal.coef_, rtol=0, atol=1e-12)
+
+
+def _reference_history(contrib: np.ndarray, raw: pd.DataFrame, categories: np.ndarray, specs, columns,
+                       currency: str) -> list[list]:
+    """History reasons row by row, every sentence rendered anew (the plain form of models.explain)."""
+    from features.definitions import spec_reason
+
+    by_name = {s.name: s for s in specs}
+    explainable = [i for i, c in enumerate(columns) if c in by_name and by_name[c].reason]
+    sub = contrib[:, explainable]
+    order = np.argsort(-sub, axis=1)
+    values = raw[[columns[i] for i in explainable]].to_numpy(dtype=object)
+    out = []
+    for r in range(len(raw)):
+        sentences, reasons = [], []
+        for j in order[r]:
+            if sub[r, j] <= 0 or len(sentences) >= 3:
+                break
+            reason = spec_reason(by_name[columns[explainable[j]]], values[r, j], categories[r], currency)
+            text = reason.text("en", currency) if reason is not None else None
+            if text and text not in sentences:
+                sentences.append(text)
+                reasons.append(reason)
+        out.append(reasons)
+    return out
+
+
+def test_reasons_equal_the_reference(trained_run, small_dataset, as_of) -> None:
+    """Each suggestion's reasons: the contributions of its account × category's best-ranked action,
+    computed on a design row built from the raw frame, rendered sentence by sentence."""
+    from features.reason_texts import join
+    from models.explain import THIN_EVIDENCE, value_reason
+    from models.pipeline import EXPLAIN_ROUNDS, THIN_EVIDENCE_WEIGHT
+
+    pipeline = trained_run.result.pipeline
+    data, actions, frame, _ = _world(small_dataset, as_of, pipeline)
+    state = split_snapshot(build_snapshot(data, as_of, pipeline.specs, sorted(set(actions["category"]))))[1]
+    currency = data.policy.currency
+    recs = pipeline.recommend(frame, state, top_k=3, actions=actions, policy=data.policy, offers=data.offers,
+                              category_margin=data.category_margin_rates())
+    acting = recs[recs["channel"] != "none"].reset_index(drop=True)
+    assert len(acting) > 100
+    keys = pd.MultiIndex.from_frame(frame[["account_id", "category"]])
+    rows = keys.get_indexer(pd.MultiIndex.from_frame(acting[["account_id", "category"]]))
+    raw = frame.iloc[rows].reset_index(drop=True)
+    act = action_frame(acting["channel"].to_numpy(), acting["offer_id"].to_numpy(),
+                       acting["discount_pct"].to_numpy(), acting["executed_by"].to_numpy())
+    contrib = pipeline.classifier.predict_contrib(pipeline.design.with_actions(pipeline.design.encode(raw), act),
+                                                  max_rounds=EXPLAIN_ROUNDS)
+    history = _reference_history(contrib, raw, acting["category"].to_numpy(dtype=object), pipeline.specs,
+                                 pipeline.design.columns, currency)
+    first = {}  # the best-ranked action of each account × category speaks for the others
+    for i, key in enumerate(zip(acting["account_id"], acting["category"], strict=True)):
+        first.setdefault(key, i)
+    thin = pipeline.lift_prior.arrays(acting)[1] < THIN_EVIDENCE_WEIGHT
+    expected = [join([*history[first[key]], value_reason(v, d), *([THIN_EVIDENCE] if t else [])], "en", currency)
+                for key, v, d, t in zip(zip(acting["account_id"], acting["category"], strict=True),
+                                        acting["expected_incremental_margin"], acting["discount_pct"], thin,
+                                        strict=True)]
+    assert any(len(h) for h in history)
+    assert acting["reasons"].tolist() == expected
+
+
+def test_frame_order_and_extra_accounts_do_not_change_recommendations(trained_run, small_dataset, as_of) -> None:
+    pipeline = trained_run.result.pipeline
+    data, actions, frame, _ = _world(small_dataset, as_of, pipeline)
+    state = split_snapshot(build_snapshot(data, as_of, pipeline.specs, sorted(set(actions["category"]))))[1]
+    context = dict(top_k=2, actions=actions, policy=data.policy, offers=data.offers,
+                   category_margin=data.category_margin_rates(), explain=False)
+    some = state.iloc[::3]
+    expected = pipeline.recommend(frame, some, **context)
+    shuffled = frame.sample(frac=1.0, random_state=0)
+    pd.testing.assert_frame_equal(pipeline.recommend(shuffled, some, **context), expected)
+    assert set(expected["account_id"]) == set(some.index)

@@ -124,10 +124,24 @@ class ActionCalibrator:
         return self
 
     def transform(self, raw: np.ndarray, X: pd.DataFrame | np.ndarray) -> np.ndarray:
-        """Calibrated log-odds for raw log-odds ``raw`` of the design rows ``X``."""
+        """Calibrated log-odds for raw log-odds ``raw`` of the design rows ``X``: the linear map of
+        :meth:`_design`, its terms added in the same order, without building the sparse matrix."""
         if self.coef_ is None:
             raise RuntimeError("ActionCalibrator is not fitted; call fit first")
-        return self._design(np.asarray(raw, dtype=float), X) @ self.coef_
+        raw = np.asarray(raw, dtype=float)
+        channel, offer, discount, contact = self._action_values(X)
+        w = self.coef_
+        k_c = len(self.channels)
+        eta = w[0] + raw * w[1] + contact * w[2] + discount * w[3]
+        channel_col = pd.Index(self.channels).get_indexer(channel) if k_c else np.full(len(raw), -1)
+        on = channel_col >= 0
+        eta[on] += w[4 + channel_col[on]]
+        eta[on] += discount[on] * w[4 + k_c + channel_col[on]]
+        if self.pairs:
+            pair_col = _pair_columns(self.pairs, channel, offer)
+            on = pair_col >= 0
+            eta[on] += w[4 + 2 * k_c + pair_col[on]]
+        return eta
 
     def offsets(self) -> dict[str, float]:
         """The fitted coefficients by name (for reports and tests)."""
@@ -137,6 +151,19 @@ class ActionCalibrator:
                  *[f"channel[{c}]" for c in self.channels], *[f"discount[{c}]" for c in self.channels],
                  *[f"offer[{c},{o}]" for c, o in self.pairs]]
         return dict(zip(names, map(float, self.coef_), strict=True))
+
+
+def _pair_columns(pairs: list[tuple[int, int]], channel: np.ndarray, offer: np.ndarray) -> np.ndarray:
+    """Position of each row's (channel code, offer code) in ``pairs`` (-1 = not a fitted pair), by a
+    lookup table over the small code ranges rather than hashing every row."""
+    pair_ch = np.array([c for c, _ in pairs], dtype=np.int64)
+    pair_of = np.array([o for _, o in pairs], dtype=np.int64)
+    table = np.full((int(pair_ch.max()) + 1, int(pair_of.max()) + 1), -1, dtype=np.int64)
+    table[pair_ch, pair_of] = np.arange(len(pairs))
+    inside = (channel >= 0) & (offer >= 0) & (channel < table.shape[0]) & (offer < table.shape[1])
+    out = np.full(len(channel), -1, dtype=np.int64)
+    out[inside] = table[channel[inside], offer[inside]]
+    return out
 
 
 def propensity_weights(propensity: np.ndarray, X: pd.DataFrame | np.ndarray, feature_names: list[str],

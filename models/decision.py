@@ -39,6 +39,8 @@ class ScoredActions:
     value: np.ndarray             # expected incremental margin
     base_p: np.ndarray            # (n_accounts, n_categories) baseline P(convert | none); NaN if absent
     eligible: np.ndarray          # (n_accounts, n_actions) bool
+    #: The feature frame as ``DesignMatrix.encode`` gives it (rows as ``pair_row``), for explaining.
+    encoded: np.ndarray | None = None
 
 
 def row_positions(frame: pd.DataFrame, accounts: np.ndarray, categories: list[str]) -> np.ndarray:
@@ -57,74 +59,128 @@ def score_actions(frame: pd.DataFrame, eligible: np.ndarray, actions: pd.DataFra
                   design: DesignMatrix, classifier: ConversionClassifier,
                   value_model: ConversionValueRegressor, category_margin: dict[str, float],
                   prior: LiftPrior | None = None, calibration: EffectCalibration | None = None,
-                  chunk_rows: int = 400_000) -> ScoredActions:
+                  chunk_rows: int = 200_000) -> ScoredActions:
     """Score all eligible pairs. ``frame`` has one row per account × category (columns account_id,
     category and the feature columns); ``eligible`` is (n_accounts, n_actions) in the order of the
     frame's unique account ids. With a ``calibration``, the learner's raw baseline and action
     probabilities go through its baseline and effect maps (``models.effect_calibration``); with a
     ``prior`` (older pipelines), each account's conversion under an action is shrunk toward the
-    action's average lift (``models.shrinkage``)."""
+    action's average lift (``models.shrinkage``).
+
+    The frame is encoded once; each action's columns are encoded once and broadcast to its pairs,
+    whose design rows are built ``chunk_rows`` at a time (bounded memory). What depends on the
+    account and category only is computed once per account × category row: the value of a
+    conversion, and for the pooled conversion model the trees that never split on an action column.
+    """
     accounts = pd.unique(frame["account_id"].to_numpy())
     categories = sorted(set(actions["category"].astype(str)))
     pos = row_positions(frame, accounts, categories)
     if eligible.shape != (len(accounts), len(actions)):
         raise ValueError(f"eligible has shape {eligible.shape}, expected {(len(accounts), len(actions))}")
     cat_of_action = pd.Index(categories).get_indexer(actions["category"].astype(str))
-    encoded = design.encode(frame)
-    n_account_cols = len(design.account_columns)
+    conversion = _ConversionScorer(design, classifier, design.encode(frame), chunk_rows)
 
     # Baseline: one `none` row per account × category present in the frame.
-    base_rows = pos[pos >= 0]
-    n_base = len(base_rows)
-    none_actions = action_frame(np.full(n_base, NONE_CHANNEL, dtype=object), np.full(n_base, None),
-                                np.zeros(n_base), np.full(n_base, None))
-    base_p_flat = _predict(encoded, base_rows, none_actions, design, classifier, chunk_rows)
-    # The value of a conversion depends on the account and category, not on the action.
-    base_rev_flat = value_model.predict(encoded[base_rows, :n_account_cols]) if n_base else np.zeros(0)
+    present = pos >= 0
+    base_rows = pos[present]
+    none_codes, none_sources = conversion.encode_actions(
+        action_frame(np.array([NONE_CHANNEL], dtype=object), np.array([None]), np.zeros(1), np.array([None])))
     base_p = np.full(pos.shape, np.nan)
-    base_rev = np.full(pos.shape, np.nan)
-    base_p[pos >= 0] = base_p_flat
-    base_rev[pos >= 0] = base_rev_flat
+    base_p[present] = conversion.predict(base_rows, np.zeros(len(base_rows), dtype=np.int64),
+                                         none_codes, none_sources)
 
     # Eligible pairs that have a feature row for the action's category.
     pair_account, pair_action = np.nonzero(eligible)
     pair_row = pos[pair_account, cat_of_action[pair_action]]
     keep = pair_row >= 0
     pair_account, pair_action, pair_row = pair_account[keep], pair_action[keep], pair_row[keep]
-    acts = actions.iloc[pair_action]
-    pair_actions = action_frame(acts["channel"].to_numpy(), acts["offer_id"].to_numpy(),
-                                acts["discount_pct"].to_numpy(), acts["executed_by"].to_numpy())
-    p_a = _predict(encoded, pair_row, pair_actions, design, classifier, chunk_rows)
+    channel = actions["channel"].to_numpy(dtype=object)
+    offer = actions["offer_id"].to_numpy(dtype=object)
+    codes, sources = conversion.encode_actions(action_frame(
+        channel, offer, actions["discount_pct"].to_numpy(), actions["executed_by"].to_numpy()))
+    p_a = conversion.predict(pair_row, pair_action, codes, sources)
+
+    # The value of a conversion depends on the account and category, not on the action: predicted
+    # once per row that has a pair.
+    value_rows = np.unique(pair_row)
+    rev_by_row = np.full(len(conversion.encoded), np.nan)
+    if len(value_rows):
+        rev_by_row[value_rows] = value_model.predict(
+            conversion.encoded[value_rows, :len(design.account_columns)])
+    rev = rev_by_row[pair_row]
 
     cat_idx = cat_of_action[pair_action]
-    rev_a = base_rev[pair_account, cat_idx]
     p0 = base_p[pair_account, cat_idx]
     if calibration is not None:
         base_p = calibration.baseline(base_p)
         p0_raw, p0 = p0, base_p[pair_account, cat_idx]
-        p_a = calibration.actions(p_a, p0_raw, acts["channel"].to_numpy(), acts["offer_id"].to_numpy(), p0)
+        p_a = calibration.actions(p_a, p0_raw, channel, offer, p0, which=pair_action)
     elif prior is not None:
         lift, weight = prior.arrays(actions)
         p_a = shrink(p_a, p0, lift[pair_action], weight[pair_action])
-    m_o = acts["margin_rate"].to_numpy(dtype=float)
-    d = acts["discount_pct"].to_numpy(dtype=float) / 100.0
-    m_c = np.array([category_margin.get(c, np.nan) for c in categories])[cat_idx]
+    # Per action once, then per pair by index.
+    m_o = actions["margin_rate"].to_numpy(dtype=float)
+    d = actions["discount_pct"].to_numpy(dtype=float) / 100.0
+    m_c = np.array([category_margin.get(c, np.nan) for c in categories])[cat_of_action]
     m_c = np.where(np.isnan(m_c), m_o, m_c)
-    rev0 = base_rev[pair_account, cat_idx]
-    value = p_a * rev_a * (m_o - d) - p0 * rev0 * m_c - acts["cost"].to_numpy(dtype=float)
+    cost = actions["cost"].to_numpy(dtype=float)
+    value = p_a * rev * (m_o - d)[pair_action] - p0 * rev * m_c[pair_action] - cost[pair_action]
     return ScoredActions(accounts, categories, pair_account, pair_action, pair_row,
-                         p_a, p0, value, base_p, eligible)
+                         p_a, p0, value, base_p, eligible, conversion.encoded)
 
 
-def _predict(encoded: np.ndarray, rows: np.ndarray, act: pd.DataFrame, design: DesignMatrix,
-             classifier: ConversionClassifier, chunk_rows: int) -> np.ndarray:
-    """P(convert) for feature rows ``encoded[rows]`` under the aligned actions ``act``, in chunks."""
-    p = np.empty(len(rows))
-    for start in range(0, len(rows), chunk_rows):
-        stop = min(start + chunk_rows, len(rows))
-        block = design.with_actions(encoded[rows[start:stop]], act.iloc[start:stop])
-        p[start:stop] = classifier.predict_proba(block)[:, 1]
-    return p
+class _ConversionScorer:
+    """P(convert) of encoded feature rows under given actions, ``chunk_rows`` design rows at a time.
+
+    For the pooled conversion model (``ConversionClassifier.split_rounds``) the trees that never
+    split on an action or action-context column are summed once per feature row and only the others
+    run on every (row, action) design row; any other learner gets whole design rows."""
+
+    def __init__(self, design: DesignMatrix, classifier: ConversionClassifier, encoded: np.ndarray,
+                 chunk_rows: int):
+        if chunk_rows < 1:
+            raise ValueError(f"chunk_rows must be >= 1, got {chunk_rows}")
+        self.design, self.classifier, self.encoded, self.chunk_rows = design, classifier, encoded, chunk_rows
+        account = set(design.account_columns)
+        split = None
+        if isinstance(classifier, ConversionClassifier):
+            split = classifier.split_rounds([j for j, name in enumerate(design.columns) if name not in account])
+        self.split = split
+        self._account_raw: np.ndarray | None = None
+
+    def encode_actions(self, act: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """(action codes, action-context sources) of each action of an :func:`action_frame`."""
+        return self.design.action_codes(act), self.design.context_sources(act["action_channel"].to_numpy())
+
+    def _account_part(self) -> np.ndarray:
+        """Raw score of the action-independent trees for every feature row (0 without such trees)."""
+        if self._account_raw is None:
+            independent = self.split[0] if self.split is not None else None
+            self._account_raw = np.zeros(len(self.encoded)) if independent is None or not len(self.encoded) \
+                else np.asarray(independent.predict(self.encoded, raw_score=True), dtype=float)
+        return self._account_raw
+
+    def predict(self, rows: np.ndarray, which: np.ndarray, codes: np.ndarray, sources: np.ndarray) -> np.ndarray:
+        """P(convert) of feature row ``rows[i]`` under action ``which[i]`` (an index into ``codes``
+        and ``sources``, see :meth:`encode_actions`)."""
+        n = len(rows)
+        p = np.empty(n)
+        if n == 0:
+            return p
+        buffer = np.empty((min(n, self.chunk_rows), len(self.design.columns)), dtype=np.float32)
+        for start in range(0, n, self.chunk_rows):
+            stop = min(start + self.chunk_rows, n)
+            X = self.design.fill_actions(buffer[: stop - start], self.encoded, rows[start:stop],
+                                         codes[which[start:stop]], sources[which[start:stop]])
+            if self.split is None:
+                p[start:stop] = self.classifier.predict_proba(X)[:, 1]
+                continue
+            raw = self._account_part()[rows[start:stop]]
+            dependent = self.split[1]
+            if dependent is not None:
+                raw = raw + dependent.predict(X, raw_score=True)
+            p[start:stop] = self.classifier.probability_from_raw(raw, X)
+        return p
 
 
 def rank_actions(scored: ScoredActions, actions: pd.DataFrame, top_k: int,
@@ -141,23 +197,37 @@ def rank_actions(scored: ScoredActions, actions: pd.DataFrame, top_k: int,
         raise ValueError(f"rank_by must be 'incremental_margin' or 'conversion', got {rank_by!r}")
     if top_k < 1:
         raise ValueError(f"top_k must be >= 1, got {top_k}")
-    acts = actions.iloc[scored.pair_action]
-    pairs = pd.DataFrame({
-        "account": scored.pair_account,
-        "action": scored.pair_action,
+    value = scored.value if rank_by == "incremental_margin" else scored.p_convert
+    kept = np.flatnonzero(value > 0)
+    action = scored.pair_action[kept]
+    account = scored.pair_account[kept]
+    discount = actions["discount_pct"].to_numpy(dtype=float)
+    # Highest value first; among equal values the smaller discount wins (a stable sort: ties keep
+    # the pairs' order).
+    order = np.lexsort((discount[action], -value[kept], account))
+    kept, action, account = kept[order], action[order], account[order]
+    # One discount per (account, offer, channel): the first in that order.
+    offer_channel = pd.Series(list(zip(actions["offer_id"], actions["channel"], strict=True)), dtype=object)
+    group = pd.factorize(offer_channel)[0].astype(np.int64)
+    key = account.astype(np.int64) * (int(group.max()) + 1 if len(group) else 1) + group[action]
+    first = np.sort(np.unique(key, return_index=True)[1])
+    kept, action, account = kept[first], action[first], account[first]
+    starts = np.r_[True, account[1:] != account[:-1]] if len(account) else np.zeros(0, dtype=bool)
+    position = np.arange(len(account))
+    rank = position - np.maximum.accumulate(np.where(starts, position, 0)) + 1
+    top = rank <= top_k
+    kept, action, account, rank = kept[top], action[top], account[top], rank[top]
+    acts = actions.iloc[action]
+    return pd.DataFrame({
+        "account": account,
+        "action": action,
         "offer_id": acts["offer_id"].to_numpy(),
         "channel": acts["channel"].to_numpy(),
-        "value": scored.value if rank_by == "incremental_margin" else scored.p_convert,
+        "value": value[kept],
         "discount_pct": acts["discount_pct"].to_numpy(),
-        "pair": np.arange(len(scored.value)),
+        "pair": kept,
+        "rank": rank.astype(np.int64),
     })
-    pairs = pairs[pairs["value"] > 0]
-    # Highest value first; among equal values the smaller discount wins.
-    pairs = pairs.sort_values(["account", "value", "discount_pct"], ascending=[True, False, True],
-                              kind="mergesort")
-    pairs = pairs.drop_duplicates(["account", "offer_id", "channel"], keep="first")
-    pairs["rank"] = pairs.groupby("account").cumcount() + 1
-    return pairs[pairs["rank"] <= top_k].reset_index(drop=True)
 
 
 def best_any(scored: ScoredActions) -> pd.DataFrame:

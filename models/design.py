@@ -173,6 +173,42 @@ class DesignMatrix:
         self._fill_context(X, act["action_channel"].to_numpy(dtype=object))
         return X
 
+    def action_codes(self, act: pd.DataFrame) -> np.ndarray:
+        """(len(act), len(ACTION_SPECS)) float32: the encoded action columns of :func:`action_frame`
+        rows, as :meth:`with_actions` writes them (encode each distinct action once, then index)."""
+        act = act.reset_index(drop=True)
+        return np.column_stack([self._encode_column(spec, act) for spec in ACTION_SPECS]).astype(np.float32)
+
+    def context_sources(self, channels: np.ndarray) -> np.ndarray:
+        """(len(channels), len(context)) int64: for each channel and action-context column, the
+        position of the account column it copies (-1 = missing for that channel)."""
+        columns = self.columns
+        channels = np.asarray(channels, dtype=object)
+        out = np.full((len(channels), len(self.context)), -1, dtype=np.int64)
+        for j, (_spec, sources) in enumerate(self.context):
+            for channel, source in sources.items():
+                if source in columns:
+                    out[channels == channel, j] = columns.index(source)
+        return out
+
+    def fill_actions(self, out: np.ndarray, encoded: np.ndarray, rows: np.ndarray, codes: np.ndarray,
+                     sources: np.ndarray) -> np.ndarray:
+        """Write into ``out`` (float32, C-contiguous, ``len(rows)`` rows) the rows ``encoded[rows]``
+        with action columns ``codes`` (one row of :meth:`action_codes` per row) and action-context
+        columns copied from ``sources`` (:meth:`context_sources` per row): the matrix
+        :meth:`with_actions` makes, built without a frame per row."""
+        np.take(encoded, rows, axis=0, out=out, mode="clip")  # "raise" would buffer a copy
+        columns = self.columns
+        for k, spec in enumerate(ACTION_SPECS):
+            out[:, columns.index(spec.name)] = codes[:, k]
+        idx = np.arange(len(out))
+        for j, (spec, _sources) in enumerate(self.context):
+            src = sources[:, j]
+            values = out[idx, np.maximum(src, 0)]
+            values[src < 0] = np.nan
+            out[:, columns.index(spec.name)] = values
+        return out
+
     def _fill_context(self, X: np.ndarray, channels: np.ndarray) -> None:
         columns = self.columns
         for spec, sources in self.context:

@@ -101,26 +101,32 @@ class EffectCalibration:
         n = np.array([self.evidence.get((str(c), str(o)), 0) for c, o in zip(channel, offer, strict=True)], dtype=float)
         return n / (n + self.strength) if self.strength > 0 else np.ones(len(n))
 
-    def effect(self, tau_raw: np.ndarray, channel: np.ndarray) -> np.ndarray:
-        """f_c(τ̂) of each row."""
+    def effect(self, tau_raw: np.ndarray, channel: np.ndarray, which: np.ndarray | None = None) -> np.ndarray:
+        """f_c(τ̂) of each row. ``which`` (optional): ``channel`` then holds one entry per action and
+        row r is about action ``which[r]`` (no per-row strings for many rows of few actions)."""
         tau_raw = np.asarray(tau_raw, dtype=float)
         channel = np.asarray(channel, dtype=object).astype(str)
         out = _apply(self.pooled_map, tau_raw) if self.pooled_map[0] else tau_raw.copy()
         for name, knots in self.channel_maps.items():
             on = channel == name
+            if which is not None:
+                on = on[which]
             if on.any():
                 out[on] = _apply(knots, tau_raw[on])
         return out
 
     def actions(self, p_raw: np.ndarray, p0_raw: np.ndarray, channel: np.ndarray, offer: np.ndarray,
-                p0: np.ndarray | None = None) -> np.ndarray:
+                p0: np.ndarray | None = None, which: np.ndarray | None = None) -> np.ndarray:
         """Calibrated P(convert | action) from the raw action and baseline probabilities of the same
-        rows (``p0``: their calibrated baseline, computed when not given)."""
+        rows (``p0``: their calibrated baseline, computed when not given). With ``which``,
+        ``channel`` and ``offer`` hold one entry per action and row r is about action ``which[r]``."""
         p0 = self.baseline(p0_raw) if p0 is None else p0
         channel = np.asarray(channel, dtype=object).astype(str)
         offer = np.asarray(offer, dtype=object).astype(str)
         alpha = np.array([self.pair_alpha.get((c, o), 0.0) for c, o in zip(channel, offer, strict=True)])
-        f = self.effect(np.asarray(p_raw, dtype=float) - np.asarray(p0_raw, dtype=float), channel)
+        if which is not None:
+            alpha = alpha[which]
+        f = self.effect(np.asarray(p_raw, dtype=float) - np.asarray(p0_raw, dtype=float), channel, which)
         return np.clip(p0 * (1 + alpha) + f, 0.0, 1.0)
 
     def describe(self) -> dict[str, float]:

@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 import inspect
+import re
+from collections.abc import Sequence
 from typing import Any
 
 import lightgbm as lgb
@@ -50,6 +52,32 @@ def _check_input(X: Any, n_features: int) -> pd.DataFrame | np.ndarray:
             raise ValueError(f"X has shape {X.shape}; expected (n, {n_features})")
         return X
     return _check_frame(X)
+
+
+def split_forest(booster: lgb.Booster, num_iteration: int, columns: set[int]
+                 ) -> tuple[lgb.Booster | None, lgb.Booster | None] | None:
+    """(trees of the first ``num_iteration`` rounds that never split on ``columns``, trees that do),
+    each as a booster whose raw score is the sum of its trees (None for an empty part); None when
+    the model has more than one tree per round or linear trees, whose leaves read more features."""
+    text = booster.model_to_string(num_iteration=num_iteration)
+    if "\nnum_tree_per_iteration=1\n" not in text or "\nis_linear=1" in text:
+        return None
+    start, end = text.index("\nTree=") + 1, text.index("end of trees")
+    head = re.sub(r"(?m)^tree_sizes=.*\n", "", text[:start])  # sizes change; LightGBM then scans
+    trees = re.split(r"(?m)^Tree=\d+\n", text[start:end])[1:]
+    parts: tuple[list[str], list[str]] = ([], [])
+    for tree in trees:
+        found = re.search(r"(?m)^split_feature=(.*)$", tree)
+        used = {int(f) for f in found.group(1).split()} if found else set()
+        parts[bool(used & columns)].append(tree)
+
+    def booster_of(part: list[str]) -> lgb.Booster | None:
+        if not part:
+            return None
+        body = "".join(f"Tree={i}\n{tree}" for i, tree in enumerate(part))
+        return lgb.Booster(model_str=head + body + text[end:])
+
+    return booster_of(parts[0]), booster_of(parts[1])
 
 
 class ConversionClassifier(ClassifierMixin, BaseEstimator):
@@ -256,15 +284,38 @@ class ConversionClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         check_is_fitted(self, "booster_")
         X = _check_input(X, self.n_features_in_)
-        raw = self._raw(X)
+        p = self.probability_from_raw(self._raw(X), X)
+        return np.column_stack([1 - p, p])
+
+    def probability_from_raw(self, raw: np.ndarray, X: pd.DataFrame | np.ndarray) -> np.ndarray:
+        """Calibrated P(convert) of design rows ``X`` from their raw log-odds ``raw`` (the sum of
+        the trees, baseline model included): what :meth:`predict_proba` returns in column 1."""
         action_calibrator = getattr(self, "action_calibrator_", None)
         if action_calibrator is not None:
             raw = action_calibrator.transform(raw, X)
         elif self.calibrator_ is not None:
             slope, intercept = self.calibrator_
             raw = slope * raw + intercept
-        p = 1.0 / (1.0 + np.exp(-raw))
-        return np.column_stack([1 - p, p])
+        return 1.0 / (1.0 + np.exp(-raw))
+
+    def split_rounds(self, columns: Sequence[int]) -> tuple[lgb.Booster | None, lgb.Booster | None] | None:
+        """The model's trees in two boosters: those that never split on any of ``columns`` (feature
+        positions) and those that do; their raw scores add up to the model's raw score. Rows that
+        differ only in ``columns`` (one account scored under many actions) need the first part once.
+        None when the model cannot be split that way (a separate baseline model). Cached per columns."""
+        check_is_fitted(self, "booster_")
+        if getattr(self, "baseline_", None) is not None:
+            return None
+        key = tuple(sorted(int(c) for c in columns))
+        cache: dict[tuple[int, ...], Any] = self.__dict__.setdefault("_split_rounds", {})
+        if key not in cache:
+            cache[key] = split_forest(self.booster_, self.best_iteration_, set(key))
+        return cache[key]
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(super().__getstate__())
+        state.pop("_split_rounds", None)  # derived from booster_; rebuilt on first use
+        return state
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         return (self.predict_proba(X)[:, 1] >= 0.5).astype(int)

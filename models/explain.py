@@ -8,6 +8,8 @@ kept as data (``features.reason_texts.Reason``) so each reader gets them in thei
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -24,28 +26,65 @@ def history_reasons(contrib: np.ndarray, raw: pd.DataFrame, categories: np.ndarr
     ``raw``: the unencoded feature values of the same rows; ``categories``: the category each row
     is about (used in sentences like "ordered {category} 4 times in the last 90 days").
     """
-    by_name = {s.name: s for s in specs}
-    explainable = [i for i, c in enumerate(columns) if c in by_name and by_name[c].reason]
-    out: list[list[Reason]] = [[] for _ in range(len(raw))]
-    if not explainable or len(raw) == 0:
+    return [reasons for reasons, _ in
+            HistoryExplainer(specs, columns, max_reasons, currency).explain(contrib, raw, categories)]
+
+
+class HistoryExplainer:
+    """:func:`history_reasons` for many rows: each distinct (feature, value, category) is turned into a
+    reason and its English sentence once, and the sentences come back joined with the reasons."""
+
+    def __init__(self, specs: list[FeatureSpec], columns: list[str], max_reasons: int = 3,
+                 currency: str = "EUR"):
+        self.by_name = {s.name: s for s in specs}
+        self.columns = columns
+        self.explainable = [i for i, c in enumerate(columns) if c in self.by_name and self.by_name[c].reason]
+        self.max_reasons = max_reasons
+        self.currency = currency
+        self._said: dict[tuple[int, Any, Any], tuple[Reason, str] | None] = {}
+
+    def _reason(self, j: int, value: Any, category: Any) -> tuple[Reason, str] | None:
+        key = (j, value, category)
+        try:
+            return self._said[key]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable value: no caching
+            key = None  # type: ignore[assignment]
+        spec = self.by_name[self.columns[self.explainable[j]]]
+        reason = spec_reason(spec, value, category, self.currency)
+        text = reason.text("en", self.currency) if reason is not None else None
+        said = (reason, text) if reason is not None and text else None
+        if key is not None:
+            self._said[key] = said
+        return said
+
+    def explain(self, contrib: np.ndarray, raw: pd.DataFrame, categories: np.ndarray,
+                rows: np.ndarray | None = None) -> list[tuple[list[Reason], str]]:
+        """(reasons, their sentences joined by "; ") per row of ``contrib``; row r's feature values
+        are ``raw.iloc[rows[r]]`` (``rows`` None: ``raw.iloc[r]``), its category ``categories[r]``."""
+        n = len(contrib)
+        out: list[tuple[list[Reason], str]] = [([], "")] * n
+        if not self.explainable or n == 0:
+            return out
+        sub = contrib[:, self.explainable]
+        order = np.argsort(-sub, axis=1)
+        positive = np.take_along_axis(sub, order, axis=1) > 0
+        where = np.arange(n) if rows is None else np.asarray(rows)
+        values = [raw[self.columns[i]].to_numpy() for i in self.explainable]
+        for r in range(n):
+            sentences: list[str] = []
+            reasons: list[Reason] = []
+            at, category = where[r], categories[r]
+            for k, j in enumerate(order[r]):
+                if not positive[r, k] or len(sentences) >= self.max_reasons:
+                    break
+                said = self._reason(int(j), values[j][at], category)
+                if said is not None and said[1] not in sentences:
+                    sentences.append(said[1])
+                    reasons.append(said[0])
+            out[r] = (reasons, "; ".join(sentences))
         return out
-    sub = contrib[:, explainable]
-    order = np.argsort(-sub, axis=1)
-    values = raw[[columns[i] for i in explainable]].to_numpy(dtype=object)
-    for r in range(len(raw)):
-        sentences: list[str] = []
-        reasons: list[Reason] = []
-        for j in order[r]:
-            if sub[r, j] <= 0 or len(sentences) >= max_reasons:
-                break
-            spec = by_name[columns[explainable[j]]]
-            reason = spec_reason(spec, values[r, j], categories[r], currency)
-            text = reason.text("en", currency) if reason is not None else None
-            if text and text not in sentences:
-                sentences.append(text)
-                reasons.append(reason)  # type: ignore[arg-type]
-        out[r] = reasons
-    return out
 
 
 #: Said when an action was seen rarely in the history, so its estimate leans on its average effect.

@@ -15,12 +15,12 @@ import pandas as pd
 from features.actions import eligible_mask, ineligible_reasons
 from features.definitions import FeatureSpec
 from features.policy import NONE_CHANNEL, Policy
-from features.reason_texts import Reason, join, reasons_to_json
+from features.reason_texts import Reason, reasons_to_json
 from models.decision import ScoredActions, best_any, rank_actions, score_actions
 from models.design import DesignMatrix, action_frame
 from models.effect_calibration import EffectCalibration
 from models.estimators import ConversionClassifier, ConversionValueRegressor
-from models.explain import THIN_EVIDENCE, history_reasons, value_reason
+from models.explain import THIN_EVIDENCE, HistoryExplainer, value_reason
 from models.exploration import explore
 from models.shrinkage import LiftPrior
 
@@ -41,6 +41,8 @@ REASON_CODES = "reason_codes"
 _REASON_DATA = "_reason_data"  # working column: each row's list of Reason
 #: Boosting rounds whose feature contributions pick the reasons (the main effects; see predict_contrib).
 EXPLAIN_ROUNDS = 60
+#: Rows whose feature contributions are computed at once (bounds the contribution matrix's memory).
+EXPLAIN_CHUNK_ROWS = 50_000
 STATE_COLUMNS = ["consent_email", "do_not_contact", "days_since_last_order", "in_quiet_period"]
 
 
@@ -153,10 +155,12 @@ class DecisionPipeline:
         category_margin = self.category_margin if category_margin is None else category_margin
         version = model_version or self.model_version
         accounts = state.index.to_numpy()
-        frame = frame[frame["account_id"].isin(state.index)]
-        # Keep the frame's account order identical to the state's.
+        # Keep only the state's accounts, in the state's order (no copy when the frame is so already).
         order = pd.Index(accounts).get_indexer(frame["account_id"])
-        frame = frame.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
+        if not ((order >= 0).all() and (order[1:] >= order[:-1]).all()):
+            frame, order = frame[order >= 0], order[order >= 0]
+            frame = frame.iloc[np.argsort(order, kind="stable")]
+        frame = frame.reset_index(drop=True)
         missing = accounts[~pd.Index(accounts).isin(frame["account_id"].unique())]  # hashing, not sorting
         if len(missing):
             filler = pd.DataFrame({"account_id": np.repeat(missing, len(self.categories)),
@@ -202,25 +206,9 @@ class DecisionPipeline:
                      actions: pd.DataFrame, state: pd.DataFrame, explain: bool, currency: str) -> pd.DataFrame:
         pair = ranked["pair"].to_numpy()
         acts = actions.iloc[scored.pair_action[pair]].reset_index(drop=True)
-        rows = scored.pair_row[pair]
-        raw = frame.iloc[rows].reset_index(drop=True)
-        act_raw = action_frame(acts["channel"].to_numpy(), acts["offer_id"].to_numpy(),
-                               acts["discount_pct"].to_numpy(), acts["executed_by"].to_numpy())
-        history: list[list[Reason]] = [[] for _ in range(len(raw))]
-        if explain and len(raw):
-            # History reasons are about the account and category: explain the best-ranked action
-            # of each account × category once and reuse its sentences for the others.
-            key = pd.DataFrame({"a": ranked["account"].to_numpy(), "c": acts["category"].to_numpy(dtype=object)})
-            first = ~key.duplicated().to_numpy()
-            rows_first = np.flatnonzero(first)
-            X = self.design.with_actions(self.design.encode(raw.iloc[rows_first]), act_raw.iloc[rows_first])
-            contrib = self.classifier.predict_contrib(X, max_rounds=EXPLAIN_ROUNDS)
-            explained = history_reasons(contrib, raw.iloc[rows_first].reset_index(drop=True),
-                                        acts["category"].to_numpy(dtype=object)[rows_first], self.specs,
-                                        self.design.columns, currency=currency)
-            group = key.groupby(["a", "c"], sort=False).ngroup().to_numpy()
-            by_group = dict(zip(group[rows_first], explained, strict=True))
-            history = [by_group[g] for g in group]
+        history: list[tuple[list[Reason], str]] = [([], "")] * len(pair)
+        if explain and len(pair):
+            history = self._history(scored, pair, ranked["account"].to_numpy(), frame, actions, currency)
         value = scored.value[pair]
         thin = np.zeros(len(acts), dtype=bool)
         if self.calibration is not None:
@@ -228,8 +216,14 @@ class DecisionPipeline:
                 < THIN_EVIDENCE_WEIGHT
         elif self.lift_prior is not None:
             thin = self.lift_prior.arrays(acts)[1] < THIN_EVIDENCE_WEIGHT
-        data = [[*h, value_reason(v, d), *([THIN_EVIDENCE] if t else [])]
-                for h, v, d, t in zip(history, value, acts["discount_pct"].to_numpy(dtype=float), thin, strict=True)]
+        data, texts = [], []
+        thin_text = THIN_EVIDENCE.text("en", currency)
+        for (reasons, said), v, d, t in zip(history, value, acts["discount_pct"].to_numpy(dtype=float), thin,
+                                             strict=True):
+            because = value_reason(v, d)
+            data.append([*reasons, because, *([THIN_EVIDENCE] if t else [])])
+            text = because.text("en", currency)
+            texts.append("; ".join([*([said] if said else []), text, *([thin_text] if t else [])]))
         account_ids = scored.accounts[ranked["account"].to_numpy()]
         names = self.offers.set_index("offer_id")["name"] if "name" in self.offers else pd.Series(dtype=object)
         return pd.DataFrame({
@@ -243,12 +237,44 @@ class DecisionPipeline:
             "expected_incremental_margin": value,
             "executed_by": acts["executed_by"].to_numpy(dtype=object),
             "rep_id": state["rep_id"].reindex(account_ids).to_numpy(dtype=object),
-            "reasons": [join(r, "en", currency) for r in data],
+            "reasons": texts,
             _REASON_DATA: data,
             "category": acts["category"].to_numpy(dtype=object),
             "offer_name": names.reindex(acts["offer_id"]).to_numpy(dtype=object),
             "account_order": ranked["account"].to_numpy(),
         })
+
+    def _history(self, scored: Any, pair: np.ndarray, account: np.ndarray, frame: pd.DataFrame,
+                 actions: pd.DataFrame, currency: str) -> list[tuple[list[Reason], str]]:
+        """History reasons (and their sentences) of the ranked pairs ``pair``. They are about the
+        account and category: the best-ranked action of each account × category is explained once
+        (feature contributions of its design row, ``EXPLAIN_CHUNK_ROWS`` rows at a time) and the
+        others reuse its sentences."""
+        action = scored.pair_action[pair]
+        rows = scored.pair_row[pair]
+        category = pd.Index(scored.categories).get_indexer(actions["category"].astype(str).to_numpy()[action])
+        group = account.astype(np.int64) * max(1, len(scored.categories)) + category
+        _, first, inverse = np.unique(group, return_index=True, return_inverse=True)
+        encoded = scored.encoded
+        picked_rows = rows[first]
+        if encoded is None:  # scores made without their matrix: encode just the rows explained
+            encoded, picked_rows = self.design.encode(frame.iloc[rows[first]]), np.arange(len(first))
+        used, which = np.unique(action[first], return_inverse=True)
+        acts = actions.iloc[used]
+        codes = self.design.action_codes(action_frame(acts["channel"].to_numpy(), acts["offer_id"].to_numpy(),
+                                                      acts["discount_pct"].to_numpy(), acts["executed_by"].to_numpy()))
+        sources = self.design.context_sources(acts["channel"].to_numpy())
+        categories = np.asarray(scored.categories, dtype=object)[category[first]]
+        explainer = HistoryExplainer(self.specs, self.design.columns, currency=currency)
+        explained: list[tuple[list[Reason], str]] = []
+        buffer = np.empty((min(len(first), EXPLAIN_CHUNK_ROWS), len(self.design.columns)), dtype=np.float32)
+        for start in range(0, len(first), EXPLAIN_CHUNK_ROWS):
+            part = slice(start, min(start + EXPLAIN_CHUNK_ROWS, len(first)))
+            X = self.design.fill_actions(buffer[: part.stop - start], encoded, picked_rows[part],
+                                         codes[which[part]], sources[which[part]])
+            contrib = self.classifier.predict_contrib(X, max_rounds=EXPLAIN_ROUNDS)
+            explained += explainer.explain(contrib, frame, categories[part], rows=rows[first][part])
+        return [explained[g] for g in inverse.ravel()]
 
     def _none_rows(self, scored: Any, ranked: pd.DataFrame, actions: pd.DataFrame, state: pd.DataFrame,
                    offers: pd.DataFrame, top_k: int, policy: Policy) -> pd.DataFrame:
@@ -277,20 +303,38 @@ class DecisionPipeline:
         dnc = st["do_not_contact"].fillna(False).to_numpy(dtype=bool)
         reasons = [Reason("no_further_action")] * len(need)
         first = counts[need] == 0
+        dnc_reason = Reason("do_not_contact")
         for i in np.flatnonzero(first & dnc):
-            reasons[i] = Reason("do_not_contact")
-        for i in np.flatnonzero(first & ~dnc & ~any_eligible):
-            reasons[i] = _blocked_reason(st.iloc[i], actions, policy)
+            reasons[i] = dnc_reason
+        # Why nothing is eligible depends on the account's contact state only: said once per state.
+        blocked = np.flatnonzero(first & ~dnc & ~any_eligible)
+        state_columns = [c for c in st.columns if c != "rep_id"]
+        said: dict[tuple[Any, ...], Reason] = {}
+        for i, values in zip(blocked, st[state_columns].iloc[blocked].itertuples(index=False, name=None),
+                             strict=True):
+            key = tuple(None if _is_missing(v) else v for v in values)
+            if key not in said:
+                said[key] = _blocked_reason(st.iloc[i], actions, policy)
+            reasons[i] = said[key]
         losing = np.flatnonzero(first & ~dnc & any_eligible & has_best)
-        for i in losing:
-            pair = best_pair_i[i]
-            act = actions.iloc[scored.pair_action[pair]]
-            reasons[i] = Reason("not_paying_off", {"channel": str(act["channel"]), "offer": _offer_name(act, offers),
-                                                   "discount_pct": float(act["discount_pct"]),
-                                                   "amount": float(scored.value[pair])})
+        if len(losing):
+            known = _offer_names(offers)
+            names = [known.get(o, str(o)) for o in actions["offer_id"]]
+            channels = actions["channel"].astype(str).to_numpy()
+            discounts = actions["discount_pct"].to_numpy(dtype=float)
+            for i in losing:
+                pair = best_pair_i[i]
+                a = scored.pair_action[pair]
+                reasons[i] = Reason("not_paying_off", {"channel": channels[a], "offer": names[a],
+                                                       "discount_pct": float(discounts[a]),
+                                                       "amount": float(scored.value[pair])})
         mode = getattr(self, "policy_mode", "personalized")
         for i in np.flatnonzero(first & ~dnc & any_eligible & ~has_best):
             reasons[i] = self._policy_reason(mode, offers) if mode != "personalized" else Reason("no_history")
+        texts: dict[int, str] = {}  # a reason shared by many accounts is rendered once
+        for r in reasons:
+            if id(r) not in texts:
+                texts[id(r)] = r.text("en", currency)
         return pd.DataFrame({
             "account_id": scored.accounts[need],
             "rank": counts[need].astype(np.int64) + 1,
@@ -302,12 +346,29 @@ class DecisionPipeline:
             "expected_incremental_margin": 0.0,
             "executed_by": pd.Series([None] * len(need), dtype=object),
             "rep_id": st["rep_id"].to_numpy(dtype=object),
-            "reasons": [r.text("en", currency) for r in reasons],
+            "reasons": [texts[id(r)] for r in reasons],
             _REASON_DATA: [[r] for r in reasons],
             "category": np.asarray(scored.categories, dtype=object)[cat] if len(need) else np.zeros(0, object),
             "offer_name": pd.Series([None] * len(need), dtype=object),
             "account_order": need,
         })
+
+
+def _is_missing(value: Any) -> bool:
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _offer_names(offers: pd.DataFrame) -> dict[Any, str]:
+    """Offer id -> the name :func:`_offer_name` gives (the first row's name; offers without one are
+    left out, the caller falls back to the id)."""
+    if "name" not in offers:
+        return {}
+    first = offers.drop_duplicates("offer_id")
+    named = first[first["name"].notna()]
+    return {o: str(n) for o, n in zip(named["offer_id"], named["name"], strict=True)}
 
 
 def _offer_name(act: pd.Series, offers: pd.DataFrame) -> str:

@@ -125,11 +125,11 @@ def test_service_exploration_logs_exact_propensities(small_dataset, trained_run,
     n_acc = len(service.accounts)
     assert np.all((service.propensity > 0) & (service.propensity <= 1))
     kept = service.propensity > (1 - eps)
-    changed = service.cols["suggestion_id"][service._start] != greedy.cols["suggestion_id"][greedy._start]
+    changed = service.cols["suggestion_id"][service.first_rows] != greedy.cols["suggestion_id"][greedy.first_rows]
     assert not np.any(kept & changed)  # a decision kept at high probability is the greedy one
     assert abs(changed.mean() - eps) < 0.15  # about eps of the accounts explored (most draws differ)
     assert np.all(service.propensity[changed] <= eps)  # eps / (n_eligible + 1)
-    assert service.cols["explored"][service._start][changed].all()
+    assert service.cols["explored"][service.first_rows][changed].all()
     assert n_acc == len(greedy.accounts)
 
     with running_api(f"sqlite:///{tmp_path / 'x.db'}", snap) as api:

@@ -253,6 +253,8 @@ class SuggestionService:
         positions = np.asarray(positions, dtype=np.int64)
         self.ensure_scored(positions)
         table = self._table
+        if len(positions) == 1:
+            return self._pick_one(table, int(positions[0]), k, effects)
         starts, ends = table.start[positions], table.end[positions]
         rows = _concat_ranges(starts, ends)
         group = np.repeat(np.arange(len(positions)), ends - starts)  # index into positions
@@ -273,6 +275,20 @@ class SuggestionService:
         ranks = np.concatenate([ranks, counts[need] + 1])
         order = np.lexsort((ranks, group))
         return Shown(rows[order], positions[group[order]], ranks[order].astype(np.int64))
+
+    def _pick_one(self, table: _Table, pos: int, k: int, effects: FeedbackEffects) -> Shown:
+        """:meth:`pick` for one account (the account endpoint's case): the same answer, with plain
+        Python over its few rows instead of a dozen array operations."""
+        rows = list(range(int(table.start[pos]), int(table.end[pos])))
+        if rows and (effects.suppressed or effects.contacts):
+            keep = self._allowed(table, np.asarray(rows, dtype=np.int64), effects).tolist()
+            rows = [r for r, ok in zip(rows, keep, strict=True) if ok]
+        rows = rows[:k]
+        if len(rows) < k and not any(table.is_none[r] for r in rows):
+            rows.append(-1)
+        n = len(rows)
+        return Shown(np.asarray(rows, dtype=np.int64), np.full(n, pos, dtype=np.int64),
+                     np.arange(1, n + 1, dtype=np.int64))
 
     def _allowed(self, table: _Table, rows: np.ndarray, effects: FeedbackEffects) -> np.ndarray:
         keep = np.ones(len(rows), dtype=bool)

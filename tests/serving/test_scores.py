@@ -189,3 +189,51 @@ def test_scoring_some_accounts_alone_gives_what_scoring_all_gives(small_dataset,
                                              reason_codes=True)
     full = full[full["account_id"].isin(ids)].reset_index(drop=True)
     pd.testing.assert_frame_equal(alone.reset_index(drop=True), full, check_dtype=False)
+
+
+def test_a_new_champion_is_not_served_from_the_old_ones_scores(
+        tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, trained_run, small_data_dir: Path,
+        scoring_spy: list[int], caplog: pytest.LogCaptureFixture) -> None:
+    """Hot reload with a scores file: the file of the old champion is refused and the new one
+    scored in full; once `recommend` wrote the new champion's scores, a reload serves them."""
+    from models.registry import MODEL_NAME, make_champion, register_challenger
+    from serving.cli.model import register
+    from serving.model_watch import ChampionWatcher
+    from tests.registry_fixtures import add_version, model_source, separate_registry
+    from tests.serving.test_hot_reload import holder_for
+
+    scores = tmp_path / "recs.parquet"
+    recommend = command_app(register)
+    source = model_source(trained_run.model_version)
+    with separate_registry(tmp_path / "home", tmp_path_factory.getbasetemp()):
+        first, second, third = (add_version(source) for _ in range(3))
+        for version in (first, second, third):
+            register_challenger(version)
+        make_champion(first)
+        code, out, err = invoke(recommend, ["recommend", "--data", small_data_dir, "--out", scores,
+                                            "--top-k", CANDIDATES])
+        assert code == 0, out + err
+        settings = Settings(data=small_data_dir, scores=scores)
+        started = load_snapshot(settings)
+        assert started.scored_from == f"scores file {scores}" and scoring_spy == []
+
+        holder = holder_for(started, settings)
+        champion = {"version": second}
+        watcher = ChampionWatcher(holder, 1.0, champion=lambda: champion["version"])
+        make_champion(second)
+        with caplog.at_level(logging.WARNING, logger="symbiose.serving"):
+            assert watcher.check_once()
+        assert holder.runtime.snapshot.model.version == f"{MODEL_NAME}/{second}"
+        assert holder.runtime.snapshot.scored_from == "scored at start"
+        assert scoring_spy == [len(started.suggestions.accounts)]
+        assert f"scored by model {MODEL_NAME}/{first}, the service serves {MODEL_NAME}/{second}" in caplog.text
+
+        make_champion(third)
+        code, out, err = invoke(recommend, ["recommend", "--data", small_data_dir, "--out", scores,
+                                            "--top-k", CANDIDATES])
+        assert code == 0, out + err
+        champion["version"] = third
+        assert watcher.check_once()
+        assert holder.runtime.snapshot.model.version == f"{MODEL_NAME}/{third}"
+        assert holder.runtime.snapshot.scored_from == f"scores file {scores}"
+        assert len(scoring_spy) == 1, "the new champion's own scores are served without scoring"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -117,7 +118,11 @@ def offer_guardrails(dataset: Dataset) -> dict[str, float]:
 
 
 def load_snapshot(settings: Settings) -> Snapshot:
-    """Load the data directory and the model named by ``settings`` and score them once."""
+    """Load the data directory and the model named by ``settings`` and score them once (or serve
+    the batch scores of ``settings.scores`` when they are of this model, data and as-of).
+
+    The model loads in a worker thread while the data directory is read (both spend much of
+    their time outside the interpreter lock: file reads, parsing, the boosters' own code)."""
     from features.loading import load_dataset
     from models.recommend import load_model
 
@@ -126,26 +131,29 @@ def load_snapshot(settings: Settings) -> Snapshot:
     data = Path(settings.data)
     if not data.is_dir():
         raise FileNotFoundError(f"--data {data}: no such directory")
-    dataset = load_dataset(data)
-    pipeline, version = load_model(settings.model)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="model-load") as pool:
+        model = pool.submit(load_model, settings.model)
+        fingerprint = data_fingerprint(data) if settings.scores is not None else ""  # of the files as read
+        dataset = load_dataset(data)
+        pipeline, version = model.result()
     as_of = resolve_as_of(dataset, settings.as_of, "SYMBIOSE_AS_OF")
-    scores = servable_scores(settings, data, version, as_of)
+    scores = servable_scores(settings, fingerprint, version, as_of)
     return build_snapshot_state(dataset, pipeline, version, as_of=as_of,
                                 candidates=settings.candidates, explain_depth=settings.explain_depth,
                                 explore=settings.explore, explore_seed=settings.explore_seed, scores=scores,
                                 scored_from="scored at start" if scores is None else f"scores file {settings.scores}")
 
 
-def servable_scores(settings: Settings, data: Path, version: str, as_of: pd.Timestamp) -> pd.DataFrame | None:
+def servable_scores(settings: Settings, fingerprint: str, version: str, as_of: pd.Timestamp) -> pd.DataFrame | None:
     """The rows of the scores file ``settings.scores`` when its sidecar shows they are of model
-    ``version``, of the data directory ``data`` as it is now and of ``as_of``, and deep enough;
+    ``version``, of the data whose ``data_fingerprint`` is ``fingerprint`` and of ``as_of``, and deep enough;
     None (with a warning saying why) otherwise, and when no scores file is set."""
     if settings.scores is None:
         return None
     path = Path(settings.scores)
     try:
         meta = read_scores_meta(path)
-        problems = scores_mismatches(meta, model_version=version, as_of=as_of, fingerprint=data_fingerprint(data),
+        problems = scores_mismatches(meta, model_version=version, as_of=as_of, fingerprint=fingerprint,
                                      candidates=settings.candidates, explore=settings.explore,
                                      explore_seed=settings.explore_seed)
         if not problems:

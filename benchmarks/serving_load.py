@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -97,8 +98,10 @@ def mlflow_payloads(data: Path, uri: str, accounts: list[str]) -> list[bytes]:
     as_of = dataset.default_as_of()
     data_before = dataset.before(as_of)
     categories = sorted(set(action_space(data_before)["category"].astype(str))) or pipeline.categories
-    snap = build_snapshot(data_before, as_of, pipeline.specs, categories)
-    snap = snap[snap["account_id"].isin(accounts)]
+    # Only the sampled accounts' rows: an account's snapshot rows come from its own history.
+    tables = {name: getattr(data_before, name).loc[lambda t: t["account_id"].astype(str).isin(accounts)]
+              for name in ("accounts", "orders", "touches", "web_events")}
+    snap = build_snapshot(replace(data_before, **tables), as_of, pipeline.specs, categories)
     bodies = []
     for _account, rows in snap.groupby("account_id", sort=False):
         split = json.loads(rows.to_json(orient="split", index=False, date_format="iso"))

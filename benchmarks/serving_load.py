@@ -1,14 +1,18 @@
 """Load benchmark of the HTTP service against ``mlflow models serve`` on the same pyfunc model.
 
-    python benchmarks/serving_load.py --accounts 20000 [--dir WORKDIR] [--requests 4000]
+    python benchmarks/serving_load.py --accounts 20000 [--dir WORKDIR] [--data DIR] [--requests 4000]
 
-Generates a data set, trains and registers a model (reused when ``--dir`` already has them),
-starts ``symbiose serve`` and ``mlflow models serve --env-manager local`` on loopback, and drives
+Generates a data set (or takes ``--data``), trains and registers a model (reused when ``--dir``
+already has them), writes the batch scores with ``symbiose recommend --top-k 20`` (reused while
+their sidecar matches model, data and as-of; ``--no-scores`` scores at start instead), starts
+``symbiose serve --scores`` alone and times it from process start to the first 200 on
+``/health``, then starts ``mlflow models serve --env-manager local`` on loopback, and drives
 both with a bounded load generator (asyncio; fixed request count and time limit):
 our ``GET /v1/accounts/{id}/suggestions?k=3`` (random accounts) and mlflow's ``/invocations``
 scoring one account per request (its ``build_snapshot`` rows as ``dataframe_split``), at 16 and
-64 concurrent clients (aiohttp, one client process). Prints throughput, p50/p95/p99 latency
-and the server's CPU time per request for each server and concurrency.
+64 concurrent clients (aiohttp, in this process; the servers are separate processes), ``--repeat``
+runs each for our service. Prints throughput, p50/p95/p99 latency, the server's CPU time per
+request and the load generator's own CPU share for each server and concurrency.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -39,10 +44,11 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait(url: str, proc: subprocess.Popen, log: Path, limit: float = 300.0) -> float:
+def _wait(url: str, proc: subprocess.Popen, log: Path, limit: float = 300.0, started: float | None = None) -> float:
+    """Seconds from ``started`` (default: now) until ``url`` answers 200."""
     import httpx
 
-    started = time.perf_counter()
+    started = time.perf_counter() if started is None else started
     while time.perf_counter() - started < limit:
         if proc.poll() is not None:
             raise SystemExit(f"server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
@@ -50,20 +56,21 @@ def _wait(url: str, proc: subprocess.Popen, log: Path, limit: float = 300.0) -> 
             if httpx.get(url, timeout=2).status_code == 200:
                 return time.perf_counter() - started
         except httpx.HTTPError:
-            time.sleep(0.5)
+            time.sleep(0.05)
     proc.kill()
     raise SystemExit(f"{url} not up after {limit:.0f} s:\n{log.read_text()[-3000:]}")
 
 
-def prepare(workdir: Path, n_accounts: int, seed: int) -> tuple[Path, str]:
-    """(data directory, model URI): generated and trained once, reused on later runs."""
+def prepare(workdir: Path, n_accounts: int, seed: int, data: Path | None = None) -> tuple[Path, str]:
+    """(data directory, model URI): generated (unless ``data`` is given) and trained once, reused on later runs."""
     from features.loading import load_dataset
     from features.sample_data import DEFAULT_AS_OF, generate
     from models.registry import configure_tracking, resolve_model_uri
     from models.tracking import train_and_log
 
-    data = workdir / "data"
-    if not (data / "accounts.csv").exists():
+    given = data is not None
+    data = data or workdir / "data"
+    if not given and not (data / "accounts.csv").exists():
         t = time.perf_counter()
         generate(data, n_accounts=n_accounts, seed=seed, truth_path=workdir / "truth.parquet")
         print(f"generated {n_accounts:,} accounts in {time.perf_counter() - t:.1f} s", flush=True)
@@ -72,7 +79,8 @@ def prepare(workdir: Path, n_accounts: int, seed: int) -> tuple[Path, str]:
         uri, _version = resolve_model_uri(None)
     except LookupError:
         t = time.perf_counter()
-        run = train_and_log(load_dataset(data), pd.Timestamp(DEFAULT_AS_OF))
+        dataset = load_dataset(data)
+        run = train_and_log(dataset, dataset.default_as_of() if given else pd.Timestamp(DEFAULT_AS_OF))
         print(f"trained {run.model_version} in {time.perf_counter() - t:.1f} s", flush=True)
         uri, _version = resolve_model_uri(None)
     return data, uri
@@ -90,8 +98,10 @@ def mlflow_payloads(data: Path, uri: str, accounts: list[str]) -> list[bytes]:
     as_of = dataset.default_as_of()
     data_before = dataset.before(as_of)
     categories = sorted(set(action_space(data_before)["category"].astype(str))) or pipeline.categories
-    snap = build_snapshot(data_before, as_of, pipeline.specs, categories)
-    snap = snap[snap["account_id"].isin(accounts)]
+    # Only the sampled accounts' rows: an account's snapshot rows come from its own history.
+    tables = {name: getattr(data_before, name).loc[lambda t: t["account_id"].astype(str).isin(accounts)]
+              for name in ("accounts", "orders", "touches", "web_events")}
+    snap = build_snapshot(replace(data_before, **tables), as_of, pipeline.specs, categories)
     bodies = []
     for _account, rows in snap.groupby("account_id", sort=False):
         split = json.loads(rows.to_json(orient="split", index=False, date_format="iso"))
@@ -153,20 +163,50 @@ def _cpu_seconds(pid: int) -> float:
     return total
 
 
+def batch_scores(data: Path, uri: str, path: Path, env: dict[str, str], candidates: int = 20) -> float | None:
+    """Make sure ``path`` holds the batch scores of ``uri`` over ``data`` (``symbiose recommend
+    --top-k candidates``); seconds the command took, None when the file was still valid."""
+    from features.loading import load_dataset
+    from models.recommend import load_model
+    from serving.scores import ScoresError, data_fingerprint, read_scores_meta, scores_mismatches
+
+    try:
+        meta = read_scores_meta(path)
+        _pipeline, version = load_model(uri)
+        if not scores_mismatches(meta, model_version=version, as_of=load_dataset(data).default_as_of(),
+                                 fingerprint=data_fingerprint(data), candidates=candidates, explore=0.0,
+                                 explore_seed=None):
+            return None
+    except ScoresError:
+        pass
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "serving.cli", "recommend", "--data", str(data), "--model", uri,
+                    "--top-k", str(candidates), "--out", str(path)], cwd=ROOT, env=env, check=True)
+    return time.perf_counter() - started
+
+
+def _own_cpu_seconds() -> float:
+    usage = os.times()
+    return usage.user + usage.system
+
+
 def measure(name: str, requests: list, base: str, headers: dict[str, str], concurrency: int,
-            time_limit: float, pid: int, warmup: int = 100) -> dict[str, object]:
+            time_limit: float, pid: int, warmup: int = 100, run: int = 1) -> dict[str, object]:
     """Warm up, then one bounded run; the row of the results table. ``server_cpu_ms`` is the
-    server's CPU time per answered request, which the machine's other load does not inflate."""
+    server's CPU time per answered request, which the machine's other load does not inflate;
+    ``client_cpu_pct`` the load generator's CPU time over the run's wall time (100 = one core)."""
     asyncio.run(_drive(requests[:warmup], base, headers, min(concurrency, 8), time_limit))
-    cpu_before = _cpu_seconds(pid)
+    cpu_before, own_before = _cpu_seconds(pid), _own_cpu_seconds()
     lat, errors, wall = asyncio.run(_drive(requests, base, headers, concurrency, time_limit))
-    cpu = _cpu_seconds(pid) - cpu_before
+    cpu, own = _cpu_seconds(pid) - cpu_before, _own_cpu_seconds() - own_before
     if not len(lat):
-        return {"server": name, "clients": concurrency, "requests": 0, "errors": errors}
-    return {"server": name, "clients": concurrency, "requests": len(lat), "errors": errors,
+        return {"server": name, "run": run, "clients": concurrency, "requests": 0, "errors": errors}
+    return {"server": name, "run": run, "clients": concurrency, "requests": len(lat), "errors": errors,
             "throughput_rps": len(lat) / wall, "p50_ms": float(np.percentile(lat, 50)),
             "p95_ms": float(np.percentile(lat, 95)), "p99_ms": float(np.percentile(lat, 99)),
-            "server_cpu_ms": 1000 * cpu / len(lat), "load_avg_1m": os.getloadavg()[0]}
+            "max_ms": float(lat.max()), "server_cpu_ms": 1000 * cpu / len(lat),
+            "server_cpu_pct": 100 * cpu / wall, "client_cpu_pct": 100 * own / wall,
+            "load_avg_1m": os.getloadavg()[0]}
 
 
 def main() -> None:
@@ -174,10 +214,16 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=20000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--dir", type=Path, default=None, help="work directory (reused: data and model)")
+    parser.add_argument("--data", type=Path, default=None, help="existing data directory (default: generated)")
+    parser.add_argument("--scores", action=argparse.BooleanOptionalAction, default=True,
+                        help="start from `symbiose recommend` batch scores (default) or score at start")
     parser.add_argument("--requests", type=int, default=4000, help="requests per run (our service)")
     parser.add_argument("--mlflow-requests", type=int, default=1500, help="requests per run (mlflow)")
+    parser.add_argument("--mlflow", action=argparse.BooleanOptionalAction, default=True,
+                        help="also measure `mlflow models serve` (one run per client count)")
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per run at most")
     parser.add_argument("--clients", type=int, nargs="+", default=[16, 64])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per client count (our service)")
     args = parser.parse_args()
 
     workdir = args.dir or Path(tempfile.mkdtemp(prefix="symbiose-load-"))
@@ -185,7 +231,7 @@ def main() -> None:
     home = workdir / "home"
     os.environ["SYMBIOSE_HOME"] = str(home)
     os.environ.pop("MLFLOW_TRACKING_URI", None)
-    data, uri = prepare(workdir, args.accounts, args.seed)
+    data, uri = prepare(workdir, args.accounts, args.seed, args.data)
 
     from models.registry import configure_tracking
     from serving.store.db import Database
@@ -198,57 +244,79 @@ def main() -> None:
     env = {**os.environ, "SYMBIOSE_HOME": str(home), "SYMBIOSE_DATABASE_URL": db_url,
            "MLFLOW_TRACKING_URI": tracking, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
            "PYTHONPATH": str(ROOT)}
+    serve = [sys.executable, "-m", "serving.cli", "serve", "--data", str(data), "--model", uri]
+    if args.scores:
+        scores = workdir / "scores.parquet"
+        took = batch_scores(data, uri, scores, env)
+        print(f"batch scores {scores}: " + ("reused" if took is None else f"written in {took:.1f} s"), flush=True)
+        serve += ["--scores", str(scores)]
     ours_port, mlflow_port = _free_port(), _free_port()
     ours_log, mlflow_log = workdir / "service.log", workdir / "mlflow.log"
-    ours = subprocess.Popen([sys.executable, "-m", "serving.cli", "serve", "--data", str(data), "--model", uri,
-                             "--port", str(ours_port)], cwd=ROOT, env=env, stdout=ours_log.open("wb"),
+    started = time.perf_counter()
+    ours = subprocess.Popen([*serve, "--port", str(ours_port)], cwd=ROOT, env=env, stdout=ours_log.open("wb"),
                             stderr=subprocess.STDOUT)
-    mlflow_proc = subprocess.Popen([str(BIN / "mlflow"), "models", "serve", "-m", uri, "--env-manager", "local",
-                                    "-p", str(mlflow_port), "-h", "127.0.0.1", "--workers", "1"],
-                                   cwd=workdir, env=env, stdout=mlflow_log.open("wb"), stderr=subprocess.STDOUT)
+    mlflow_proc: subprocess.Popen | None = None
     rows = []
     try:
-        start_ours = _wait(f"http://127.0.0.1:{ours_port}/health", ours, ours_log)
-        start_mlflow = _wait(f"http://127.0.0.1:{mlflow_port}/ping", mlflow_proc, mlflow_log)
-        print(f"service up in {start_ours:.1f} s (model + snapshot of {args.accounts:,} accounts scored once); "
-              f"mlflow serve up in {start_mlflow:.1f} s", flush=True)
+        start_ours = _wait(f"http://127.0.0.1:{ours_port}/health", ours, ours_log, started=started)
+        print(f"service up in {start_ours:.1f} s from process start ({args.accounts:,} accounts; "
+              f"{'batch scores' if args.scores else 'scored at start'}):", flush=True)
+        print(ours_log.read_text(errors="replace").strip()[-2000:], flush=True)
+        if args.mlflow:
+            mlflow_proc = subprocess.Popen(
+                [str(BIN / "mlflow"), "models", "serve", "-m", uri, "--env-manager", "local",
+                 "-p", str(mlflow_port), "-h", "127.0.0.1", "--workers", "1"],
+                cwd=workdir, env=env, stdout=mlflow_log.open("wb"), stderr=subprocess.STDOUT)
+            start_mlflow = _wait(f"http://127.0.0.1:{mlflow_port}/ping", mlflow_proc, mlflow_log)
+            print(f"mlflow serve up in {start_mlflow:.1f} s", flush=True)
         from features.loading import load_dataset
 
         account_ids = load_dataset(data).accounts["account_id"].astype(str).to_numpy()
         rng = np.random.default_rng(args.seed)
         ours_requests = [("GET", f"/v1/accounts/{a}/suggestions?k=3", None)
                          for a in rng.choice(account_ids, size=args.requests)]
-        sample = rng.choice(account_ids, size=min(300, len(account_ids)), replace=False).tolist()
-        bodies = mlflow_payloads(data, uri, sample)
-        probe = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H",
-                                "Content-Type: application/json", "--data-binary", "@-",
-                                f"http://127.0.0.1:{mlflow_port}/invocations"], input=bodies[0],
-                               capture_output=True)
-        if probe.stdout.decode() != "200":
-            detail = subprocess.run(["curl", "-s", "-H", "Content-Type: application/json", "--data-binary", "@-",
-                                     f"http://127.0.0.1:{mlflow_port}/invocations"], input=bodies[0],
-                                    capture_output=True).stdout.decode()[:2000]
-            print(f"mlflow /invocations rejected the snapshot rows: {detail}", flush=True)
-        mlflow_requests = [("POST", "/invocations", bodies[i % len(bodies)]) for i in range(args.mlflow_requests)]
+        mlflow_requests: list = []
+        if mlflow_proc is not None:
+            sample = rng.choice(account_ids, size=min(300, len(account_ids)), replace=False).tolist()
+            bodies = mlflow_payloads(data, uri, sample)
+            _probe(bodies[0], mlflow_port)
+            mlflow_requests = [("POST", "/invocations", bodies[i % len(bodies)])
+                               for i in range(args.mlflow_requests)]
         auth = {"Authorization": f"Bearer {token}"}
         for clients in args.clients:
-            rows.append(measure("symbiose serve", ours_requests, f"http://127.0.0.1:{ours_port}", auth, clients,
-                                args.time_limit, ours.pid))
-            print(rows[-1], flush=True)
-            rows.append(measure("mlflow models serve", mlflow_requests, f"http://127.0.0.1:{mlflow_port}", {},
-                                clients, args.time_limit, mlflow_proc.pid))
-            print(rows[-1], flush=True)
+            for run in range(1, args.repeat + 1):
+                rows.append(measure("symbiose serve", ours_requests, f"http://127.0.0.1:{ours_port}", auth,
+                                    clients, args.time_limit, ours.pid, run=run))
+                print(rows[-1], flush=True)
+            if mlflow_proc is not None:
+                rows.append(measure("mlflow models serve", mlflow_requests, f"http://127.0.0.1:{mlflow_port}",
+                                    {}, clients, args.time_limit, mlflow_proc.pid))
+                print(rows[-1], flush=True)
     finally:
-        for proc in (ours, mlflow_proc):
+        procs = [p for p in (ours, mlflow_proc) if p is not None]
+        for proc in procs:
             proc.terminate()
-        for proc in (ours, mlflow_proc):
+        for proc in procs:
             try:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 proc.kill()
     table = pd.DataFrame(rows)
     print()
+    print(f"start-up {start_ours:.1f} s")
     print(table_text(table, floatfmt=".1f"))
+
+
+def _probe(body: bytes, port: int) -> None:
+    """Say so when mlflow rejects the snapshot rows (the benchmark would only count errors)."""
+    url = f"http://127.0.0.1:{port}/invocations"
+    probe = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-H",
+                            "Content-Type: application/json", "--data-binary", "@-", url], input=body,
+                           capture_output=True)
+    if probe.stdout.decode() != "200":
+        detail = subprocess.run(["curl", "-s", "-H", "Content-Type: application/json", "--data-binary", "@-", url],
+                                input=body, capture_output=True).stdout.decode()[:2000]
+        print(f"mlflow /invocations rejected the snapshot rows: {detail}", flush=True)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,16 @@ def suggestion_id(model_version: str, as_of: pd.Timestamp, account_id: str, chan
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
+def suggestion_ids(model_version: str, as_of: pd.Timestamp, account_ids: Iterable[str], channels: Iterable[str],
+                   offer_ids: Iterable[str | None], discount_pcts: Iterable[float]) -> list[str]:
+    """:func:`suggestion_id` of many suggestions of one model version and as-of (the shared part
+    of the text is formatted once)."""
+    prefix = _SEP.join([model_version, pd.Timestamp(as_of).isoformat(), ""])
+    sha256 = hashlib.sha256
+    return [sha256(f"{prefix}{a}{_SEP}{c}{_SEP}{o or ''}{_SEP}{float(d):g}".encode()).hexdigest()[:32]
+            for a, c, o, d in zip(account_ids, channels, offer_ids, discount_pcts, strict=True)]
+
+
 @dataclass(frozen=True, slots=True)
 class Suggestion:
     """A ranked action (channel, offer, discount, or ``none``) for one account."""

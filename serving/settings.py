@@ -25,6 +25,9 @@ class Settings(RegistrySettings):
     data: Path | None = Field(None, description="data directory whose latest snapshot is served")
     model: str | None = Field(None, description="model URI; default: the champion, else the latest version")
     as_of: str | None = Field(None, description="serving as-of time; default: the day after the latest event")
+    scores: Path | None = Field(None, description=(
+        "recommendations file written by `symbiose recommend` to serve instead of scoring at start; "
+        "used only when its sidecar shows the same model, data and as-of"))
     database_url: str | None = Field(None, description="SQLAlchemy URL of the feedback/decision database")
     suppress_days: int = Field(14, ge=0, le=3650, description="days a dismissed or done suggestion stays hidden")
     candidates: int = Field(20, ge=1, le=50, description="ranked suggestions precomputed per account")

@@ -3,7 +3,9 @@ scored and indexed once (:func:`load_snapshot`), then only read."""
 
 from __future__ import annotations
 
+import logging
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,8 +15,17 @@ from features.dataset import Dataset, resolve_as_of
 from features.errors import InputError
 from models.pipeline import DecisionPipeline
 from serving.directory import AccountDirectory
+from serving.scores import (
+    ScoresError,
+    data_fingerprint,
+    read_scores,
+    read_scores_meta,
+    scores_mismatches,
+)
 from serving.settings import Settings
 from serving.suggestions import SuggestionService
+
+log = logging.getLogger("symbiose.serving")
 
 
 @dataclass(frozen=True)
@@ -45,6 +56,8 @@ class Snapshot:
     #: offer_id -> product category; days after a touch in which an order counts as converted.
     offer_category: dict[str, str] = field(default_factory=dict)
     attribution_window_days: int = 30
+    #: Where the suggestions came from: scored at start, or the batch scores file served.
+    scored_from: str = "scored at start"
 
     @property
     def key(self) -> tuple[str, ...]:
@@ -62,10 +75,18 @@ class Snapshot:
 
 def build_snapshot_state(dataset: Dataset, pipeline: DecisionPipeline, version: str, *,
                          as_of: pd.Timestamp, candidates: int = 20, explain_depth: int = 3,
-                         explore: float = 0.0, explore_seed: int | None = None) -> Snapshot:
-    """Score ``dataset`` at ``as_of`` with ``pipeline`` once and index its accounts."""
-    service = SuggestionService.build(dataset, as_of, pipeline, model_version=version, candidates=candidates,
-                                      explain_depth=explain_depth, explore=explore, seed=explore_seed)
+                         explore: float = 0.0, explore_seed: int | None = None,
+                         scores: pd.DataFrame | None = None, scored_from: str = "scored at start") -> Snapshot:
+    """Score ``dataset`` at ``as_of`` with ``pipeline`` once and index its accounts; with
+    ``scores`` (batch scores checked to be of the same model, data and as-of) serve those
+    instead, scoring only the accounts they miss, when first asked for."""
+    if scores is None:
+        service = SuggestionService.build(dataset, as_of, pipeline, model_version=version, candidates=candidates,
+                                          explain_depth=explain_depth, explore=explore, seed=explore_seed)
+    else:
+        service = SuggestionService.from_scores(scores, dataset, as_of, pipeline, model_version=version,
+                                                candidates=candidates, explain_depth=explain_depth,
+                                                explore=explore, seed=explore_seed)
     directory = AccountDirectory(dataset, as_of, service.accounts)
     metrics = {k: float(v) for k, v in (pipeline.metrics or {}).items()
                if isinstance(v, (int, float)) and math.isfinite(float(v))}
@@ -76,7 +97,7 @@ def build_snapshot_state(dataset: Dataset, pipeline: DecisionPipeline, version: 
                     max_discount=offer_guardrails(dataset), currency=dataset.policy.currency,
                     offer_category=dict(zip(dataset.offers["offer_id"].astype(str),
                                             dataset.offers["product_category"].astype(str), strict=True)),
-                    attribution_window_days=dataset.policy.attribution_window_days)
+                    attribution_window_days=dataset.policy.attribution_window_days, scored_from=scored_from)
 
 
 def attributed_lines(dataset: Dataset, as_of: pd.Timestamp) -> pd.DataFrame:
@@ -97,7 +118,11 @@ def offer_guardrails(dataset: Dataset) -> dict[str, float]:
 
 
 def load_snapshot(settings: Settings) -> Snapshot:
-    """Load the data directory and the model named by ``settings`` and score them once."""
+    """Load the data directory and the model named by ``settings`` and score them once (or serve
+    the batch scores of ``settings.scores`` when they are of this model, data and as-of).
+
+    The model loads in a worker thread while the data directory is read (both spend much of
+    their time outside the interpreter lock: file reads, parsing, the boosters' own code)."""
     from features.loading import load_dataset
     from models.recommend import load_model
 
@@ -106,9 +131,35 @@ def load_snapshot(settings: Settings) -> Snapshot:
     data = Path(settings.data)
     if not data.is_dir():
         raise FileNotFoundError(f"--data {data}: no such directory")
-    dataset = load_dataset(data)
-    pipeline, version = load_model(settings.model)
-    return build_snapshot_state(dataset, pipeline, version,
-                                as_of=resolve_as_of(dataset, settings.as_of, "SYMBIOSE_AS_OF"),
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="model-load") as pool:
+        model = pool.submit(load_model, settings.model)
+        fingerprint = data_fingerprint(data) if settings.scores is not None else ""  # of the files as read
+        dataset = load_dataset(data)
+        pipeline, version = model.result()
+    as_of = resolve_as_of(dataset, settings.as_of, "SYMBIOSE_AS_OF")
+    scores = servable_scores(settings, fingerprint, version, as_of)
+    return build_snapshot_state(dataset, pipeline, version, as_of=as_of,
                                 candidates=settings.candidates, explain_depth=settings.explain_depth,
-                                explore=settings.explore, explore_seed=settings.explore_seed)
+                                explore=settings.explore, explore_seed=settings.explore_seed, scores=scores,
+                                scored_from="scored at start" if scores is None else f"scores file {settings.scores}")
+
+
+def servable_scores(settings: Settings, fingerprint: str, version: str, as_of: pd.Timestamp) -> pd.DataFrame | None:
+    """The rows of the scores file ``settings.scores`` when its sidecar shows they are of model
+    ``version``, of the data whose ``data_fingerprint`` is ``fingerprint`` and of ``as_of``, and deep enough;
+    None (with a warning saying why) otherwise, and when no scores file is set."""
+    if settings.scores is None:
+        return None
+    path = Path(settings.scores)
+    try:
+        meta = read_scores_meta(path)
+        problems = scores_mismatches(meta, model_version=version, as_of=as_of, fingerprint=fingerprint,
+                                     candidates=settings.candidates, explore=settings.explore,
+                                     explore_seed=settings.explore_seed)
+        if not problems:
+            return read_scores(path, meta, candidates=settings.candidates)
+    except ScoresError as exc:
+        problems = [str(exc)]
+    log.warning("not serving the scores file %s: %s; scoring all accounts now instead",
+                path, "; ".join(problems))
+    return None

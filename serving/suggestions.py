@@ -12,7 +12,10 @@ are counted as touches, and returns the first ``k`` with ``none`` appended where
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,7 +26,7 @@ from features.policy import NONE_CHANNEL, ChannelRule
 from features.reason_texts import Reason
 from models.pipeline import REASON_CODES, DecisionPipeline
 from models.recommend import score_dataset
-from models.suggestion import Suggestion, split_reasons, suggestion_id
+from models.suggestion import Suggestion, split_reasons, suggestion_id, suggestion_ids
 from serving.directory import none_if_na
 from serving.store.feedback import FeedbackEffects
 from serving.store.tables import Decision
@@ -45,57 +48,98 @@ class Shown:
     ranks: np.ndarray
 
 
+@dataclass(frozen=True)
+class _Table:
+    """The candidate rows and their per-account index at one moment. Rows are only ever appended
+    (accounts scored on demand), so row positions taken from one table stay valid in later ones."""
+
+    cols: dict[str, np.ndarray]
+    account_pos: np.ndarray
+    key_offer: np.ndarray
+    key_channel: np.ndarray
+    is_none: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    propensity: np.ndarray
+
+    @property
+    def rows(self) -> int:
+        return len(self.is_none)
+
+
+#: Scores the named accounts on demand: their candidate rows, as ``score_dataset`` returns them.
+Scorer = Callable[[list[str]], pd.DataFrame]
+
+
 class SuggestionService:
-    """Precomputed, ranked candidates for every account of one snapshot and one model."""
+    """Precomputed, ranked candidates for every account of one snapshot and one model.
+
+    ``candidates`` may leave accounts out (a recommendations file that misses some): with a
+    ``scorer`` those are scored the first time a request needs them, and kept."""
 
     def __init__(self, candidates: pd.DataFrame, state: pd.DataFrame, channels: dict[str, ChannelRule],
-                 *, model_version: str, as_of: pd.Timestamp) -> None:
+                 *, model_version: str, as_of: pd.Timestamp, scorer: Scorer | None = None) -> None:
         self.model_version = model_version
         self.as_of = pd.Timestamp(as_of)
         self.accounts = pd.Index(state.index.astype(str), name="account_id")
-        cand = candidates.loc[candidates["account_id"].isin(self.accounts)]
-        pos = self.accounts.get_indexer(cand["account_id"].astype(str))
-        order = np.lexsort((cand["rank"].to_numpy(), pos))
-        cand = cand.iloc[order].reset_index(drop=True)
-        self.account_pos = pos[order]
-        self.cols: dict[str, np.ndarray] = {
-            name: cand[name].to_numpy(dtype=object) for name in
-            ("account_id", "channel", "offer_id", "executed_by", "reasons", "category", "offer_name")
-        }
-        codes = cand[REASON_CODES] if REASON_CODES in cand else pd.Series(None, index=cand.index, dtype=object)
-        self.cols[REASON_CODES] = codes.to_numpy(dtype=object)
-        for name in ("discount_pct", "p_convert", "p_convert_baseline", "expected_incremental_margin"):
-            self.cols[name] = cand[name].to_numpy(dtype=np.float64)
-        explored = cand["explored"] if "explored" in cand else pd.Series(False, index=cand.index)
-        self.cols["explored"] = explored.fillna(False).to_numpy(dtype=bool)
-        for name in ("offer_id", "executed_by", "offer_name"):
-            self.cols[name] = none_if_na(self.cols[name])
-        self.cols["suggestion_id"] = np.array(
-            [suggestion_id(model_version, self.as_of, a, c, o, d) for a, c, o, d in zip(
-                self.cols["account_id"], self.cols["channel"], self.cols["offer_id"],
-                self.cols["discount_pct"], strict=True)], dtype=object)
-        channel = cand["channel"].astype(str)
-        offer = cand["offer_id"].astype(object).where(cand["offer_id"].notna(), "")
-        self._key_offer = (cand["account_id"].astype(str) + _SEP + channel + _SEP + offer.astype(str)) \
-            .to_numpy(dtype=object)
-        self._key_channel = (cand["account_id"].astype(str) + _SEP + channel).to_numpy(dtype=object)
-        self._is_none = (channel == NONE_CHANNEL).to_numpy(dtype=np.float64)
         self.account_ids = self.accounts.to_numpy(dtype=object)
         self._positions = {a: i for i, a in enumerate(self.account_ids.tolist())}
         n = len(self.accounts)
-        self._start = np.searchsorted(self.account_pos, np.arange(n), side="left")
-        self._end = np.searchsorted(self.account_pos, np.arange(n), side="right")
+        rows, pos = self._candidate_rows(candidates)
+        start = np.searchsorted(pos, np.arange(n), side="left")
+        end = np.searchsorted(pos, np.arange(n), side="right")
         # The probability of each account's decision: its first candidate's propensity.
-        self.propensity = np.full(n, PROPENSITY)
-        if "propensity" in cand:
-            first = self._start[self._start < self._end]
-            given = cand["propensity"].to_numpy(dtype=np.float64)[first]
-            self.propensity[self.account_pos[first]] = np.where(np.isnan(given), PROPENSITY, given)
+        propensity = np.full(n, PROPENSITY)
+        first = start[start < end]
+        propensity[pos[first]] = rows.pop("_propensity")[first]
+        self._table = _Table(propensity=propensity, start=start, end=end, **rows)
+        self._scorer = scorer
+        self._scoring = threading.Lock()
+        #: Accounts scored on demand since start (the file missed them).
+        self.scored_on_demand = 0
         self.rep_id = none_if_na(state["rep_id"])
         #: The policy's channels with a contact cap, and each account's touches on them before as-of.
         self.capped = {name: rule for name, rule in channels.items() if rule.max_per_30d is not None}
         self.touches = {ch: state[TOUCH_COUNT_PREFIX + ch].to_numpy(dtype=np.int64)
                         for ch in self.capped if TOUCH_COUNT_PREFIX + ch in state}
+
+    def _candidate_rows(self, candidates: pd.DataFrame) -> tuple[dict[str, Any], np.ndarray]:
+        """The row arrays of ``candidates`` (accounts of this snapshot only), sorted by account
+        position and rank, and the account position of each row."""
+        cand = candidates.loc[candidates["account_id"].astype(str).isin(self.accounts)]
+        pos = self.accounts.get_indexer(cand["account_id"].astype(str))
+        order = np.lexsort((cand["rank"].to_numpy(), pos))
+        cand = cand.iloc[order].reset_index(drop=True)
+        cols: dict[str, np.ndarray] = {
+            name: cand[name].to_numpy(dtype=object) for name in
+            ("account_id", "channel", "offer_id", "executed_by", "reasons", "category", "offer_name")
+        }
+        cols["account_id"] = cand["account_id"].astype(str).to_numpy(dtype=object)
+        codes = cand[REASON_CODES] if REASON_CODES in cand else pd.Series(None, index=cand.index, dtype=object)
+        cols[REASON_CODES] = none_if_na(codes.to_numpy(dtype=object))
+        for name in ("discount_pct", "p_convert", "p_convert_baseline", "expected_incremental_margin"):
+            cols[name] = cand[name].to_numpy(dtype=np.float64)
+        explored = cand["explored"] if "explored" in cand else pd.Series(False, index=cand.index)
+        cols["explored"] = explored.fillna(False).to_numpy(dtype=bool)
+        for name in ("offer_id", "executed_by", "offer_name"):
+            cols[name] = none_if_na(cols[name])
+        cols["suggestion_id"] = np.array(suggestion_ids(
+            self.model_version, self.as_of, cols["account_id"], cols["channel"], cols["offer_id"],
+            cols["discount_pct"]), dtype=object)
+        channel = cand["channel"].astype(str)
+        offer = cand["offer_id"].astype(object).where(cand["offer_id"].notna(), "")
+        account = pd.Series(cols["account_id"], index=cand.index)
+        given = cand["propensity"].to_numpy(dtype=np.float64) if "propensity" in cand \
+            else np.full(len(cand), np.nan)
+        rows: dict[str, Any] = {
+            "cols": cols,
+            "account_pos": pos[order],
+            "key_offer": (account + _SEP + channel + _SEP + offer.astype(str)).to_numpy(dtype=object),
+            "key_channel": (account + _SEP + channel).to_numpy(dtype=object),
+            "is_none": (channel == NONE_CHANNEL).to_numpy(dtype=np.float64),
+            "_propensity": np.where(np.isnan(given), PROPENSITY, given),
+        }
+        return rows, pos[order]
 
     @classmethod
     def build(cls, dataset: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipeline, *,
@@ -117,6 +161,77 @@ class SuggestionService:
         contact = contact_state(dataset.before(as_of), as_of)
         return cls(recs, contact, dataset.policy.channels, model_version=model_version, as_of=as_of)
 
+    @classmethod
+    def from_scores(cls, scores: pd.DataFrame, dataset: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipeline,
+                    *, model_version: str, candidates: int = 20, explain_depth: int = 3, explore: float = 0.0,
+                    seed: int | None = None) -> SuggestionService:
+        """The service over batch scores already written (``scores``: rows as ``score_dataset``
+        returns them, for the same model, data and as-of); accounts they miss are scored with
+        ``pipeline`` the first time they are asked for (:func:`score_accounts`)."""
+        as_of = pd.Timestamp(as_of)
+        contact = contact_state(dataset.before(as_of), as_of)
+        known = pd.Index(scores["account_id"].astype(str).unique())
+        scorer = None
+        if not contact.index.astype(str).isin(known).all():
+            def scorer(account_ids: list[str]) -> pd.DataFrame:
+                return score_accounts(dataset, account_ids, as_of, pipeline, model_version=model_version,
+                                      candidates=candidates, explain_depth=explain_depth, explore=explore,
+                                      seed=seed)
+        return cls(scores, contact, dataset.policy.channels, model_version=model_version, as_of=as_of,
+                   scorer=scorer)
+
+    @property
+    def cols(self) -> dict[str, np.ndarray]:
+        """Column arrays of every candidate row held now (rows grouped by account, best first)."""
+        return self._table.cols
+
+    @property
+    def account_pos(self) -> np.ndarray:
+        """Account position of every candidate row held now."""
+        return self._table.account_pos
+
+    @property
+    def propensity(self) -> np.ndarray:
+        """Each account's probability of its first suggestion (1 without exploration)."""
+        return self._table.propensity
+
+    @property
+    def first_rows(self) -> np.ndarray:
+        """Row of each account's first candidate (the next row's start for an account not scored yet)."""
+        return self._table.start
+
+    @property
+    def unscored(self) -> int:
+        """How many accounts have no candidates yet (they are scored when first asked for)."""
+        table = self._table
+        return int((table.start >= table.end).sum()) if self._scorer is not None else 0
+
+    def ensure_scored(self, positions: np.ndarray) -> None:
+        """Score the accounts at ``positions`` that have no candidates yet (with the scorer; a
+        no-op without one). One scoring at a time; requests for other accounts keep being served."""
+        if self._scorer is None:
+            return
+        positions = np.asarray(positions, dtype=np.int64)
+        table = self._table
+        if not (table.start[positions] >= table.end[positions]).any():
+            return
+        with self._scoring:
+            table = self._table
+            missing = np.unique(positions[table.start[positions] >= table.end[positions]])
+            if not len(missing):
+                return
+            ids = self.account_ids[missing].astype(str).tolist()
+            found = self._scorer(ids)
+            rows, pos = self._candidate_rows(found)
+            if not len(pos):
+                raise RuntimeError(f"scoring accounts {ids[:5]} on demand returned no suggestions")
+            self._table = _appended(table, rows, pos)
+            self.scored_on_demand += len(np.unique(pos))
+
+    def score_all(self) -> None:
+        """Score every account not scored yet, in one pass (for readers of all candidates at once)."""
+        self.ensure_scored(np.arange(len(self.accounts)))
+
     def position(self, account_id: str) -> int:
         """Position of ``account_id`` in the snapshot, -1 when unknown."""
         return self._positions.get(account_id, -1)
@@ -127,18 +242,23 @@ class SuggestionService:
         pos = self.position(account_id)
         if pos < 0:
             return {}
-        rows = range(self._start[pos], self._end[pos])
-        codes, ids = self.cols[REASON_CODES], self.cols["suggestion_id"]
+        table = self._table
+        rows = range(table.start[pos], table.end[pos])
+        codes, ids = table.cols[REASON_CODES], table.cols["suggestion_id"]
         return {ids[r]: codes[r] for r in rows if isinstance(codes[r], str)}
 
     def pick(self, positions: np.ndarray, k: int, effects: FeedbackEffects) -> Shown:
         """The first ``k`` suggestions of each account at ``positions`` (distinct) after feedback,
         grouped by account in the order of ``positions``, best first."""
         positions = np.asarray(positions, dtype=np.int64)
-        starts, ends = self._start[positions], self._end[positions]
+        self.ensure_scored(positions)
+        table = self._table
+        if len(positions) == 1:
+            return self._pick_one(table, int(positions[0]), k, effects)
+        starts, ends = table.start[positions], table.end[positions]
         rows = _concat_ranges(starts, ends)
         group = np.repeat(np.arange(len(positions)), ends - starts)  # index into positions
-        keep = self._allowed(rows, effects)
+        keep = self._allowed(table, rows, effects)
         rows, group = rows[keep], group[keep]
         # Rank within account after filtering (rows come grouped by account, in rank order).
         first = np.concatenate([[True], group[1:] != group[:-1]]) if len(group) else np.zeros(0, dtype=bool)
@@ -148,7 +268,7 @@ class SuggestionService:
         rows, group, ranks = rows[top], group[top], ranks[top]
         # Accounts with fewer than k left and no `none` among them get a `none` appended.
         counts = np.bincount(group, minlength=len(positions))
-        has_none = np.bincount(group, weights=self._is_none[rows], minlength=len(positions)) > 0
+        has_none = np.bincount(group, weights=table.is_none[rows], minlength=len(positions)) > 0
         need = np.flatnonzero((counts < k) & ~has_none)
         rows = np.concatenate([rows, np.full(len(need), -1, dtype=np.int64)])
         group = np.concatenate([group, need])
@@ -156,13 +276,27 @@ class SuggestionService:
         order = np.lexsort((ranks, group))
         return Shown(rows[order], positions[group[order]], ranks[order].astype(np.int64))
 
-    def _allowed(self, rows: np.ndarray, effects: FeedbackEffects) -> np.ndarray:
+    def _pick_one(self, table: _Table, pos: int, k: int, effects: FeedbackEffects) -> Shown:
+        """:meth:`pick` for one account (the account endpoint's case): the same answer, with plain
+        Python over its few rows instead of a dozen array operations."""
+        rows = list(range(int(table.start[pos]), int(table.end[pos])))
+        if rows and (effects.suppressed or effects.contacts):
+            keep = self._allowed(table, np.asarray(rows, dtype=np.int64), effects).tolist()
+            rows = [r for r, ok in zip(rows, keep, strict=True) if ok]
+        rows = rows[:k]
+        if len(rows) < k and not any(table.is_none[r] for r in rows):
+            rows.append(-1)
+        n = len(rows)
+        return Shown(np.asarray(rows, dtype=np.int64), np.full(n, pos, dtype=np.int64),
+                     np.arange(1, n + 1, dtype=np.int64))
+
+    def _allowed(self, table: _Table, rows: np.ndarray, effects: FeedbackEffects) -> np.ndarray:
         keep = np.ones(len(rows), dtype=bool)
         if not len(rows):
             return keep
         if effects.suppressed:
             keys = [_SEP.join([a, c, o or ""]) for a, c, o in effects.suppressed]
-            keep &= ~pd.Index(self._key_offer[rows]).isin(keys)
+            keep &= ~pd.Index(table.key_offer[rows]).isin(keys)
         if effects.contacts:
             capped = []
             for (account, channel), used in effects.contacts.items():
@@ -173,19 +307,20 @@ class SuggestionService:
                 if rule.cap_reached(self.touches[channel][pos] + used):
                     capped.append(account + _SEP + channel)
             if capped:
-                keep &= ~pd.Index(self._key_channel[rows]).isin(capped)
+                keep &= ~pd.Index(table.key_channel[rows]).isin(capped)
         return keep
 
     def best_value(self, shown: Shown, positions: np.ndarray) -> np.ndarray:
         """Rank-1 expected incremental margin of each account at ``positions`` (0 for ``none``)."""
         first = shown.ranks == 1
         value = np.where(shown.rows[first] >= 0,
-                         self.cols["expected_incremental_margin"][np.maximum(shown.rows[first], 0)], 0.0)
+                         self._table.cols["expected_incremental_margin"][np.maximum(shown.rows[first], 0)], 0.0)
         return pd.Series(value, index=shown.accounts[first]).reindex(positions, fill_value=0.0).to_numpy()
 
     def records(self, shown: Shown) -> list[Suggestion]:
         """The shown suggestions, grouped by account, best first."""
-        return [self._record(row, pos, rank) for row, pos, rank in
+        table = self._table
+        return [self._record(table, row, pos, rank) for row, pos, rank in
                 zip(shown.rows.tolist(), shown.accounts.tolist(), shown.ranks.tolist(), strict=True)]
 
     def candidate(self, account_id: str, suggestion_id: str) -> Suggestion | None:
@@ -193,21 +328,23 @@ class SuggestionService:
         pos = self.position(account_id)
         if pos < 0:
             return None
-        rows = np.arange(self._start[pos], self._end[pos])
-        hits = rows[self.cols["suggestion_id"][rows] == suggestion_id]
-        return self._record(int(hits[0]), pos, 1) if len(hits) else None
+        self.ensure_scored(np.array([pos]))
+        table = self._table
+        rows = np.arange(table.start[pos], table.end[pos])
+        hits = rows[table.cols["suggestion_id"][rows] == suggestion_id]
+        return self._record(table, int(hits[0]), pos, 1) if len(hits) else None
 
-    def _record(self, row: int, pos: int, rank: int) -> Suggestion:
+    def _record(self, table: _Table, row: int, pos: int, rank: int) -> Suggestion:
         account = str(self.account_ids[pos])
-        propensity = float(self.propensity[pos])
+        propensity = float(table.propensity[pos])
         if row < 0:
-            baseline = self._baseline(pos)
+            baseline = _baseline(table, pos)
             return Suggestion(
                 suggestion_id=suggestion_id(self.model_version, self.as_of, account, NONE_CHANNEL, None, 0.0),
                 account_id=account, rank=rank, channel=NONE_CHANNEL, offer_id=None, discount_pct=0.0,
                 p_convert=baseline, p_convert_baseline=baseline, expected_incremental_margin=0.0,
                 executed_by=None, reasons=(NO_FURTHER_ACTION,), propensity=propensity)
-        c = self.cols
+        c = table.cols
         return Suggestion(
             suggestion_id=c["suggestion_id"][row], account_id=account, rank=rank, channel=c["channel"][row],
             offer_id=c["offer_id"][row], discount_pct=float(c["discount_pct"][row]),
@@ -217,11 +354,43 @@ class SuggestionService:
             offer_name=c["offer_name"][row], category=c["category"][row], propensity=propensity,
             explored=bool(c["explored"][row]))
 
-    def _baseline(self, pos: int) -> float:
-        start = self._start[pos]
-        if start < self._end[pos]:
-            return float(self.cols["p_convert_baseline"][start])
-        return 0.0
+
+def score_accounts(dataset: Dataset, account_ids: list[str], as_of: pd.Timestamp, pipeline: DecisionPipeline, *,
+                   model_version: str, candidates: int = 20, explain_depth: int = 3, explore: float = 0.0,
+                   seed: int | None = None) -> pd.DataFrame:
+    """Candidate rows of the accounts ``account_ids`` alone, as scoring the whole data set gives
+    them (an account's features come from its own rows, offers and policy)."""
+    wanted = pd.Index(account_ids, dtype=object)
+    tables = {name: frame.loc[frame["account_id"].astype(str).isin(wanted)].reset_index(drop=True)
+              for name, frame in (("accounts", dataset.accounts), ("orders", dataset.orders),
+                                  ("touches", dataset.touches), ("web_events", dataset.web_events))}
+    return score_dataset(replace(dataset, **tables), pd.Timestamp(as_of), pipeline, top_k=candidates,
+                         model_version=model_version, explain=explain_depth > 0, explain_depth=explain_depth,
+                         reason_codes=True, explore_epsilon=explore, seed=seed)
+
+
+def _baseline(table: _Table, pos: int) -> float:
+    start = table.start[pos]
+    if start < table.end[pos]:
+        return float(table.cols["p_convert_baseline"][start])
+    return 0.0
+
+
+def _appended(table: _Table, rows: dict[str, Any], pos: np.ndarray) -> _Table:
+    """``table`` with the rows of newly scored accounts (at positions ``pos``, sorted) after its own."""
+    offset = table.rows
+    cols = {name: np.concatenate([table.cols[name], rows["cols"][name]]) for name in table.cols}
+    accounts, first = np.unique(pos, return_index=True)
+    counts = np.diff(np.append(first, len(pos)))
+    start, end, propensity = table.start.copy(), table.end.copy(), table.propensity.copy()
+    start[accounts] = offset + first
+    end[accounts] = offset + first + counts
+    propensity[accounts] = rows["_propensity"][first]
+    return _Table(cols=cols, account_pos=np.concatenate([table.account_pos, rows["account_pos"]]),
+                  key_offer=np.concatenate([table.key_offer, rows["key_offer"]]),
+                  key_channel=np.concatenate([table.key_channel, rows["key_channel"]]),
+                  is_none=np.concatenate([table.is_none, rows["is_none"]]),
+                  start=start, end=end, propensity=propensity)
 
 
 def _concat_ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:

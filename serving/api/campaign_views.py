@@ -32,6 +32,7 @@ RECOMMENDATION_COLUMNS = ("account_id", "channel", "offer_id", "discount_pct", "
 
 def snapshot_recommendations(service: SuggestionService) -> pd.DataFrame:
     """The served candidates (the same ranked actions the reps see) as recommendation rows."""
+    service.score_all()
     frame = pd.DataFrame({name: service.cols[name] for name in RECOMMENDATION_COLUMNS})
     frame["rep_id"] = service.rep_id[service.account_pos]
     return frame

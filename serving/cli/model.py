@@ -101,17 +101,23 @@ def recommend(
     from features.dataset import resolve_as_of
     from models.recommend import load_model, score_dataset
     from serving.output import output_format, write_frame_atomic
+    from serving.scores import ScoresMeta, data_fingerprint, sidecar_path, write_scores_meta
 
     with command_errors():
         output_format(out_file)
         given = parse_as_of(as_of)
+        fingerprint = data_fingerprint(data)  # of the files as read, before scoring
         ds = load_data(data)
         ts = resolve_as_of(ds, given)
         pipeline, version = load_model(model)
         with progress("scoring"):
             recs = score_dataset(ds, ts, pipeline, top_k=top_k, model_version=version,
                                  explore_epsilon=explore, seed=seed)
+        sidecar_path(out_file).unlink(missing_ok=True)  # never an old sidecar beside a new file
         write_frame_atomic(recs, out_file)
+        write_scores_meta(out_file, ScoresMeta(
+            model_version=version, as_of=ts.isoformat(), data_fingerprint=fingerprint, top_k=top_k,
+            explore=explore, seed=seed, accounts=int(recs["account_id"].nunique()), rows=len(recs)))
         n_acc = recs["account_id"].nunique()
         acting = recs[(recs["rank"] == 1) & (recs["channel"] != "none")]
         out.print(f"[green]wrote[/] {out_file}: {len(recs):,} suggestions for {n_acc:,} accounts "

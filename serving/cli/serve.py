@@ -41,6 +41,10 @@ def serve(
         "--explore", min=0.0, max=1.0,
         help="share of accounts whose first suggestion is a random eligible action or a `none` holdout "
              "(default: SYMBIOSE_EXPLORE, else 0); exact propensities go to the decision log")] = None,
+    scores: Annotated[Path | None, typer.Option(
+        "--scores", help="recommendations file of `symbiose recommend --top-k 20` to serve instead of scoring "
+                         "at start (default: SYMBIOSE_SCORES); used only when its sidecar shows the same model, "
+                         "data and as-of, otherwise the service says why and scores")] = None,
 ) -> None:
     """Start the HTTP service over the data directory's latest snapshot (docs at /docs)."""
     import uvicorn
@@ -50,16 +54,18 @@ def serve(
     from serving.runtime import settle_heap
     with command_errors():
         overrides = {k: v for k, v in (("data", data), ("host", host), ("port", port), ("model", model),
-                                       ("as_of", as_of), ("explore", explore)) if v is not None}
+                                       ("as_of", as_of), ("explore", explore), ("scores", scores))
+                     if v is not None}
         config = settings(**overrides)
         if config.data is None:
             raise CommandError("no data directory: pass --data DIR or set SYMBIOSE_DATA")
-        with progress("loading model and scoring the snapshot"):
+        with progress("loading model and snapshot"):
             application = create_app(config)
             settle_heap()
         snap = application.state.runtime.snapshot
         out.print(f"serving model {snap.model.version} over {config.data} as of {snap.as_of:%Y-%m-%d} "
-                  f"on http://{config.host}:{config.port} (docs at /docs)", highlight=False)
+                  f"on http://{config.host}:{config.port} (docs at /docs); suggestions {snap.scored_from}",
+                  highlight=False)
         if follows_champion(config):
             out.print(f"a new champion is loaded within {config.model_poll_seconds:g} s, without a restart "
                       "(SYMBIOSE_MODEL_POLL_SECONDS)", highlight=False)

@@ -298,7 +298,7 @@ def test_recommend_writes_csv_meeting_the_contract(
     result = run_cli("recommend", "--data", generated.data_dir, "--as-of", AS_OF, "--out", out)
 
     assert result.code == 0, result.stderr
-    assert [p.name for p in out.parent.iterdir()] == ["recs.csv"]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["recs.csv", "recs.csv.meta.json"]
     recs = read_recommendations(out)
     check_recommendations(recs, accounts["account_id"], top_k=3, channels=channels)
     assert recs["model_version"].nunique() == 1
@@ -314,7 +314,7 @@ def test_recommend_writes_parquet_with_a_given_model_version(
                      "--model", f"models:/{MODEL_NAME}/1")
 
     assert result.code == 0, result.stderr
-    assert [p.name for p in tmp_path.iterdir()] == ["recs.parquet"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["recs.parquet", "recs.parquet.meta.json"]
     recs = read_recommendations(out)
     check_recommendations(recs, accounts["account_id"], top_k=3, channels=channels)
     assert (recs["model_version"] == f"{MODEL_NAME}/1").all()

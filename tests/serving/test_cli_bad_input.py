@@ -180,7 +180,7 @@ def test_recommend_on_the_valid_directory_succeeds(
     assert result.code == 0, result.stderr
     recs = pd.read_csv(out, dtype={"account_id": "str"}, keep_default_na=False, na_values=[""])
     assert set(recs["account_id"]) == {"007", "A2", "A3", "A4"}
-    assert [p.name for p in out.parent.iterdir()] == ["recs.csv"]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["recs.csv", "recs.csv.meta.json"]
 
 
 def test_validate_reports_problems_of_several_files_at_once(

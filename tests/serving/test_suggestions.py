@@ -125,11 +125,11 @@ def test_service_exploration_logs_exact_propensities(small_dataset, trained_run,
     n_acc = len(service.accounts)
     assert np.all((service.propensity > 0) & (service.propensity <= 1))
     kept = service.propensity > (1 - eps)
-    changed = service.cols["suggestion_id"][service._start] != greedy.cols["suggestion_id"][greedy._start]
+    changed = service.cols["suggestion_id"][service.first_rows] != greedy.cols["suggestion_id"][greedy.first_rows]
     assert not np.any(kept & changed)  # a decision kept at high probability is the greedy one
     assert abs(changed.mean() - eps) < 0.15  # about eps of the accounts explored (most draws differ)
     assert np.all(service.propensity[changed] <= eps)  # eps / (n_eligible + 1)
-    assert service.cols["explored"][service._start][changed].all()
+    assert service.cols["explored"][service.first_rows][changed].all()
     assert n_acc == len(greedy.accounts)
 
     with running_api(f"sqlite:///{tmp_path / 'x.db'}", snap) as api:
@@ -141,3 +141,24 @@ def test_service_exploration_logs_exact_propensities(small_dataset, trained_run,
         with api.runtime.sessions() as session:
             logged = session.scalars(select(Decision.propensity).where(Decision.account_id == account)).all()
         assert logged and all(p == service.propensity[pos] for p in logged)
+
+
+@pytest.mark.parametrize("effects", [
+    NO_EFFECTS,
+    FeedbackEffects(frozenset({("A", "phone", "O1"), ("A", "visit", "O1"), ("C", "email", "O1")}), {}),
+    FeedbackEffects(frozenset({("B", "email", "O2")}), {("A", "phone"): 1, ("C", "phone"): 2}),
+])
+@pytest.mark.parametrize("k", [1, 2, 3, 6])
+def test_one_account_is_picked_as_among_many(service, effects, k) -> None:
+    positions = np.arange(len(service.accounts))
+    together = service.records(service.pick(positions, k, effects))
+    alone = [s for p in positions for s in service.records(service.pick(np.array([p]), k, effects))]
+    assert alone == together
+
+
+def test_suggestion_ids_of_many_are_those_of_each() -> None:
+    from models.suggestion import suggestion_ids
+
+    rows = [("A", "phone", "O1", 5.0), ("007", "none", None, 0.0), ("B", "email", "O2", 12.5)]
+    assert suggestion_ids("m/1", AS_OF, *zip(*rows, strict=True)) == \
+        [suggestion_id("m/1", AS_OF, *row) for row in rows]

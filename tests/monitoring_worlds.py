@@ -103,10 +103,13 @@ def later_worlds(trained_run) -> LaterWorlds:
                        carried_out_decisions(drifted, pipeline, since, version))
 
 
-def write_decisions(url: str, decisions: pd.DataFrame) -> None:
-    """Store ``decisions`` in the decision log of the database at ``url`` (migrated first)."""
+def write_decisions(url: str, decisions: pd.DataFrame, feedback: dict[str, str] | None = None) -> None:
+    """Store ``decisions`` in the decision log of the database at ``url`` (migrated first), and
+    ``feedback`` ({suggestion_id: status}) from one admin user."""
     from serving.store.db import Database
-    from serving.store.decisions import DECISION_FIELDS, log_decisions
+    from serving.store.decisions import DECISION_FIELDS, find_shown, log_decisions
+    from serving.store.feedback import record_feedback
+    from serving.store.users import add_user
 
     rows = decisions[list(DECISION_FIELDS)].astype(object).where(decisions[list(DECISION_FIELDS)].notna(), None)
     records = rows.to_dict("records")
@@ -115,3 +118,10 @@ def write_decisions(url: str, decisions: pd.DataFrame) -> None:
         r["requested_at"] = pd.Timestamp(r["requested_at"]).to_pydatetime()
     with Database.open(url) as database, database() as session:
         log_decisions(session, records)
+        if feedback:
+            user, _ = add_user(session, name="monitor-test", role="admin")
+            for suggestion, status in feedback.items():
+                shown = find_shown(session, suggestion)
+                assert shown is not None, suggestion
+                record_feedback(session, shown=shown, status=status, reason=None, note=None, user_id=user.id,
+                                idempotency_key=None)

@@ -109,6 +109,14 @@ def print_checks(report: MonitorReport, console: Console) -> None:
         style = VERDICT_STYLE.get(c.verdict, "")
         table.add_row(c.name, _number(c.value), _number(c.threshold), f"[{style}]{c.verdict}[/]", c.detail)
     console.print(table)
+    if len(report.feedback):
+        shares = Table(title="Feedback on the suggestions shown, per model version")
+        for name in ("model version", "shown", "answered", "accepted", "dismissed", "done"):
+            shares.add_column(name, justify="left" if name == "model version" else "right")
+        for row in report.feedback.itertuples():
+            shares.add_row(str(row.model_version), f"{row.shown:,}", f"{row.answered:,}",
+                           *(f"{getattr(row, f'{s}_share'):.1%}" for s in ("accepted", "dismissed", "done")))
+        console.print(shares)
     console.print(f"reference: {report.reference_source}", highlight=False, markup=False)
     style = VERDICT_STYLE.get(report.verdict, "")
     console.print(f"verdict: [{style}]{report.verdict}[/]", highlight=False)

@@ -21,7 +21,8 @@ def directories(later_worlds, tmp_path_factory) -> dict[str, tuple[Path, str]]: 
                                    ("drifted", later_worlds.drifted, later_worlds.drifted_decisions)):
         data = write_dataset(world, root / name, "parquet")
         url = f"sqlite:///{root / f'{name}.db'}"
-        write_decisions(url, decisions)
+        ids = decisions["suggestion_id"].tolist()
+        write_decisions(url, decisions, {ids[0]: "accepted", ids[1]: "dismissed", ids[2]: "done", ids[3]: "done"})
         out[name] = (data, url)
     return out
 
@@ -31,7 +32,7 @@ def run(directory: tuple[Path, str], *args: object) -> tuple[int, str, str]:
     return invoke(app, ["monitor", "--data", data, *args], env={"SYMBIOSE_DATABASE_URL": url}, columns=200)
 
 
-def test_no_drift_exits_0_and_writes_the_report(directories, trained_run, tmp_path):
+def test_no_drift_exits_0_and_writes_the_report(directories, later_worlds, trained_run, tmp_path):  # noqa: F811
     out = tmp_path / "report"
     code, stdout, err = run(directories["stable"], "--model", trained_run.model_uri, "--out", out, "--no-log")
     assert code == 0, stdout + err
@@ -39,6 +40,10 @@ def test_no_drift_exits_0_and_writes_the_report(directories, trained_run, tmp_pa
                  "reference: the training data", "wrote"):
         assert text in stdout, text
     assert "verdict: drift" not in stdout
+    # Feedback on 4 of the logged suggestions: 1 accepted, 1 dismissed, 2 done.
+    n = len(later_worlds.stable_decisions)
+    row = f"{trained_run.model_version} {n:,} 4 {1 / n:.1%} {1 / n:.1%} {2 / n:.1%}"
+    assert row in stdout, stdout
     html = (out / "monitor.html").read_text(encoding="utf-8")
     assert trained_run.model_version in html and "data:image/png;base64," in html
 

@@ -22,7 +22,8 @@ def directories(later_worlds, tmp_path_factory) -> dict[str, tuple[Path, str]]: 
         data = write_dataset(world, root / name, "parquet")
         url = f"sqlite:///{root / f'{name}.db'}"
         ids = decisions["suggestion_id"].tolist()
-        write_decisions(url, decisions, {ids[0]: "accepted", ids[1]: "dismissed", ids[2]: "done", ids[3]: "done"})
+        statuses = ["accepted"] * 50 + ["dismissed"] * 20 + ["done"] * 30
+        write_decisions(url, decisions, dict(zip(ids, statuses, strict=False)))
         out[name] = (data, url)
     return out
 
@@ -40,10 +41,10 @@ def test_no_drift_exits_0_and_writes_the_report(directories, later_worlds, train
                  "reference: the training data", "wrote"):
         assert text in stdout, text
     assert "verdict: drift" not in stdout
-    # Feedback on 4 of the logged suggestions: 1 accepted, 1 dismissed, 2 done.
+    # Feedback on 100 of the logged suggestions: 50 accepted, 20 dismissed, 30 done.
     n = len(later_worlds.stable_decisions)
-    row = f"{trained_run.model_version} {n:,} 4 {1 / n:.1%} {1 / n:.1%} {2 / n:.1%}"
-    assert row in stdout, stdout
+    row = f"{trained_run.model_version} {n:,} 100 {50 / n:.1%} {20 / n:.1%} {30 / n:.1%}"
+    assert row in " ".join(stdout.replace("│", " ").split()), stdout
     html = (out / "monitor.html").read_text(encoding="utf-8")
     assert trained_run.model_version in html and "data:image/png;base64," in html
 

@@ -99,13 +99,20 @@ def _policy_values(report: EvaluationReport, path: Path) -> Path:
     return _save(fig, path)
 
 
+VERDICT_COLOURS = {"drift": "#c0392b", "watch": "#e6a23c", "ok": "#4c8c4a"}
+
+
 def psi_bars(table: pd.DataFrame, path: Path, *, watch: float, drift: float, top: int = 25) -> Path:
-    """Horizontal bars of the ``top`` largest PSIs of ``table`` (columns: column, group, psi),
-    coloured by the band they fall in, with the watch and drift thresholds as lines."""
+    """Horizontal bars of the ``top`` largest PSIs of ``table`` (columns: column, group, psi and
+    optionally verdict), coloured by verdict (else by the band they fall in), with the watch and
+    drift thresholds as lines."""
     shown = table.dropna(subset=["psi"]).sort_values("psi", ascending=False).head(top).iloc[::-1]
     fig = Figure(figsize=(8, 0.28 * max(len(shown), 4) + 1.5))
     ax = fig.subplots()
-    colours = np.where(shown["psi"] > drift, "#c0392b", np.where(shown["psi"] > watch, "#e6a23c", "#4c8c4a"))
+    if "verdict" in shown:  # the verdict may differ from the band (features without a window)
+        colours = shown["verdict"].map(VERDICT_COLOURS).fillna("#999999").to_numpy()
+    else:
+        colours = np.where(shown["psi"] > drift, "#c0392b", np.where(shown["psi"] > watch, "#e6a23c", "#4c8c4a"))
     labels = [f"{c} ({g})" if g != "feature" else str(c) for c, g in zip(shown["column"], shown["group"], strict=True)]
     ax.barh(np.arange(len(shown)), shown["psi"], color=colours)
     ax.set_yticks(np.arange(len(shown)), labels, fontsize=8)
@@ -131,7 +138,7 @@ def calibration_bars(table: pd.DataFrame, path: Path) -> Path:
     ax.set_yticks(y, [f"{c} ({int(n):,})" for c, n in zip(shown["channel"], shown["decisions"], strict=True)])
     ax.set_xlabel("conversion rate of carried-out suggestions")
     ax.set_title("Predicted against realized conversion (decisions in brackets)")
-    ax.legend(loc="lower right")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
     ax.grid(axis="x", alpha=0.3)
     return _save(fig, path)
 

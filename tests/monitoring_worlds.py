@@ -36,6 +36,13 @@ def shift_online(dataset: Dataset, since: pd.Timestamp, share: float, seed: int 
     return replace(dataset, orders=orders)
 
 
+def surge_orders(dataset: Dataset, since: pd.Timestamp, copies: int) -> Dataset:
+    """Every order line from ``since`` on is bought ``copies`` more times (a demand surge)."""
+    later = dataset.orders[dataset.orders["ordered_at"] >= since]
+    extra = [later.assign(order_id=later["order_id"].astype(str) + f"-{i}") for i in range(copies)]
+    return replace(dataset, orders=pd.concat([dataset.orders, *extra], ignore_index=True))
+
+
 def mute_channel(dataset: Dataset, channel: str, since: pd.Timestamp) -> Dataset:
     """Remove the orders that follow touches of ``channel`` from ``since`` on in the offer's category
     within the attribution window: that channel stops converting."""

@@ -20,7 +20,7 @@ from models.monitoring.reference import REFERENCE_ARTIFACT, ReferenceDistributio
 from models.monitoring.run_log import log_monitoring
 from models.monitoring.sources import ModelRun, MonitoringError, logged_reference, resolve_reference
 from models.monitoring.thresholds import MonitorThresholds
-from tests.monitoring_worlds import later_worlds  # noqa: F401 (fixture)
+from tests.monitoring_worlds import later_worlds, surge_orders  # noqa: F401 (fixture)
 
 NO_FEEDBACK = pd.DataFrame(columns=["suggestion_id", "status"])
 
@@ -70,6 +70,17 @@ def test_a_drifted_world_is_caught_by_stability_and_calibration(reports):
     assert (by_offer[by_offer["channel"] == "phone"]["verdict"] == "drift").any()
     metrics = drifted.metrics()
     assert metrics["monitor/psi_max"] > 0.2 and metrics["monitor/checks_drift"] >= 2
+
+
+def test_a_demand_surge_moves_the_predictions(later_worlds, trained_run, small_data_dir):  # noqa: F811
+    surged = surge_orders(later_worlds.stable, later_worlds.model_as_of, copies=4)
+    report = monitor_pipeline(surged, trained_run.result.pipeline, model_version=later_worlds.model_version,
+                              run=ModelRun(None, small_data_dir), decisions=later_worlds.stable_decisions.iloc[:0],
+                              feedback=NO_FEEDBACK, load=load_dataset)
+    verdicts = _verdicts(report)
+    assert verdicts["prediction stability: rank1_p_convert"] == "drift"
+    assert report.metrics()["monitor/psi_rank1_p_convert"] > 0.3
+    assert verdicts["calibration"] == "not enough data"
 
 
 def test_only_carried_out_suggestions_with_a_closed_window_count(later_worlds):  # noqa: F811

@@ -15,6 +15,7 @@ from features.snapshot import build_snapshot
 from models.evaluation.html import write_html, write_report
 from models.evaluation.report import EvaluationReport, evaluate_holdout
 from models.evaluation.run_log import log_written_evaluation
+from models.monitoring.reference import log_training_reference, training_reference
 from models.pyfunc import log_and_register
 from models.registry import configure_tracking, ensure_experiment, register_challenger
 from models.training import TrainingConfig, TrainingResult, train_pipeline
@@ -59,6 +60,7 @@ def train_and_log(dataset: Dataset, as_of: pd.Timestamp | None = None, *,
     small = dataset.before(as_of_ts)
     example = build_snapshot(small, as_of_ts, pipeline.specs, pipeline.categories)
     example = example[example["account_id"].isin(accounts)].reset_index(drop=True)
+    reference = training_reference(dataset, pipeline)  # what `symbiose monitor` compares with
 
     configure_tracking()
     experiment_id = ensure_experiment()
@@ -70,6 +72,7 @@ def train_and_log(dataset: Dataset, as_of: pd.Timestamp | None = None, *,
         mlflow.log_metrics({k: float(v) for k, v in result.metrics.items() if pd.notna(v)})
         mlflow.log_dict({"features": [s.__dict__ for s in pipeline.specs]}, "features.json")
         mlflow.log_text(json.dumps(pipeline.policy, indent=2), "policy.json")
+        log_training_reference(reference)
         mlflow.set_tags({"learner": pipeline.learner, "policy_mode": pipeline.policy_mode})
         if result.selection is not None:
             mlflow.log_text(result.selection.text(), "selection/selection.txt")

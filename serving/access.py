@@ -43,6 +43,11 @@ class Access:
         return self.role in PLANNERS
 
     @property
+    def may_see_model_health(self) -> bool:
+        """Whether the caller may read the served model's monitoring checks (admin, manager)."""
+        return self.role in ("admin", "manager")
+
+    @property
     def region(self) -> str | None:
         """The one region a manager's figures are cut to (None for every other role)."""
         return self.principal.region if self.role == "manager" else None

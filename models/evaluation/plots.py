@@ -1,10 +1,12 @@
-"""PNG plots of an evaluation report: reliability curve, Qini curves, policy values with intervals."""
+"""PNG plots of an evaluation report (reliability curve, Qini curves, policy values with intervals)
+and of a monitoring report (PSI bars, predicted against realized conversion per channel)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 
 from models.evaluation.report import EvaluationReport
@@ -93,6 +95,50 @@ def _policy_values(report: EvaluationReport, path: Path) -> Path:
     ax.set_title(f"Policy values on {report.decisions:,} holdout decisions\n"
                  f"({report.n_boot} bootstrap resamples, 95 % intervals)")
     ax.legend(loc="lower right")
+    ax.grid(axis="x", alpha=0.3)
+    return _save(fig, path)
+
+
+VERDICT_COLOURS = {"drift": "#c0392b", "watch": "#e6a23c", "ok": "#4c8c4a"}
+
+
+def psi_bars(table: pd.DataFrame, path: Path, *, watch: float, drift: float, top: int = 25) -> Path:
+    """Horizontal bars of the ``top`` largest PSIs of ``table`` (columns: column, group, psi and
+    optionally verdict), coloured by verdict (else by the band they fall in), with the watch and
+    drift thresholds as lines."""
+    shown = table.dropna(subset=["psi"]).sort_values("psi", ascending=False).head(top).iloc[::-1]
+    fig = Figure(figsize=(8, 0.28 * max(len(shown), 4) + 1.5))
+    ax = fig.subplots()
+    if "verdict" in shown:  # the verdict may differ from the band (features without a window)
+        colours = shown["verdict"].map(VERDICT_COLOURS).fillna("#999999").to_numpy()
+    else:
+        colours = np.where(shown["psi"] > drift, "#c0392b", np.where(shown["psi"] > watch, "#e6a23c", "#4c8c4a"))
+    labels = [f"{c} ({g})" if g != "feature" else str(c) for c, g in zip(shown["column"], shown["group"], strict=True)]
+    ax.barh(np.arange(len(shown)), shown["psi"], color=colours)
+    ax.set_yticks(np.arange(len(shown)), labels, fontsize=8)
+    ax.axvline(watch, color="#e6a23c", linestyle="--", linewidth=1, label=f"watch ({watch:g})")
+    ax.axvline(drift, color="#c0392b", linestyle="--", linewidth=1, label=f"drift ({drift:g})")
+    ax.set_xlabel("population stability index (training snapshot vs latest data)")
+    ax.set_title(f"Largest PSIs ({len(shown)} of {len(table)} columns)")
+    ax.legend(loc="lower right")
+    return _save(fig, path)
+
+
+def calibration_bars(table: pd.DataFrame, path: Path) -> Path:
+    """Predicted (mean ``p_convert``) against realized conversion with its interval, one row per
+    group of ``table`` (columns: channel, predicted, realized, low, high, decisions)."""
+    shown = table.iloc[::-1].reset_index(drop=True)
+    fig = Figure(figsize=(7, 0.5 * max(len(shown), 2) + 1.5))
+    ax = fig.subplots()
+    y = np.arange(len(shown))
+    err = np.nan_to_num(np.vstack([np.maximum(shown["realized"] - shown["low"], 0),
+                                   np.maximum(shown["high"] - shown["realized"], 0)]).astype(float))
+    ax.errorbar(shown["realized"], y, xerr=err, fmt="o", color="C0", capsize=3, label="realized (interval)")
+    ax.scatter(shown["predicted"], y, marker="x", color="C3", zorder=3, label="predicted")
+    ax.set_yticks(y, [f"{c} ({int(n):,})" for c, n in zip(shown["channel"], shown["decisions"], strict=True)])
+    ax.set_xlabel("conversion rate of carried-out suggestions")
+    ax.set_title("Predicted against realized conversion (decisions in brackets)")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2)
     ax.grid(axis="x", alpha=0.3)
     return _save(fig, path)
 

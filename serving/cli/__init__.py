@@ -12,7 +12,17 @@ from typing import Annotated, Any
 
 import typer
 
-from serving.cli import attribution, campaigns, data, evaluate, model, promotion, serve, users
+from serving.cli import (
+    attribution,
+    campaigns,
+    data,
+    evaluate,
+    model,
+    monitor,
+    promotion,
+    serve,
+    users,
+)
 from serving.cli.common import start_command
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -25,7 +35,7 @@ def _options(debug: Annotated[bool, typer.Option(
     start_command(debug=debug)
 
 
-for group in (data, model, serve, users, attribution, campaigns, promotion, evaluate):
+for group in (data, model, serve, users, attribution, campaigns, promotion, evaluate, monitor):
     group.register(app)
 
 

@@ -138,15 +138,29 @@ def test_unreadable_csv_row_structure_is_a_problem(tmp_path: Path) -> None:
     assert "well-formed CSV" in problems[0].expected
 
 
-def test_text_that_is_not_utf8_is_a_problem(tmp_path: Path) -> None:
-    directory = write_valid_directory(tmp_path / "latin1")
-    text = (directory / "accounts.csv").read_text(encoding="utf-8").replace("North", "Nörd")
-    (directory / "accounts.csv").write_bytes(text.encode("latin-1"))
+def test_text_in_two_encodings_is_a_problem(tmp_path: Path) -> None:
+    directory = write_valid_directory(tmp_path / "mixed")
+    text = (directory / "accounts.csv").read_text(encoding="utf-8")
+    mixed = text.replace("North", "Nörd", 1).encode("utf-8")
+    mixed = mixed.replace(b"South", "Süd".encode("cp1252"), 1)
+    (directory / "accounts.csv").write_bytes(mixed)
 
     problems = validate_directory(directory)
 
     assert [(p.table, p.column) for p in problems] == [("accounts", None)]
-    assert "UTF-8" in problems[0].expected
+    assert "not valid UTF-8" in problems[0].expected
+    assert "one encoding" in problems[0].expected
+
+
+def test_bytes_that_are_neither_utf8_nor_windows_1252_are_a_problem(tmp_path: Path) -> None:
+    directory = write_valid_directory(tmp_path / "undefined")
+    text = (directory / "accounts.csv").read_bytes().replace(b"North", b"N\x81rth", 1)
+    (directory / "accounts.csv").write_bytes(text)
+
+    problems = validate_directory(directory)
+
+    assert [(p.table, p.column) for p in problems] == [("accounts", None)]
+    assert "UTF-8" in problems[0].expected and "Windows-1252" in problems[0].expected
 
 
 def test_missing_directory_is_a_problem(tmp_path: Path) -> None:

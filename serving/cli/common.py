@@ -24,8 +24,9 @@ out = Console()
 err = Console(stderr=True)
 
 DataOpt = Annotated[Path, typer.Option("--data", help="data directory (docs/data-contract.md §1)")]
-AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="as-of time, ISO 8601 (e.g. 2025-07-01; default: "
-                                             "midnight after the latest event)")]
+AsOfOpt = Annotated[str | None, typer.Option(
+    "--as-of", help="as-of time, ISO 8601 (e.g. 2025-07-01 or 2025-07-01T10:15:00), after the first event and "
+                    "at most 365 days after the last (default: midnight after the latest event)")]
 
 
 class CommandError(SymbioseError):

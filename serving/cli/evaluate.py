@@ -49,6 +49,7 @@ def evaluate(
     log: Annotated[bool, typer.Option("--log/--no-log", help="log the evaluation to the model's MLflow run")] = True,
 ) -> None:
     """Evaluate a model on a holdout and write its report."""
+    from features.dataset import check_as_of
     from models.evaluation.html import write_report
     from models.evaluation.report import evaluate_pipeline, metric_key
     from models.evaluation.run_log import log_written_evaluation, model_run_id
@@ -62,6 +63,8 @@ def evaluate(
         ts, start, end = (parse_time(v, name) for v, name in
                           ((as_of, "--as-of"), (holdout_from, "--holdout-from"), (holdout_to, "--holdout-to")))
         ds = load_data(data)
+        if ts is not None:
+            check_as_of(ds, ts)
         pipeline, version = load_model(model)
         uri, _ = resolve_model_uri(model)
         with progress("evaluating"):

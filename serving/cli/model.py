@@ -36,15 +36,18 @@ def train(
         "--config", help="YAML file of training settings (any TrainingConfig field)")] = None,
 ) -> None:
     """Build features, train, evaluate, log to MLflow and register a model version."""
+    from features.dataset import check_as_of
     from models.tracking import train_and_log
 
     with command_errors():
         cfg = _training_config(config, learner)
+        given = parse_as_of(as_of)
         ds = load_data(data)
+        ts = None if given is None else check_as_of(ds, given)
         out.print("training with " + ", ".join(f"{k}={v}" for k, v in cfg.as_params().items()),
                   highlight=False, markup=False)
         with progress("training"):
-            run = train_and_log(ds, parse_as_of(as_of), config=cfg)
+            run = train_and_log(ds, ts, config=cfg)
         _print_training(run)
         if run.result.selection is not None:
             out.print(run.result.selection.text(), highlight=False, markup=False)

@@ -12,6 +12,7 @@ from serving.cli.common import (
     CommandError,
     command_errors,
     out,
+    parse_time,
     progress,
     settings,
 )
@@ -52,6 +53,8 @@ def serve(
         overrides = {k: v for k, v in (("data", data), ("host", host), ("port", port), ("model", model),
                                        ("as_of", as_of), ("explore", explore)) if v is not None}
         config = settings(**overrides)
+        if config.as_of:
+            parse_time(config.as_of, "--as-of" if as_of is not None else "SYMBIOSE_AS_OF")
         if config.data is None:
             raise CommandError("no data directory: pass --data DIR or set SYMBIOSE_DATA")
         with progress("loading model and scoring the snapshot"):

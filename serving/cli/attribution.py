@@ -15,7 +15,14 @@ from rich.console import Console
 from rich.table import Table
 
 from features.attribution import AMOUNT_COLUMNS, KEY_COLUMNS
-from serving.cli.common import CommandError, command_errors, load_data, out, parse_time
+from serving.cli.common import (
+    CommandError,
+    check_out_file,
+    command_errors,
+    load_data,
+    out,
+    parse_time,
+)
 
 
 class By(StrEnum):
@@ -71,6 +78,7 @@ def attribution(
     with command_errors():
         if out_file is not None:
             output_format(out_file)
+            check_out_file(out_file)
         first, last = parse_time(start, "--from"), parse_time(end, "--to")
         if first is None or last is None or not first < last:
             raise CommandError(f"--from {start} must be before --to {end} (the period is "

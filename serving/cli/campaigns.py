@@ -15,7 +15,15 @@ from rich.console import Console
 from rich.table import Table
 
 from features.errors import InputError
-from serving.cli.common import CommandError, command_errors, load_data, out, progress, settings
+from serving.cli.common import (
+    CommandError,
+    check_out_file,
+    command_errors,
+    load_data,
+    out,
+    progress,
+    settings,
+)
 
 campaign_app = typer.Typer(no_args_is_help=True, help="Marketing campaigns: plan an audience, report its results.")
 
@@ -86,6 +94,7 @@ def plan(
 
     with command_errors():
         output_format(out_file)
+        check_out_file(out_file)
         if sep not in SEPARATORS:
             raise CommandError(f"--sep {sep!r}: expected ',' or ';'")
         request = CampaignRequest(
@@ -154,13 +163,18 @@ def report(
     with command_errors():
         if out_file is not None:
             output_format(out_file)
+            check_out_file(out_file)
+        if plot is not None:
+            check_out_file(plot, "--plot")
         dataset = load_data(data)
         with Database.open(settings().resolved_database_url()) as database, database() as session:
             campaign, result = report_for(session, name, dataset)
         if campaign is None or result is None:
             raise CommandError(f"no campaign named {name!r}; plan one with `symbiose campaign plan`")
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", campaign.name).strip("_") or campaign.id
-        plot_path = plot_report(result, plot or Path(f"{safe}-report.png"), f"campaign {campaign.name}")
+        plot_target = plot or Path(f"{safe}-report.png")
+        check_out_file(plot_target, "--plot")
+        plot_path = plot_report(result, plot_target, f"campaign {campaign.name}")
         rows = report_rows(result)
         if out_file is not None:
             write_frame_atomic(rows, out_file)

@@ -11,6 +11,8 @@ from serving.cli.common import (
     AsOfOpt,
     CommandError,
     DataOpt,
+    check_out_directory,
+    check_out_file,
     command_errors,
     load_data,
     out,
@@ -43,6 +45,9 @@ def generate(
     from features.sample_worlds import WORLDS
 
     with command_errors():
+        check_out_directory(out_dir)
+        if truth is not None:
+            check_out_file(truth, "--truth")
         if world not in WORLDS:
             raise CommandError(f"--world {world!r}: expected one of {', '.join(WORLDS)}")
         summary = run_generate(out_dir, n_accounts=accounts, seed=seed, world=world,

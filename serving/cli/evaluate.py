@@ -13,7 +13,15 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from serving.cli.common import CommandError, command_errors, load_data, out, parse_time, progress
+from serving.cli.common import (
+    CommandError,
+    check_out_directory,
+    command_errors,
+    load_data,
+    out,
+    parse_time,
+    progress,
+)
 
 EVALUATE_HELP = """Evaluate a model on a holdout: conversion metrics, policy values, Qini curves.
 
@@ -57,6 +65,8 @@ def evaluate(
     from models.registry import home, resolve_model_uri
 
     with command_errors():
+        if out_dir is not None:
+            check_out_directory(out_dir)
         if (holdout_from is None) != (holdout_to is None):
             raise CommandError("--holdout-from and --holdout-to go together; got only "
                                + ("--holdout-from" if holdout_from else "--holdout-to"))

@@ -12,6 +12,7 @@ from serving.cli.common import (
     AsOfOpt,
     CommandError,
     DataOpt,
+    check_out_file,
     command_errors,
     load_data,
     out,
@@ -107,6 +108,7 @@ def recommend(
 
     with command_errors():
         output_format(out_file)
+        check_out_file(out_file)
         given = parse_as_of(as_of)
         ds = load_data(data)
         ts = resolve_as_of(ds, given)

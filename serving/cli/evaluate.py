@@ -11,6 +11,7 @@ from typing import Annotated, Any, cast
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from serving.cli.common import (
@@ -88,14 +89,14 @@ def evaluate(
         html = write_report(report, target)
         print_report(report, out)
         out.print(report.verdict(), highlight=False, markup=False)
-        out.print(f"[green]wrote[/] {html} and its plots", highlight=False)
+        out.print(f"[green]wrote[/] {escape(str(html))} and its plots", highlight=False)
         if log:
             run_id = model_run_id(uri)
             if run_id is None:
-                out.print(f"[yellow]not logged:[/] no MLflow run found for {uri}", highlight=False)
+                out.print(f"[yellow]not logged:[/] no MLflow run found for {escape(str(uri))}", highlight=False)
             else:
                 artifact = log_written_evaluation(report, run_id, target)
-                out.print(f"logged to run {run_id} ({artifact}, metrics eval_*)", highlight=False)
+                out.print(escape(f"logged to run {run_id} ({artifact}, metrics eval_*)"), highlight=False)
 
 
 MIN_TABLE_WIDTH = 120
@@ -125,12 +126,12 @@ def print_report(report: Any, console: Console) -> None:
     table.add_column("decisions", justify="right")
     for policy, rows in policies.groupby("policy", sort=False):
         cells = [f"{r.value:,.1f} [{r.low:,.1f}, {r.high:,.1f}]" for r in rows.itertuples()]
-        table.add_row(policy, *cells, f"{int(rows['n'].iloc[0]):,}")
+        table.add_row(escape(str(policy)), *cells, f"{int(rows['n'].iloc[0]):,}")
     # Intervals are never cut: the table gets at least MIN_TABLE_WIDTH columns.
     Console(file=console.file, width=max(console.width, MIN_TABLE_WIDTH),
             color_system=cast(Any, console.color_system), force_terminal=console.is_terminal).print(table)
     if report.best_single_action:
-        console.print(f"best single action: {report.best_single_action}", highlight=False)
+        console.print(escape(f"best single action: {report.best_single_action}"), highlight=False)
     gain = report.gain_vs_none
     if gain is not None:
         console.print(f"model minus none (DR, paired): {gain.value:,.2f} [{gain.low:,.2f}, {gain.high:,.2f}]",

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from serving.cli.common import (
     AsOfOpt,
@@ -119,7 +120,7 @@ def recommend(
         write_frame_atomic(recs, out_file)
         n_acc = recs["account_id"].nunique()
         acting = recs[(recs["rank"] == 1) & (recs["channel"] != "none")]
-        out.print(f"[green]wrote[/] {out_file}: {len(recs):,} suggestions for {n_acc:,} accounts "
+        out.print(f"[green]wrote[/] {escape(str(out_file))}: {len(recs):,} suggestions for {n_acc:,} accounts "
                   f"({len(acting):,} with an action worth taking), model {version}, as of {ts:%Y-%m-%d}")
 
 

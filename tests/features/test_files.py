@@ -311,3 +311,12 @@ def test_semicolon_file_with_plain_numbers_is_read(tmp_path: Path) -> None:
 
     assert dataset.orders["net_amount"].tolist() == [250.0, 80.5, 1200.0, 45.9, 310.0, 99.0]
     assert dataset.accounts["revenue_band"].tolist()[:2] == [3.0, 1.5]
+
+
+def test_a_nan_cell_is_a_problem_not_an_empty_number(tmp_path: Path) -> None:
+    directory = write_valid_directory(tmp_path / "d")
+    set_cell("orders", 2, "net_amount", "nan")(directory)
+
+    problems = validate_directory(directory)
+
+    assert [(p.table, p.column, p.rows) for p in problems] == [("orders", "net_amount", (2,))]

@@ -11,6 +11,7 @@ normalized so that downstream code never re-parses:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -133,22 +134,58 @@ def write_dataset(dataset: Dataset, directory: str | Path, fmt: str = "csv") -> 
     return directory
 
 
+#: How far after the data's default as-of time an as-of time may lie: the longest history
+#: window of the features (365 days). Later, every window is empty and the model scores
+#: accounts it knows nothing recent about; that is a mistyped year, not a forecast.
+MAX_DAYS_AFTER_DATA = 365
+_ISO_8601 = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:[.,]\d{1,9})?)?)?"
+                       r"(?:Z|[+-]\d{2}(?::?\d{2})?)?")
+
+
 def resolve_as_of(dataset: Dataset, as_of: str | pd.Timestamp | None, name: str = "--as-of") -> pd.Timestamp:
     """``as_of`` as a naive UTC timestamp, or the data's default (:meth:`Dataset.default_as_of`)
-    when it is None or empty: the one as-of rule of every command and of the service."""
+    when it is None or empty: the one as-of rule of every command and of the service. A given
+    time must lie within the data's time range (:func:`check_as_of`)."""
     if as_of is None or (isinstance(as_of, str) and not as_of.strip()):
         return dataset.default_as_of()
-    return as_utc_timestamp(as_of, name)
+    return check_as_of(dataset, as_utc_timestamp(as_of, name), name)
+
+
+def check_as_of(dataset: Dataset, as_of: pd.Timestamp, name: str = "--as-of") -> pd.Timestamp:
+    """``as_of`` when it lies in the data's time range: after the first event (earlier, no
+    history is left) and at most ``MAX_DAYS_AFTER_DATA`` days after the default as-of time
+    (midnight after the last event). Data without events has no range to check."""
+    times = [getattr(dataset, t)[c] for t, c in TIME_COLUMNS.items() if len(getattr(dataset, t))]
+    firsts = [s.min() for s in times if pd.notna(s.min())]
+    latest = dataset.latest_time()
+    if not firsts or latest is None:
+        return as_of
+    first = min(firsts)
+    limit = dataset.default_as_of() + pd.Timedelta(days=MAX_DAYS_AFTER_DATA)
+    if first < as_of <= limit:
+        return as_of
+    side = "before" if as_of <= first else "too long after"
+    raise InputError(f"{name} {as_of:%Y-%m-%d %H:%M:%S}: {side} the data's time range; its events "
+                     f"run from {first:%Y-%m-%d %H:%M:%S} to {latest:%Y-%m-%d %H:%M:%S}, so expected "
+                     f"a time after {first:%Y-%m-%d %H:%M:%S} and at most {MAX_DAYS_AFTER_DATA} days "
+                     f"after the last day ({limit:%Y-%m-%d})")
 
 
 def as_utc_timestamp(value: str | pd.Timestamp, name: str = "as_of") -> pd.Timestamp:
-    """Parse an ISO 8601 date or time into a naive UTC timestamp (offsets converted to UTC)."""
+    """Parse an ISO 8601 date or time (``2025-07-01``, ``2025-07-01T10:15:00``, optionally with
+    ``Z`` or a UTC offset) into a naive UTC timestamp; any other form, such as the day-first
+    ``01.10.2026``, is an error rather than a guess."""
+    expected = f"{name} {value!r}: expected an ISO 8601 date or time such as 2025-07-01 or 2025-07-01T10:15:00"
+    if isinstance(value, str):
+        if not _ISO_8601.fullmatch(value.strip()):
+            raise InputError(expected)
+        value = value.strip()
     try:
         ts = pd.Timestamp(value)
     except (ValueError, TypeError) as exc:
-        raise InputError(f"{name} {value!r}: expected an ISO 8601 date or time such as 2025-07-01") from exc
+        raise InputError(expected) from exc
     if pd.isna(ts):
-        raise InputError(f"{name} {value!r}: expected an ISO 8601 date or time such as 2025-07-01")
+        raise InputError(expected)
     if ts.tzinfo is not None:
         ts = ts.tz_convert("UTC").tz_localize(None)
     return ts

@@ -12,9 +12,17 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from features.contract import TABLES, Table
 from features.dataset import Dataset
+from features.files import (
+    FileRefused,
+    check_readable,
+    parquet_columns_once,
+    present,
+    read_csv_table,
+)
 from features.policy import Policy, PolicyError, load_policy
 from features.validation import (
     CheckedTable,
@@ -27,8 +35,6 @@ from features.validation import (
 )
 
 POLICY_FILE = "policy.yaml"
-#: Column types read as text from CSV (and parsed by the checks); numbers are parsed by pandas.
-_TEXT_TYPES = ("string", "boolean", "timestamp", "string_list", "number_list")
 
 
 def validate_directory(path: str | Path) -> list[Problem]:
@@ -73,7 +79,12 @@ def _read_directory(directory: Path) -> tuple[Dataset | None, list[Problem]]:
 def _read_policy(directory: Path, problems: list[Problem]) -> Policy | None:
     """The directory's policy (defaults when there is no policy.yaml); None when it is broken."""
     try:
+        if present(directory / POLICY_FILE):
+            check_readable(directory / POLICY_FILE)
         return load_policy(directory / POLICY_FILE)
+    except FileRefused as exc:
+        problems.append(Problem("policy", None, (), (), exc.expected))
+        return None
     except PolicyError as exc:
         detail = str(exc).removeprefix(f"{POLICY_FILE}: ")
         problems.append(Problem("policy", None, (), (),
@@ -85,45 +96,40 @@ def _read_table(directory: Path, table: Table, problems: list[Problem]) -> pd.Da
     """The raw cells of ``table``'s file, or None (with a problem when that is an error)."""
     csv_path = directory / f"{table.name}.csv"
     parquet_path = directory / f"{table.name}.parquet"
-    if csv_path.exists() and parquet_path.exists():
+    if present(csv_path) and present(parquet_path):
         problems.append(Problem(table.name, None, (), (),
                                 f"only one of {csv_path.name} and {parquet_path.name} "
                                 "(found both)"))
         return None
-    if not csv_path.exists() and not parquet_path.exists():
+    if not present(csv_path) and not present(parquet_path):
         if table.required:
             problems.append(Problem(table.name, None, (), (),
                                     f"a file {csv_path.name} or {parquet_path.name} in "
                                     f"{directory} (required table)"))
         return None
-    if csv_path.exists():
+    if present(csv_path):
         return _read_csv(csv_path, table, problems)
     return _read_parquet(parquet_path, table, problems)
 
 
 def _read_csv(path: Path, table: Table, problems: list[Problem]) -> pd.DataFrame | None:
-    """Read a CSV file with contract text columns as ``str`` and only empty cells as empty."""
-    options = {"encoding": "utf-8-sig", "keep_default_na": False, "na_values": [""]}
-    try:
-        header = pd.read_csv(path, nrows=0, **options).columns
-        declared = {c.name: c for c in table.columns}
-        text = {name: "str" for name in header
-                if str(name).strip() in declared
-                and declared[str(name).strip()].type in _TEXT_TYPES}
-        return pd.read_csv(path, dtype=text, **options)
-    except pd.errors.EmptyDataError:
-        expected = f"a header line naming the columns ({path.name} is empty)"
-    except UnicodeDecodeError as exc:
-        expected = f"UTF-8 encoded text ({path.name}: {exc})"
-    except (pd.errors.ParserError, OSError, ValueError) as exc:
-        expected = f"a well-formed CSV file ({path.name}: {exc})"
-    problems.append(Problem(table.name, None, (), (), expected))
-    return None
+    """The CSV file's cells in the format the whole file shows (``features.files``)."""
+    frame, found = read_csv_table(path, table)
+    problems += found
+    return frame
 
 
 def _read_parquet(path: Path, table: Table, problems: list[Problem]) -> pd.DataFrame | None:
     try:
+        check_readable(path)
+        repeated = parquet_columns_once(pq.read_schema(path).names, table)
+        if repeated:
+            problems += repeated
+            return None
         return pd.read_parquet(path)
+    except FileRefused as exc:
+        problems.append(Problem(table.name, None, (), (), exc.expected))
+        return None
     except (pa.ArrowException, OSError, ValueError) as exc:
         problems.append(Problem(table.name, None, (), (),
                                 f"a readable Parquet file ({path.name}: {exc})"))

@@ -269,7 +269,7 @@ def _check_list(table: str, col: Column, raw: pd.Series,
     if col.required:
         problems += _row_problem(table, col.name, text.isna().to_numpy(), None,
                                  "a value in every row (required column)")
-    items = text.str.split(LIST_SEPARATOR).explode().dropna().str.strip()
+    items = text.str.split(LIST_SEPARATOR).explode().dropna().astype("str").str.strip()
     empty_item = (items == "").to_numpy()
     problems += _item_problem(table, col.name, text.iloc[items.index], empty_item,
                               f"{col.describe()} (found an empty item)")

@@ -1,4 +1,7 @@
-"""Writing result files atomically: a temp file beside the target, renamed when complete."""
+"""Writing result files atomically: a temp file beside the target, renamed when complete.
+
+CSV files are read by people in spreadsheets: text cells that a spreadsheet would run as a
+formula get a leading ``'`` (:func:`neutralize_formulas`); numbers stay numbers."""
 
 from __future__ import annotations
 
@@ -11,6 +14,8 @@ import pandas as pd
 from features.errors import InputError
 
 FORMATS = {".csv": "csv", ".parquet": "parquet"}
+#: How a cell starts that a spreadsheet runs as a formula (or that turns into one).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def output_format(path: str | Path) -> str:
@@ -19,6 +24,26 @@ def output_format(path: str | Path) -> str:
     if suffix not in FORMATS:
         raise InputError(f"--out {path}: expected a file ending in .csv or .parquet, got {suffix or 'no extension'!r}")
     return FORMATS[suffix]
+
+
+def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with a leading ``'`` on every text cell that starts like a formula (``=``, ``+``,
+    ``-``, ``@``, tab, carriage return); numeric, date and empty cells are left as they are."""
+    out = frame
+    for column in frame.columns:
+        values = frame[column]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            values = values.astype(object)
+        if not (values.dtype == object or pd.api.types.is_string_dtype(values.dtype)):
+            continue
+        try:
+            risky = values.str.startswith(FORMULA_PREFIXES).fillna(False).astype(bool)
+        except AttributeError:  # an object column without text
+            continue
+        if risky.any():
+            out = out.copy() if out is frame else out
+            out[column] = values.where(~risky, "'" + values.astype(object).where(risky, ""))
+    return out
 
 
 def write_frame_atomic(frame: pd.DataFrame, path: str | Path) -> Path:
@@ -31,7 +56,7 @@ def write_frame_atomic(frame: pd.DataFrame, path: str | Path) -> Path:
     tmp = Path(tmp_name)
     try:
         if fmt == "csv":
-            frame.to_csv(tmp, index=False)
+            neutralize_formulas(frame).to_csv(tmp, index=False)
         else:
             frame.to_parquet(tmp, index=False)
         os.replace(tmp, path)

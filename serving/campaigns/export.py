@@ -16,11 +16,10 @@ from pathlib import Path
 import pandas as pd
 
 from features.errors import InputError
-from serving.output import output_format
+from serving.output import neutralize_formulas, output_format
 
 EXPORT_COLUMNS = ["member_id", "account_id", "channel", "offer_id", "discount_pct", "p_convert",
                   "expected_incremental_margin", "executed_by", "rep_id", "region", "category"]
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 SEPARATORS = (",", ";")
 
 
@@ -31,16 +30,6 @@ def export_frame(members: pd.DataFrame) -> pd.DataFrame:
         raise ValueError(f"campaign members lack columns {missing}")
     contacted = members.loc[~members["holdout"].astype(bool).to_numpy()]
     return contacted[EXPORT_COLUMNS].sort_values("member_id", kind="mergesort").reset_index(drop=True)
-
-
-def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text cells starting like a formula get a leading ``'`` (numbers are left as numbers)."""
-    out = frame.copy()
-    for column in out.columns:
-        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
-            out[column] = out[column].map(
-                lambda v: "'" + v if isinstance(v, str) and v.startswith(FORMULA_PREFIXES) else v)
-    return out
 
 
 def csv_bytes(frame: pd.DataFrame, *, bom: bool = False, sep: str = ",") -> bytes:

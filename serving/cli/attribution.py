@@ -12,10 +12,18 @@ from typing import Annotated
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from features.attribution import AMOUNT_COLUMNS, KEY_COLUMNS
-from serving.cli.common import CommandError, command_errors, load_data, out, parse_time
+from serving.cli.common import (
+    CommandError,
+    check_out_file,
+    command_errors,
+    load_data,
+    out,
+    parse_time,
+)
 
 
 class By(StrEnum):
@@ -71,6 +79,7 @@ def attribution(
     with command_errors():
         if out_file is not None:
             output_format(out_file)
+            check_out_file(out_file)
         first, last = parse_time(start, "--from"), parse_time(end, "--to")
         if first is None or last is None or not first < last:
             raise CommandError(f"--from {start} must be before --to {end} (the period is "
@@ -82,7 +91,7 @@ def attribution(
             write_frame_atomic(table, out_file)
         print_table(table, by.value, first, last, dataset.policy.currency, out)
         if out_file is not None:
-            out.print(f"[green]wrote[/] {out_file}: {len(table):,} rows", highlight=False)
+            out.print(f"[green]wrote[/] {escape(str(out_file))}: {len(table):,} rows", highlight=False)
 
 
 #: Columns of the printed table: (table column, header). The export has every column.
@@ -107,7 +116,7 @@ def print_table(table: pd.DataFrame, by: str, start: pd.Timestamp, end: pd.Times
                          footer=_cell(column, totals[column]))
     for row in table.itertuples(index=False):
         values = row._asdict()
-        shown.add_row(str(values[key]), *(_cell(c, values[c]) for c, _ in PRINTED))
+        shown.add_row(escape(str(values[key])), *(_cell(c, values[c]) for c, _ in PRINTED))
     console.print(shown)
 
 

@@ -12,10 +12,19 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from features.errors import InputError
-from serving.cli.common import CommandError, command_errors, load_data, out, progress, settings
+from serving.cli.common import (
+    CommandError,
+    check_out_file,
+    command_errors,
+    load_data,
+    out,
+    progress,
+    settings,
+)
 
 campaign_app = typer.Typer(no_args_is_help=True, help="Marketing campaigns: plan an audience, report its results.")
 
@@ -86,6 +95,7 @@ def plan(
 
     with command_errors():
         output_format(out_file)
+        check_out_file(out_file)
         if sep not in SEPARATORS:
             raise CommandError(f"--sep {sep!r}: expected ',' or ';'")
         request = CampaignRequest(
@@ -104,13 +114,13 @@ def plan(
                                                    as_of=ts, model_version=version, user_id=None, now=utcnow())
             write_export(result.members, out_file, bom=bom, sep=sep)
         print_plan(name, result.campaign_id, result.summary, dataset.policy.currency, out)
-        out.print(f"[green]wrote[/] {out_file}: {result.summary['contacted']:,} contacted accounts "
+        out.print(f"[green]wrote[/] {escape(str(out_file))}: {result.summary['contacted']:,} contacted accounts "
                   f"(holdout not exported)", highlight=False)
 
 
 def print_plan(name: str, campaign_id: str, summary: dict[str, Any], currency: str, console: Console) -> None:
     """The plan's summary: audience, spend and expected margin per channel, method and gap."""
-    table = Table(title=f"campaign {name} ({campaign_id})",
+    table = Table(title=escape(f"campaign {name} ({campaign_id})"),
                   caption=f"{summary['members']:,} members: {summary['contacted']:,} contacted, "
                           f"{summary['holdout']:,} held out ({summary['holdout_share']:.1%}); "
                           f"{_method(summary)}")
@@ -119,7 +129,7 @@ def print_plan(name: str, campaign_id: str, summary: dict[str, Any], currency: s
     table.add_column(f"cost ({currency})", justify="right")
     table.add_column(f"expected incremental margin ({currency})", justify="right")
     for channel, row in summary["per_channel"].items():
-        table.add_row(channel, f"{row['accounts']:,}", f"{row['cost']:,.2f}",
+        table.add_row(escape(str(channel)), f"{row['accounts']:,}", f"{row['cost']:,.2f}",
                       f"{row['expected_incremental_margin']:,.2f}")
     table.add_row("total", f"{summary['contacted']:,}", f"{summary['cost']:,.2f}",
                   f"{summary['expected_incremental_margin']:,.2f}")
@@ -154,18 +164,24 @@ def report(
     with command_errors():
         if out_file is not None:
             output_format(out_file)
+            check_out_file(out_file)
+        if plot is not None:
+            check_out_file(plot, "--plot")
         dataset = load_data(data)
         with Database.open(settings().resolved_database_url()) as database, database() as session:
             campaign, result = report_for(session, name, dataset)
         if campaign is None or result is None:
             raise CommandError(f"no campaign named {name!r}; plan one with `symbiose campaign plan`")
         safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", campaign.name).strip("_") or campaign.id
-        plot_path = plot_report(result, plot or Path(f"{safe}-report.png"), f"campaign {campaign.name}")
+        plot_target = plot or Path(f"{safe}-report.png")
+        check_out_file(plot_target, "--plot")
+        plot_path = plot_report(result, plot_target, f"campaign {campaign.name}")
         rows = report_rows(result)
         if out_file is not None:
             write_frame_atomic(rows, out_file)
         print_report(campaign.name, result, dataset.policy.currency, out)
-        out.print(f"[green]wrote[/] {plot_path}" + (f" and {out_file}" if out_file else ""), highlight=False)
+        out.print("[green]wrote[/] " + escape(f"{plot_path}" + (f" and {out_file}" if out_file else "")),
+                  highlight=False)
 
 
 def print_report(name: str, result: Any, currency: str, console: Console) -> None:
@@ -173,8 +189,8 @@ def print_report(name: str, result: Any, currency: str, console: Console) -> Non
     window = "complete" if result.window_complete else (
         f"INCOMPLETE: data until {result.observed_until:%Y-%m-%d}" if result.observed_until is not None
         else "INCOMPLETE: no data")
-    table = Table(title=f"campaign {name}: {result.window_start:%Y-%m-%d} to {result.window_end:%Y-%m-%d} "
-                        f"({window})",
+    table = Table(title=escape(f"campaign {name}: {result.window_start:%Y-%m-%d} to "
+                               f"{result.window_end:%Y-%m-%d} ({window})"),
                   caption=f"95 % intervals; incremental margin per contacted account after contact cost, "
                           f"in {currency}")
     for column in ("group", "contacted", "holdout", "conv. contacted", "conv. holdout", "conv. lift (pp)",
@@ -182,7 +198,7 @@ def print_report(name: str, result: Any, currency: str, console: Console) -> Non
         table.add_column(column, justify="left" if column == "group" else "right")
     for c in [result.overall, *result.by_channel, *result.by_offer]:
         lift, net = c.conversion_lift, c.incremental_margin
-        table.add_row(c.group, f"{c.contacted:,}", f"{c.holdout:,}", f"{c.conversion_contacted:.1%}",
+        table.add_row(escape(str(c.group)), f"{c.contacted:,}", f"{c.holdout:,}", f"{c.conversion_contacted:.1%}",
                       f"{c.conversion_holdout:.1%}",
                       f"{lift.estimate * 100:+.1f} [{lift.low * 100:+.1f}, {lift.high * 100:+.1f}]",
                       f"{net.estimate:+,.2f} [{net.low:+,.2f}, {net.high:+,.2f}]",

@@ -6,6 +6,7 @@ Nothing here imports a command module; every command module imports what it need
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,8 +25,9 @@ out = Console()
 err = Console(stderr=True)
 
 DataOpt = Annotated[Path, typer.Option("--data", help="data directory (docs/data-contract.md §1)")]
-AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="as-of time, ISO 8601 (e.g. 2025-07-01; default: "
-                                             "midnight after the latest event)")]
+AsOfOpt = Annotated[str | None, typer.Option(
+    "--as-of", help="as-of time, ISO 8601 (e.g. 2025-07-01 or 2025-07-01T10:15:00), after the first event and "
+                    "at most 365 days after the last (default: midnight after the latest event)")]
 
 
 class CommandError(SymbioseError):
@@ -76,6 +78,9 @@ def command_errors() -> Iterator[None]:
     except (SymbioseError, FileNotFoundError, NotADirectoryError) as exc:
         err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         raise typer.Exit(1) from None
+    except (IsADirectoryError, FileExistsError, PermissionError) as exc:
+        err.print(f"[bold red]error:[/] {escape(_file_error(exc))}", highlight=False)
+        raise typer.Exit(1) from None
     except SQLAlchemyError as exc:
         if DEBUG["on"]:
             raise
@@ -89,6 +94,44 @@ def command_errors() -> Iterator[None]:
         err.print(f"[bold red]error:[/] unexpected {type(exc).__name__}: {escape(str(exc))}", highlight=False)
         err.print("this is a bug in symbiose; rerun with --debug to see the traceback", highlight=False)
         raise typer.Exit(1) from None
+
+
+def _file_error(exc: OSError) -> str:
+    """An operating-system error about files in one line: what and which file."""
+    names = [str(n) for n in (exc.filename, exc.filename2) if n is not None]
+    return f"{exc.strerror or type(exc).__name__}: {' -> '.join(names)}" if names else str(exc)
+
+
+def check_out_file(path: Path, option: str = "--out") -> None:
+    """Raise ``CommandError`` unless a command can write the file ``path``: not an existing
+    directory, and every existing folder above it a writable directory. Called before any work,
+    so that a wrong path costs nothing and leaves nothing behind."""
+    if path.is_dir():
+        raise CommandError(f"{option} {path}: is a directory; expected a file name, e.g. "
+                           f"{path / ('out' + (path.suffix or '.csv'))}")
+    _check_folders_above(path, option)
+
+
+def check_out_directory(path: Path, option: str = "--out") -> None:
+    """Raise ``CommandError`` unless a command can write into the directory ``path`` (existing
+    or new): not an existing file, and every existing folder above it a writable directory."""
+    if path.exists() and not path.is_dir():
+        raise CommandError(f"{option} {path}: is a file; expected a directory (existing or new)")
+    _check_folders_above(path if path.is_dir() else path.parent, option, below=path)
+
+
+def _check_folders_above(path: Path, option: str, below: Path | None = None) -> None:
+    """The nearest existing folder of ``path`` (itself for a directory) must be a writable
+    directory."""
+    target = below or path
+    for folder in [path, *path.parents] if below is not None else path.parents:
+        if not os.path.lexists(folder):
+            continue
+        if not folder.is_dir():
+            raise CommandError(f"{option} {target}: {folder} is a file, not a directory")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise CommandError(f"{option} {target}: the directory {folder} is not writable")
+        return
 
 
 def parse_time(value: str | None, option: str) -> pd.Timestamp | None:

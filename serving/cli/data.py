@@ -6,11 +6,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from serving.cli.common import (
     AsOfOpt,
     CommandError,
     DataOpt,
+    check_out_directory,
+    check_out_file,
     command_errors,
     load_data,
     out,
@@ -22,7 +25,7 @@ def validate(data: DataOpt) -> None:
     """Check a data directory against the data contract."""
     with command_errors():
         ds = load_data(data)
-        out.print(f"[green]ok[/] {data}: {len(ds.accounts):,} accounts, {len(ds.offers):,} offers, "
+        out.print(f"[green]ok[/] {escape(str(data))}: {len(ds.accounts):,} accounts, {len(ds.offers):,} offers, "
                   f"{len(ds.orders):,} order lines, {len(ds.touches):,} touches, "
                   f"{len(ds.web_events):,} web events, {len(ds.reps):,} reps")
 
@@ -43,11 +46,14 @@ def generate(
     from features.sample_worlds import WORLDS
 
     with command_errors():
+        check_out_directory(out_dir)
+        if truth is not None:
+            check_out_file(truth, "--truth")
         if world not in WORLDS:
             raise CommandError(f"--world {world!r}: expected one of {', '.join(WORLDS)}")
         summary = run_generate(out_dir, n_accounts=accounts, seed=seed, world=world,
                                as_of=parse_as_of(as_of) or DEFAULT_AS_OF, truth_path=truth, fmt=fmt)
-        out.print(f"[green]wrote[/] {summary}")
+        out.print(f"[green]wrote[/] {escape(str(summary))}")
 
 
 def _world_names() -> list[str]:

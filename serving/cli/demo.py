@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -56,7 +57,7 @@ def _print_summary(console: Console, recs: pd.DataFrame, cmp: PolicyComparison, 
     for col in ("channel", "accounts", "share", "with discount", "expected extra margin"):
         actions.add_column(col, justify="right" if col != "channel" else "left")
     for channel, grp in top.groupby("channel"):
-        actions.add_row(str(channel), f"{len(grp):,}", f"{len(grp) / len(top):.0%}",
+        actions.add_row(escape(str(channel)), f"{len(grp):,}", f"{len(grp) / len(top):.0%}",
                         f"{int((grp['discount_pct'] > 0).sum()):,}",
                         f"€{grp['expected_incremental_margin'].sum():,.0f}")
     console.print(actions)
@@ -78,7 +79,7 @@ def _print_summary(console: Console, recs: pd.DataFrame, cmp: PolicyComparison, 
     console.print(values)
     console.print(f"normalized policy value (0 = random, 1 = oracle): [bold]{cmp.normalized:.2f}[/]; "
                   f"ineligible suggestions: {cmp.ineligible_suggestions}")
-    console.print(f"model {getattr(run, 'model_version', None)}; recommendations written to {recs_path}")
+    console.print(escape(f"model {getattr(run, 'model_version', None)}; recommendations written to {recs_path}"))
 
 
 DEMO_USERS = ("demo-rep", "demo-manager", "demo-marketing")

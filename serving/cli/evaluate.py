@@ -11,9 +11,18 @@ from typing import Annotated, Any, cast
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from serving.cli.common import CommandError, command_errors, load_data, out, parse_time, progress
+from serving.cli.common import (
+    CommandError,
+    check_out_directory,
+    command_errors,
+    load_data,
+    out,
+    parse_time,
+    progress,
+)
 
 EVALUATE_HELP = """Evaluate a model on a holdout: conversion metrics, policy values, Qini curves.
 
@@ -49,6 +58,7 @@ def evaluate(
     log: Annotated[bool, typer.Option("--log/--no-log", help="log the evaluation to the model's MLflow run")] = True,
 ) -> None:
     """Evaluate a model on a holdout and write its report."""
+    from features.dataset import check_as_of
     from models.evaluation.html import write_report
     from models.evaluation.report import evaluate_pipeline, metric_key
     from models.evaluation.run_log import log_written_evaluation, model_run_id
@@ -56,12 +66,16 @@ def evaluate(
     from models.registry import home, resolve_model_uri
 
     with command_errors():
+        if out_dir is not None:
+            check_out_directory(out_dir)
         if (holdout_from is None) != (holdout_to is None):
             raise CommandError("--holdout-from and --holdout-to go together; got only "
                                + ("--holdout-from" if holdout_from else "--holdout-to"))
         ts, start, end = (parse_time(v, name) for v, name in
                           ((as_of, "--as-of"), (holdout_from, "--holdout-from"), (holdout_to, "--holdout-to")))
         ds = load_data(data)
+        if ts is not None:
+            check_as_of(ds, ts)
         pipeline, version = load_model(model)
         uri, _ = resolve_model_uri(model)
         with progress("evaluating"):
@@ -75,14 +89,14 @@ def evaluate(
         html = write_report(report, target)
         print_report(report, out)
         out.print(report.verdict(), highlight=False, markup=False)
-        out.print(f"[green]wrote[/] {html} and its plots", highlight=False)
+        out.print(f"[green]wrote[/] {escape(str(html))} and its plots", highlight=False)
         if log:
             run_id = model_run_id(uri)
             if run_id is None:
-                out.print(f"[yellow]not logged:[/] no MLflow run found for {uri}", highlight=False)
+                out.print(f"[yellow]not logged:[/] no MLflow run found for {escape(str(uri))}", highlight=False)
             else:
                 artifact = log_written_evaluation(report, run_id, target)
-                out.print(f"logged to run {run_id} ({artifact}, metrics eval_*)", highlight=False)
+                out.print(escape(f"logged to run {run_id} ({artifact}, metrics eval_*)"), highlight=False)
 
 
 MIN_TABLE_WIDTH = 120
@@ -112,12 +126,12 @@ def print_report(report: Any, console: Console) -> None:
     table.add_column("decisions", justify="right")
     for policy, rows in policies.groupby("policy", sort=False):
         cells = [f"{r.value:,.1f} [{r.low:,.1f}, {r.high:,.1f}]" for r in rows.itertuples()]
-        table.add_row(policy, *cells, f"{int(rows['n'].iloc[0]):,}")
+        table.add_row(escape(str(policy)), *cells, f"{int(rows['n'].iloc[0]):,}")
     # Intervals are never cut: the table gets at least MIN_TABLE_WIDTH columns.
     Console(file=console.file, width=max(console.width, MIN_TABLE_WIDTH),
             color_system=cast(Any, console.color_system), force_terminal=console.is_terminal).print(table)
     if report.best_single_action:
-        console.print(f"best single action: {report.best_single_action}", highlight=False)
+        console.print(escape(f"best single action: {report.best_single_action}"), highlight=False)
     gain = report.gain_vs_none
     if gain is not None:
         console.print(f"model minus none (DR, paired): {gain.value:,.2f} [{gain.low:,.2f}, {gain.high:,.2f}]",

@@ -7,11 +7,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from serving.cli.common import (
     AsOfOpt,
     CommandError,
     DataOpt,
+    check_out_file,
     command_errors,
     load_data,
     out,
@@ -36,15 +38,18 @@ def train(
         "--config", help="YAML file of training settings (any TrainingConfig field)")] = None,
 ) -> None:
     """Build features, train, evaluate, log to MLflow and register a model version."""
+    from features.dataset import check_as_of
     from models.tracking import train_and_log
 
     with command_errors():
         cfg = _training_config(config, learner)
+        given = parse_as_of(as_of)
         ds = load_data(data)
+        ts = None if given is None else check_as_of(ds, given)
         out.print("training with " + ", ".join(f"{k}={v}" for k, v in cfg.as_params().items()),
                   highlight=False, markup=False)
         with progress("training"):
-            run = train_and_log(ds, parse_as_of(as_of), config=cfg)
+            run = train_and_log(ds, ts, config=cfg)
         _print_training(run)
         if run.result.selection is not None:
             out.print(run.result.selection.text(), highlight=False, markup=False)
@@ -105,6 +110,7 @@ def recommend(
 
     with command_errors():
         output_format(out_file)
+        check_out_file(out_file)
         given = parse_as_of(as_of)
         fingerprint = data_fingerprint(data)  # of the files as read, before scoring
         ds = load_data(data)
@@ -120,7 +126,7 @@ def recommend(
             explore=explore, seed=seed, accounts=int(recs["account_id"].nunique()), rows=len(recs)))
         n_acc = recs["account_id"].nunique()
         acting = recs[(recs["rank"] == 1) & (recs["channel"] != "none")]
-        out.print(f"[green]wrote[/] {out_file}: {len(recs):,} suggestions for {n_acc:,} accounts "
+        out.print(f"[green]wrote[/] {escape(str(out_file))}: {len(recs):,} suggestions for {n_acc:,} accounts "
                   f"({len(acting):,} with an action worth taking), model {version}, as of {ts:%Y-%m-%d}")
 
 

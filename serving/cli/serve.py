@@ -6,12 +6,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from serving.cli.common import (
     AsOfOpt,
     CommandError,
     command_errors,
     out,
+    parse_time,
     progress,
     settings,
 )
@@ -52,19 +54,25 @@ def serve(
     from serving.app import create_app
     from serving.model_watch import follows_champion
     from serving.runtime import settle_heap
+    from serving.store.db import Database
+
     with command_errors():
         overrides = {k: v for k, v in (("data", data), ("host", host), ("port", port), ("model", model),
                                        ("as_of", as_of), ("explore", explore), ("scores", scores))
                      if v is not None}
         config = settings(**overrides)
+        if config.as_of:
+            parse_time(config.as_of, "--as-of" if as_of is not None else "SYMBIOSE_AS_OF")
         if config.data is None:
             raise CommandError("no data directory: pass --data DIR or set SYMBIOSE_DATA")
+        # The database first: an unusable URL is reported before minutes of scoring.
+        Database.open(config.resolved_database_url(), sqlite_synchronous=config.sqlite_synchronous).close()
         with progress("loading model and snapshot"):
             application = create_app(config)
             settle_heap()
         snap = application.state.runtime.snapshot
-        out.print(f"serving model {snap.model.version} over {config.data} as of {snap.as_of:%Y-%m-%d} "
-                  f"on http://{config.host}:{config.port} (docs at /docs); suggestions {snap.scored_from}",
+        out.print(escape(f"serving model {snap.model.version} over {config.data} as of {snap.as_of:%Y-%m-%d} "
+                         f"on http://{config.host}:{config.port} (docs at /docs); suggestions {snap.scored_from}"),
                   highlight=False)
         if follows_champion(config):
             out.print(f"a new champion is loaded within {config.model_poll_seconds:g} s, without a restart "

@@ -6,8 +6,9 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
-from serving.cli.common import command_errors, err, out, settings
+from serving.cli.common import CommandError, command_errors, err, out, settings
 from serving.store.db import Database
 from serving.store.users import add_user, list_users, revoke_user
 
@@ -35,9 +36,9 @@ def add(
     """Create a user and print their bearer token (shown only this once)."""
     with command_errors(), _database() as database, database() as session:
         user, token = add_user(session, name=name, role=role, rep_id=rep_id, region=region)
-    scope = f" (rep {user.rep_id})" if user.rep_id else f" (region {user.region})" if user.region else ""
-    err.print(f"added user {user.id} {user.name!r}, role {user.role}{scope}; "
-              "the token below is shown only once:", highlight=False)
+        scope = f" (rep {user.rep_id})" if user.rep_id else f" (region {user.region})" if user.region else ""
+        err.print(Text(f"added user {user.id} {user.name!r}, role {user.role}{scope}; "
+                       "the token below is shown only once:"))
     print(token)
 
 
@@ -49,15 +50,22 @@ def list_command() -> None:
         table.add_column(col)
     with command_errors(), _database() as database, database() as session:
         for u in list_users(session):
-            table.add_row(str(u.id), u.name, u.role, u.rep_id or "", u.region or "",
-                          f"{u.created_at:%Y-%m-%d %H:%M}", f"{u.revoked_at:%Y-%m-%d %H:%M}" if u.revoked_at else "")
-    out.print(table)
+            cells = (str(u.id), u.name, u.role, u.rep_id or "", u.region or "",
+                     f"{u.created_at:%Y-%m-%d %H:%M}", f"{u.revoked_at:%Y-%m-%d %H:%M}" if u.revoked_at else "")
+            table.add_row(*(Text(cell) for cell in cells))
+        out.print(table)
 
 
 @users_app.command("revoke")
-def revoke(name_or_id: Annotated[str, typer.Argument(help="user name or id")]) -> None:
-    """Revoke a user's token at once; later requests with it get 401."""
-    with command_errors(), _database() as database, database() as session:
-        users = revoke_user(session, name_or_id)
-    for u in users:
-        out.print(f"revoked user {u.id} {u.name!r}", highlight=False)
+def revoke(
+    user_id: Annotated[int | None, typer.Option("--id", min=1, help="the user's id (see `users list`)")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="the user's name, exactly as listed")] = None,
+) -> None:
+    """Revoke a user's token at once, by --id or by --name; later requests with it get 401."""
+    with command_errors():
+        if (user_id is None) == (name is None):
+            raise CommandError("give either --id N or --name NAME (exactly one; see `symbiose users list`)")
+        with _database() as database, database() as session:
+            users = revoke_user(session, name, user_id=user_id)
+        for u in users:
+            out.print(Text(f"revoked user {u.id} {u.name!r}"))

@@ -12,6 +12,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
 from features.errors import InputError
@@ -21,6 +22,7 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 #: (tail latency) and read-to-write upgrade failures under concurrent requests.
 _SQLITE_WRITER = threading.Lock()
 T = TypeVar("T")
+_URL_FORMS = "sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
 
 
 @contextmanager
@@ -38,9 +40,24 @@ def writing(session: Session) -> Iterator[None]:
 
 
 def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
-    """An engine for ``url``; SQLite files get WAL mode, foreign keys and a busy timeout."""
-    parsed = make_url(url)
+    """An engine for ``url``; SQLite files get WAL mode, foreign keys and a busy timeout. A URL
+    that cannot name such a database is an ``InputError`` (the URL is not repeated: it may hold
+    a password)."""
+    try:
+        parsed = make_url(url)
+        parsed.get_dialect().import_dbapi()  # the driver must be installed
+        _port = parsed.port
+    except ArgumentError:
+        raise InputError(f"database URL: not a valid URL; expected {_URL_FORMS}") from None
+    except ValueError as exc:
+        raise InputError(f"database URL: {exc}; expected {_URL_FORMS}") from None
+    except ImportError as exc:
+        raise InputError(f"database URL {parsed.render_as_string(hide_password=True)!r}: its driver is not "
+                         f"installed ({exc}); expected {_URL_FORMS}") from None
     if parsed.get_backend_name() == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            raise InputError(f"database URL {parsed.render_as_string(hide_password=True)!r}: expected a "
+                             "database file, e.g. sqlite:////var/lib/symbiose/symbiose.db")
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
@@ -61,8 +78,7 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
         return engine
     if parsed.get_backend_name() == "postgresql":
         return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True)
-    raise InputError(f"database URL {parsed.render_as_string(hide_password=True)!r}: expected "
-                     "sqlite:///PATH or postgresql+psycopg://USER@HOST/DB")
+    raise InputError(f"database URL {parsed.render_as_string(hide_password=True)!r}: expected {_URL_FORMS}")
 
 
 def migrate(engine: Engine) -> None:

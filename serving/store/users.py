@@ -59,16 +59,17 @@ def list_users(session: Session) -> list[User]:
     return list(session.scalars(select(User).order_by(User.id)))
 
 
-def revoke_user(session: Session, name_or_id: str) -> list[User]:
-    """Revoke the active users named ``name_or_id`` (or with that numeric id); returns them."""
+def revoke_user(session: Session, name: str | None = None, *, user_id: int | None = None) -> list[User]:
+    """Revoke the active users named ``name``, or the active user with id ``user_id`` (give
+    exactly one: a name is never taken for an id); returns them."""
+    if (name is None) == (user_id is None):
+        raise InputError("revoke a user by name or by id (exactly one)")
     query = select(User).where(User.revoked_at.is_(None))
-    if name_or_id.isdigit():
-        query = query.where((User.id == int(name_or_id)) | (User.name == name_or_id))
-    else:
-        query = query.where(User.name == name_or_id)
+    query = query.where(User.name == name) if name is not None else query.where(User.id == user_id)
     users = list(session.scalars(query))
     if not users:
-        raise NotFoundError(f"no active user with name or id {name_or_id!r}; see `symbiose users list`")
+        which = f"name {name!r}" if name is not None else f"id {user_id}"
+        raise NotFoundError(f"no active user with {which}; see `symbiose users list`")
     now = utcnow()
     for user in users:
         user.revoked_at = now

@@ -9,6 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root
 
+from features.contract import TABLES  # noqa: E402
 from features.loading import load_dataset, validate_directory  # noqa: E402
 from features.validation import ContractError, Problem  # noqa: E402
 from tests.bad_inputs import (  # noqa: E402
@@ -16,6 +17,7 @@ from tests.bad_inputs import (  # noqa: E402
     BadCase,
     combine,
     convert_to_parquet,
+    drop_column,
     replace_file,
     set_cell,
     write_valid_directory,
@@ -136,18 +138,53 @@ def test_unreadable_csv_row_structure_is_a_problem(tmp_path: Path) -> None:
     assert "well-formed CSV" in problems[0].expected
 
 
-def test_text_that_is_not_utf8_is_a_problem(tmp_path: Path) -> None:
-    directory = write_valid_directory(tmp_path / "latin1")
-    text = (directory / "accounts.csv").read_text(encoding="utf-8").replace("North", "Nörd")
-    (directory / "accounts.csv").write_bytes(text.encode("latin-1"))
+def test_text_in_two_encodings_is_a_problem(tmp_path: Path) -> None:
+    directory = write_valid_directory(tmp_path / "mixed")
+    text = (directory / "accounts.csv").read_text(encoding="utf-8")
+    mixed = text.replace("North", "Nörd", 1).encode("utf-8")
+    mixed = mixed.replace(b"South", "Süd".encode("cp1252"), 1)
+    (directory / "accounts.csv").write_bytes(mixed)
 
     problems = validate_directory(directory)
 
     assert [(p.table, p.column) for p in problems] == [("accounts", None)]
-    assert "UTF-8" in problems[0].expected
+    assert "not valid UTF-8" in problems[0].expected
+    assert "one encoding" in problems[0].expected
+
+
+def test_bytes_that_are_neither_utf8_nor_windows_1252_are_a_problem(tmp_path: Path) -> None:
+    directory = write_valid_directory(tmp_path / "undefined")
+    text = (directory / "accounts.csv").read_bytes().replace(b"North", b"N\x81rth", 1)
+    (directory / "accounts.csv").write_bytes(text)
+
+    problems = validate_directory(directory)
+
+    assert [(p.table, p.column) for p in problems] == [("accounts", None)]
+    assert "UTF-8" in problems[0].expected and "Windows-1252" in problems[0].expected
 
 
 def test_missing_directory_is_a_problem(tmp_path: Path) -> None:
     problems = validate_directory(tmp_path / "nowhere")
     assert [(p.table, p.values) for p in problems] == [("directory",
                                                         (str(tmp_path / "nowhere"),))]
+
+
+_REQUIRED_COLUMNS = [(table.name, column.name) for table in TABLES for column in table.columns
+                     if column.required]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize(("table", "column"), _REQUIRED_COLUMNS,
+                         ids=[f"{t}.{c}" for t, c in _REQUIRED_COLUMNS])
+def test_every_missing_required_column_is_a_contract_problem(tmp_path: Path, table: str,
+                                                              column: str, fmt: str) -> None:
+    directory = write_valid_directory(tmp_path / "missing")
+    drop_column(table, column)(directory)
+    if fmt == "parquet":
+        convert_to_parquet(directory)
+
+    with pytest.raises(ContractError) as caught:
+        load_dataset(directory)
+
+    assert [(p.table, p.column) for p in caught.value.problems] == [(table, column)]
+    assert f"a column named {column} (required)" in str(caught.value)

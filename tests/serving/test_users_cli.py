@@ -46,7 +46,7 @@ def test_add_prints_a_working_token_once_list_hides_it_revoke_disables_it(capsys
     code, listing, _ = _run(capsys, "users", "list")
     assert code == 0 and "Petra" in listing and "Max" in listing and "Nord" in listing
     assert token not in listing and out_m.strip() not in listing
-    code, out, _ = _run(capsys, "users", "revoke", "Petra")
+    code, out, _ = _run(capsys, "users", "revoke", "--name", "Petra")
     assert code == 0 and "revoked user 1 'Petra'" in out
     with sessions() as s:
         assert principal_for_token(s, token) is None
@@ -65,8 +65,71 @@ def test_add_rejects_bad_scopes(capsys, db_url, args: list[str], message: str) -
 
 
 def test_revoke_unknown_user_fails(capsys, db_url) -> None:
-    code, _, err = _run(capsys, "users", "revoke", "nobody")
-    assert code == 1 and "no active user with name or id 'nobody'" in err
+    code, _, err = _run(capsys, "users", "revoke", "--name", "nobody")
+    assert code == 1 and "no active user with name 'nobody'" in err
+    code, _, err = _run(capsys, "users", "revoke", "--id", "99")
+    assert code == 1 and "no active user with id 99" in err
+
+
+def _active_names(db_url: str) -> list[str]:
+    from serving.store.users import list_users
+
+    database = Database.open(db_url)
+    with database() as session:
+        names = [u.name for u in list_users(session) if u.revoked_at is None]
+    database.close()
+    return names
+
+
+def test_revoke_by_id_never_revokes_a_user_named_like_the_id(capsys, db_url) -> None:
+    for name in ("alice", "1"):
+        assert _run(capsys, "users", "add", "--name", name, "--role", "admin")[0] == 0
+
+    code, out, _ = _run(capsys, "users", "revoke", "--id", "1")
+    assert code == 0 and "revoked user 1 'alice'" in out and "'1'" not in out
+    assert _active_names(db_url) == ["1"]
+
+    code, out, _ = _run(capsys, "users", "revoke", "--name", "1")
+    assert code == 0 and "revoked user 2 '1'" in out
+    assert _active_names(db_url) == []
+
+
+@pytest.mark.parametrize("args", [[], ["--id", "1", "--name", "alice"]])
+def test_revoke_takes_exactly_one_of_id_and_name(capsys, db_url, args: list[str]) -> None:
+    _run(capsys, "users", "add", "--name", "alice", "--role", "admin")
+    code, _, err = _run(capsys, "users", "revoke", *args)
+    assert code == 1 and "give either --id N or --name NAME" in err
+    assert _active_names(db_url) == ["alice"]
+
+
+@pytest.mark.parametrize("name", ["[/x]", "[bold]Ann[/bold]", "[red]Bo", "[link=x]Cem"])
+def test_names_with_brackets_are_printed_literally(capsys, db_url, name: str) -> None:
+    code, out, err = _run(capsys, "users", "add", "--name", name, "--role", "admin")
+    assert code == 0 and TOKEN.match(out.strip()), err
+    assert f"added user 1 {name!r}, role admin" in err
+
+    code, listing, err = _run(capsys, "users", "list")
+    assert code == 0 and name in listing, (listing, err)
+
+    code, out, err = _run(capsys, "users", "revoke", "--name", name)
+    assert code == 0 and f"revoked user 1 {name!r}" in " ".join(out.split()), err
+
+
+@pytest.mark.parametrize("url", ["postgresql+psycopg2://u:secret@127.0.0.1:9/x",
+                                 "postgresql+psycopg://u:secret@127.0.0.1:notaport/x",
+                                 "postgresql+psycopg://u:secret@127.0.0.1:9/x", "sqlite://", "not a url"])
+@pytest.mark.parametrize("command", [["users", "list"], ["users", "add", "--name", "a", "--role", "admin"],
+                                     ["users", "revoke", "--id", "1"], ["serve", "--data", "."]])
+def test_an_unusable_database_url_is_one_clear_line(capsys, monkeypatch, url: str,
+                                                    command: list[str]) -> None:
+    monkeypatch.setenv("SYMBIOSE_DATABASE_URL", url)
+
+    code, out, err = _run(capsys, *command)
+
+    assert code == 1 and out == ""
+    assert err.startswith("error: ") and err.count("error:") == 1, err
+    assert "database" in err and "unexpected" not in err and "Traceback" not in err
+    assert "secret" not in err
 
 
 def test_serve_without_data_fails_clearly(capsys, db_url, tmp_path, monkeypatch) -> None:

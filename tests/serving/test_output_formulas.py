@@ -1,0 +1,67 @@
+"""Every CSV written for people escapes text cells that a spreadsheet would run as a formula;
+numbers, empty cells and Parquet files stay as they are."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root
+
+from serving.cli import main  # noqa: E402
+from serving.output import write_frame_atomic  # noqa: E402
+from tests.bad_inputs import set_cell, write_valid_directory  # noqa: E402
+
+RISKY = ["=HYPERLINK(\"http://x\")", "+49 30 1234", "-1+2", "@SUM(A1)", "\tlead"]
+
+
+def _frame() -> pd.DataFrame:
+    n = len(RISKY) + 2
+    return pd.DataFrame({
+        "text": [*RISKY, "plain", None],
+        "as_str": pd.Series([*RISKY, "a-b", None], dtype="str"),
+        "category": pd.Series([*RISKY, "x", None], dtype="category"),
+        "number": [-1.5] * n,
+        "whole": [-3] * n,
+    })
+
+
+def test_recommendation_style_csv_escapes_text_and_keeps_numbers(tmp_path: Path) -> None:
+    path = write_frame_atomic(_frame(), tmp_path / "recs.csv")
+
+    with path.open(newline="", encoding="utf-8") as handle:
+        header, *rows = list(csv.reader(handle))
+    cells = pd.DataFrame(rows, columns=header)
+
+    for column in ("text", "as_str", "category"):
+        assert cells[column].tolist()[:len(RISKY)] == ["'" + v for v in RISKY], column
+        assert cells[column].tolist()[-1] == ""
+    assert cells["text"].iloc[-2] == "plain" and cells["as_str"].iloc[-2] == "a-b"
+    assert set(cells["number"]) == {"-1.5"} and set(cells["whole"]) == {"-3"}
+
+
+def test_parquet_keeps_the_cells_as_they_are(tmp_path: Path) -> None:
+    path = write_frame_atomic(_frame(), tmp_path / "recs.parquet")
+    assert pd.read_parquet(path)["text"].tolist()[:len(RISKY)] == RISKY
+
+
+def test_attribution_export_escapes_region_names(capsys, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    data = write_valid_directory(tmp_path / "data")
+    set_cell("accounts", 1, "region", "=cmd|' /C calc'!A0")(data)
+    set_cell("accounts", 2, "region", "=cmd|' /C calc'!A0")(data)
+
+    with pytest.raises(SystemExit) as exited:
+        main(["attribution", "--data", str(data), "--by", "region", "--from", "2025-01-01",
+              "--to", "2025-04-01", "--out", str(tmp_path / "by-region.csv")])
+
+    assert exited.value.code in (0, None)
+    cells = pd.read_csv(tmp_path / "by-region.csv", dtype="str", keep_default_na=False)
+    assert "'=cmd|' /C calc'!A0" in cells["region"].tolist()
+    assert not any(v.startswith("=") for v in cells["region"])
+    assert pd.to_numeric(cells["offline_revenue"]).sum() > 0

@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import pandas as pd
 import typer
@@ -93,6 +93,7 @@ def monitor(
         raise typer.Exit(DRIFT_EXIT_CODE)
 
 
+MIN_TABLE_WIDTH = 160
 VERDICT_STYLE = {"ok": "green", "watch": "yellow", "drift": "bold red", "not enough data": "dim"}
 
 
@@ -108,7 +109,9 @@ def print_checks(report: MonitorReport, console: Console) -> None:
     for c in report.checks:
         style = VERDICT_STYLE.get(c.verdict, "")
         table.add_row(c.name, _number(c.value), _number(c.threshold), f"[{style}]{c.verdict}[/]", c.detail)
-    console.print(table)
+    # Details are never cut to a sliver: the table gets at least MIN_TABLE_WIDTH columns.
+    Console(file=console.file, width=max(console.width, MIN_TABLE_WIDTH),
+            color_system=cast(Any, console.color_system), force_terminal=console.is_terminal).print(table)
     if len(report.feedback):
         shares = Table(title="Feedback on the suggestions shown, per model version")
         for name in ("model version", "shown", "answered", "accepted", "dismissed", "done"):

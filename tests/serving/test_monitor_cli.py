@@ -56,7 +56,9 @@ def test_drift_exits_3_and_logs_metrics_to_the_models_run(directories, trained_r
     before = len(client.get_metric_history(trained_run.run_id, "monitor/psi_max"))
     code, stdout, err = run(directories["drifted"], "--model", trained_run.model_uri, "--out", tmp_path / "r")
     assert code == 3, stdout + err
-    assert "verdict: drift" in stdout and "online_share_90d" in stdout
+    assert "verdict: drift" in stdout, stdout
+    assert "online_share_90d" in stdout, stdout
+    assert "online_share_90d" in (tmp_path / "r" / "monitor.html").read_text(encoding="utf-8")
     assert f"logged to run {trained_run.run_id}" in stdout
     history = client.get_metric_history(trained_run.run_id, "monitor/psi_max")
     assert len(history) == before + 1 and history[-1].value > 0.2

@@ -22,6 +22,7 @@ import pandas as pd
 from features.dataset import Dataset
 from features.policy import NONE_CHANNEL
 from features.snapshot import build_snapshot
+from models.account_sample import AccountSample
 from models.candidates import fit_learner, make_learner
 from models.crossfit import cross_fit, replay_block, time_folds
 from models.decision import score_actions
@@ -46,6 +47,8 @@ class TrainingResult:
     data_summary: dict[str, float]
     validation: pd.DataFrame = field(repr=False)
     selection: Selection | None = field(default=None, repr=False)
+    #: The accounts training used: all, or a stratified sample (``TrainingConfig.sample_accounts``).
+    sample: AccountSample | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -103,14 +106,16 @@ def train_pipeline(dataset: Dataset, as_of: pd.Timestamp | None = None,
         "examples_validation": float(prep.valid.sum()), "conversion_rate": float(y.mean()),
         "none_share": float((examples["channel"].iloc[:prep.n_logged] == NONE_CHANNEL).mean()),
         "examples_untreated_history": float(prep.n_history),
+        "accounts_sampled": float(prep.sample.sampled),
     }
     params = {"as_of": prep.as_of.isoformat(), "features": len(prep.specs), **cfg.as_params(),
+              **prep.sample.as_params(),
               "learner_chosen": fitted.learner, "policy_mode": fitted.policy_mode,
               **{f"clf_{k}": v for k, v in _learner_params(fitted.classifier).items()}}
     if fitted.calibration is not None:
         metrics.update({f"calibration_{k}": v for k, v in fitted.calibration.describe().items()})
     pipeline.metrics = dict(metrics)
-    return TrainingResult(pipeline, metrics, params, summary, validation, fitted.selection)
+    return TrainingResult(pipeline, metrics, params, summary, validation, fitted.selection, prep.sample)
 
 
 def conversion_model(cfg: TrainingConfig, design: DesignMatrix) -> Any:

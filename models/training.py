@@ -82,9 +82,10 @@ def train_pipeline(dataset: Dataset, as_of: pd.Timestamp | None = None,
         single_action=fitted.single_action, single_value=fitted.single_value,
     )
     fit_rows = prep.train if cfg.effective_calibration != "effect" else ~prep.valid
-    p_valid = pipeline.conversion_probability(X[prep.valid], examples[prep.valid])
+    p_all = conversion_probabilities(pipeline, X, examples, prep.valid | fit_rows)
+    p_valid = p_all[prep.valid]
     metrics = {f"valid_{k}": v for k, v in classification_metrics(y[prep.valid], p_valid).items()}
-    p_fit = pipeline.conversion_probability(X[fit_rows], examples[fit_rows])
+    p_fit = p_all[fit_rows]
     metrics.update({f"train_{k}": v for k, v in classification_metrics(y[fit_rows], p_fit).items()
                     if k in ("auc", "log_loss")})
     metrics["best_iteration"] = float(getattr(fitted.classifier, "best_iteration_", np.nan))
@@ -116,6 +117,22 @@ def train_pipeline(dataset: Dataset, as_of: pd.Timestamp | None = None,
         metrics.update({f"calibration_{k}": v for k, v in fitted.calibration.describe().items()})
     pipeline.metrics = dict(metrics)
     return TrainingResult(pipeline, metrics, params, summary, validation, fitted.selection, prep.sample)
+
+
+#: Rows whose conversion probabilities are computed together (bounds the scoring matrices' memory).
+SCORING_CHUNK = 200_000
+
+
+def conversion_probabilities(pipeline: DecisionPipeline, X: pd.DataFrame, examples: pd.DataFrame,
+                             rows: np.ndarray) -> np.ndarray:
+    """The pipeline's calibrated P(convert) of the design rows ``X[rows]`` (NaN elsewhere), chunk by
+    chunk of :data:`SCORING_CHUNK` rows (each row's probability depends on that row only)."""
+    out = np.full(len(X), np.nan)
+    positions = np.flatnonzero(rows)
+    for start in range(0, len(positions), SCORING_CHUNK):
+        chunk = positions[start:start + SCORING_CHUNK]
+        out[chunk] = pipeline.conversion_probability(X.iloc[chunk], examples.iloc[chunk])
+    return out
 
 
 def conversion_model(cfg: TrainingConfig, design: DesignMatrix) -> Any:

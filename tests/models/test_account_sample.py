@@ -67,9 +67,14 @@ def test_sample_accounts_is_validated_and_defaults_to_20000() -> None:
             TrainingConfig(sample_accounts=bad)  # type: ignore[arg-type]
 
 
-def test_training_on_a_sample_reports_both_sizes(small_dataset, as_of: pd.Timestamp) -> None:
-    cfg = TrainingConfig(sample_accounts=200, min_examples=50, min_conversions=5)
-    result = train_pipeline(small_dataset, as_of, cfg)
+@pytest.fixture(scope="module")
+def sampled_training(small_dataset, as_of: pd.Timestamp):
+    return train_pipeline(small_dataset, as_of, TrainingConfig(sample_accounts=200, min_examples=50,
+                                                               min_conversions=5))
+
+
+def test_training_on_a_sample_reports_both_sizes(small_dataset, as_of: pd.Timestamp, sampled_training) -> None:
+    result = sampled_training
     total = len(small_dataset.accounts)
     assert result.params["accounts_sampled"] == 200 and result.params["accounts_total"] == total
     assert result.params["sample_accounts"] == 200
@@ -122,3 +127,28 @@ def test_restrict_accounts_keeps_order_and_only_those_accounts(small_dataset) ->
     small = restrict_accounts(small_dataset, ids)
     assert small.accounts["account_id"].tolist() == small_dataset.accounts["account_id"].iloc[[2, 11, 30]].tolist()
     assert set(small.orders["account_id"]) <= set(ids) and len(small.orders) > 0
+
+
+def test_probabilities_in_chunks_equal_one_pass(small_dataset, as_of: pd.Timestamp, sampled_training,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import models.training as training
+    from features.builder import build_features
+    from models.design import action_frame
+
+    pipeline = sampled_training.pipeline
+    val = sampled_training.validation.reset_index(drop=True)
+    data = small_dataset.before(as_of)
+    feats = build_features(data, pd.DataFrame({"account_id": val["account_id"], "at": val["touched_at"],
+                                               "category": val["category"]}), pipeline.specs)
+    executed = val["channel"].map({n: r.executed_by for n, r in data.policy.channels.items()}).astype(object)
+    acts = action_frame(val["channel"].to_numpy(), val["offer_id"].astype(object).to_numpy(),
+                        val["discount_pct"].fillna(0).to_numpy(), executed.to_numpy())
+    X = pipeline.design.transform(pd.concat([feats, acts], axis=1))
+    whole = pipeline.conversion_probability(X, val)
+    np.testing.assert_allclose(whole, val["p_convert"].to_numpy(), rtol=1e-6)  # as training scored them
+    monkeypatch.setattr(training, "SCORING_CHUNK", 37)
+    rows = np.ones(len(X), dtype=bool)
+    rows[::5] = False
+    got = training.conversion_probabilities(pipeline, X, val, rows)
+    np.testing.assert_array_equal(got[rows], whole[rows])
+    assert np.isnan(got[~rows]).all()

@@ -13,7 +13,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from features.dataset import Dataset
+from features.dataset import Dataset, restrict_accounts
 from features.definitions import FeatureSpec, feature_specs
 from features.policy import NONE_CHANNEL
 from features.windows import (
@@ -31,6 +31,8 @@ from features.windows import (
 QUERY_COLUMNS = ("account_id", "at", "category")
 #: Queries answered together: their window positions are held in memory at once.
 QUERY_CHUNK = 250_000
+#: Largest share of the accounts that queries may name for the events of the others to be left out.
+SUBSET_SHARE = 0.5
 
 
 def _unique_strings(*columns: pd.Series) -> list[str]:
@@ -415,6 +417,20 @@ def build_features(dataset: Dataset, queries: pd.DataFrame, specs: list[FeatureS
     return _assemble(specs, _computed_columns(dataset, queries, specs, numeric_dtype), numeric_dtype, queries.index)
 
 
+def _queried_accounts_only(dataset: Dataset, queries: pd.DataFrame) -> Dataset:
+    """``dataset`` with only the accounts the queries name, when that is at most
+    :data:`SUBSET_SHARE` of them: an account's features read its own events only, so indexing the
+    others' would cost time and memory for nothing (a channel, event type or category that only
+    other accounts have gives the same 0 counts and NaN values as one the account never had)."""
+    named = pd.unique(queries["account_id"].dropna())
+    if len(named) > SUBSET_SHARE * len(dataset.accounts):
+        return dataset
+    known = dataset.accounts["account_id"].isin(named).to_numpy(dtype=bool, na_value=False)
+    if int(known.sum()) < len(named):  # unknown accounts: the full table reports them
+        return dataset
+    return restrict_accounts(dataset, named)
+
+
 def _coded_queries(events: _Events, queries: pd.DataFrame, category: pd.Series
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(account code, category code, at in µs, has a category) of every query."""
@@ -434,7 +450,7 @@ def _computed_columns(dataset: Dataset, queries: pd.DataFrame, specs: list[Featu
     if missing:
         raise ValueError(f"build_features: queries lack columns {missing}; expected {list(QUERY_COLUMNS)}")
     category = queries["category"] if "category" in queries else pd.Series(pd.NA, index=queries.index)
-    events = _Events(dataset, category)
+    events = _Events(_queried_accounts_only(dataset, queries), category)
     q_acc, q_cat, at, has_category = _coded_queries(events, queries, category)
     # Work in (account, category, at) order: binary searches on sorted probes are cache-friendly.
     perm = np.lexsort((at, q_cat, q_acc))

@@ -424,3 +424,26 @@ def test_float32_features_are_the_float64_values_rounded() -> None:
     text = [c for c in wide.columns if c not in numeric]
     pd.testing.assert_frame_equal(narrow[text], wide[text])
     assert list(narrow.columns) == list(wide.columns) and narrow.index.equals(queries.index)
+
+
+def test_queries_for_few_accounts_read_only_their_events_with_the_same_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Features of a few accounts are built from those accounts' events only; the values are those of
+    a build over every account's events (channels, event types and categories only others have too)."""
+    import features.builder as builder
+
+    ds, queries = _brute_force_world()
+    one = queries.assign(account_id="a0")
+    one.loc[one.index[:3], "category"] = "Lager"
+    seen: list[int] = []
+    real = builder._Events.__init__
+
+    def spy(self, dataset, categories):  # type: ignore[no-untyped-def]
+        seen.append(len(dataset.accounts))
+        real(self, dataset, categories)
+
+    monkeypatch.setattr(builder._Events, "__init__", spy)
+    few = build_features(ds, one)
+    monkeypatch.setattr(builder, "SUBSET_SHARE", -1.0)
+    every = build_features(ds, one)
+    assert seen == [1, len(ds.accounts)]
+    pd.testing.assert_frame_equal(few, every, check_exact=True)

@@ -1,17 +1,24 @@
 """Speed and memory at scale: generate, train and recommend through the CLI, and scoring throughput.
 
-    python benchmarks/scale.py --accounts 20000
+    python benchmarks/scale.py --accounts 20000 100000
+    python benchmarks/scale.py --accounts 20000 100000 --data /work/data/w20k /work/data/w100k
 
-Prints wall time and peak memory of each CLI step (each in its own process), and the scoring
-throughput of the decision pipeline (account-actions per second, eligibility + design matrix +
-conversion and value models) next to the learner's bare ``predict_proba`` on the same matrix.
+For each size: ``symbiose generate`` (skipped when ``--data`` names an existing directory for that
+size), ``symbiose train`` (default configuration), ``symbiose recommend`` (pandas engine) and, when
+pyspark is importable and ``recommend`` has an ``--engine`` option, ``symbiose recommend --engine
+spark --master local[2]``. Each step runs in its own process; the table gives its wall seconds, CPU
+seconds and peak memory (the largest resident set of the step's process or of any process it
+waited for, from ``wait4``). Then the scoring throughput of the decision pipeline (account-actions
+per second, eligibility + design matrix + conversion and value models) next to the learner's bare
+``predict_proba`` on the same matrix, and their ratio.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -24,12 +31,27 @@ import pandas as pd
 BIN = Path(sys.executable).parent / "symbiose"
 
 
-def _run(args: list[str], env: dict[str, str]) -> tuple[float, float]:
+def _run(args: list[str], env: dict[str, str]) -> dict[str, float]:
+    """Run ``symbiose ARGS`` in its own process: wall seconds, CPU seconds, peak MiB."""
     started = time.perf_counter()
-    subprocess.run([str(BIN), *args], check=True, env=env, stdout=subprocess.DEVNULL)
+    proc = subprocess.Popen([str(BIN), *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - started
-    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return seconds, peak_mib
+    stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        raise SystemExit(f"symbiose {' '.join(args)} failed with exit code {code}:\n{stderr[-2000:]}")
+    return {"seconds": seconds, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_MiB": usage.ru_maxrss / 1024}
+
+
+def spark_available(env: dict[str, str]) -> str | None:
+    """None when the Spark engine can run; otherwise why not."""
+    if importlib.util.find_spec("pyspark") is None:
+        return "pyspark is not installed"
+    help_text = subprocess.run([str(BIN), "recommend", "--help"], env=env, capture_output=True, text=True).stdout
+    if "--engine" not in help_text:
+        return "`symbiose recommend` has no --engine option yet"
+    return None
 
 
 def throughput(data_dir: Path, env: dict[str, str]) -> dict[str, float]:
@@ -73,26 +95,67 @@ def throughput(data_dir: Path, env: dict[str, str]) -> dict[str, float]:
             "ratio_pipeline_to_bare": (n_pairs / score_s) / (len(X) / bare_s)}
 
 
+def run_size(accounts: int, data: Path | None, as_of: str, seed: int, work: Path,
+             with_throughput: bool) -> tuple[list[dict[str, object]], dict[str, float] | None]:
+    """The CLI steps (and throughput) for one size, in an MLflow store of its own under ``work``."""
+    env = {**os.environ, "SYMBIOSE_HOME": str(work / f"home-{accounts}")}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    env.pop("MLFLOW_REGISTRY_URI", None)
+    rows: list[dict[str, object]] = []
+
+    def step(name: str, args: list[str]) -> None:
+        rows.append({"accounts": accounts, "step": name, **_run(args, env)})
+        print(f"{accounts:,} accounts, {name}: {rows[-1]['seconds']:.1f} s, {rows[-1]['peak_MiB']:.0f} MiB", flush=True)
+
+    if data is None or not data.is_dir():
+        data = data or work / f"data-{accounts}"
+        step("generate", ["generate", "--out", str(data), "--accounts", str(accounts), "--seed", str(seed),
+                          "--format", "parquet"])
+    step("train", ["train", "--data", str(data), "--as-of", as_of])
+    step("recommend (pandas)", ["recommend", "--data", str(data), "--as-of", as_of,
+                                "--out", str(work / f"recs-{accounts}.parquet")])
+    why_not = spark_available(env)
+    if why_not is None:
+        step("recommend (spark, local[2])", ["recommend", "--engine", "spark", "--master", "local[2]", "--data",
+                                            str(data), "--as-of", as_of, "--out",
+                                            str(work / f"recs-spark-{accounts}.parquet")])
+    else:
+        print(f"{accounts:,} accounts: Spark step skipped: {why_not}", flush=True)
+    if not with_throughput:
+        return rows, None
+    done = subprocess.run([sys.executable, __file__, "--throughput-of", str(data)], env=env, check=True,
+                          capture_output=True, text=True)
+    return rows, json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--accounts", type=int, default=20000)
+    parser.add_argument("--accounts", type=int, nargs="+", default=[20000])
+    parser.add_argument("--data", type=Path, nargs="*", default=[],
+                        help="existing data directories, one per --accounts size, used instead of generating")
+    parser.add_argument("--as-of", default="2025-07-01")
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--no-throughput", action="store_true", help="skip the scoring throughput")
+    parser.add_argument("--throughput-of", type=Path, help=argparse.SUPPRESS)  # one size's throughput, as JSON
     args = parser.parse_args()
+    if args.throughput_of is not None:
+        print(json.dumps(throughput(args.throughput_of, dict(os.environ))))
+        return
+    if args.data and len(args.data) != len(args.accounts):
+        parser.error(f"--data names {len(args.data)} directories for {len(args.accounts)} --accounts sizes")
+    rows: list[dict[str, object]] = []
+    ratios: dict[int, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "SYMBIOSE_HOME": str(Path(tmp) / "home")}
-        env.pop("MLFLOW_TRACKING_URI", None)
-        data = Path(tmp) / "data"
-        rows = []
-        s, m = _run(["generate", "--out", str(data), "--accounts", str(args.accounts), "--seed", str(args.seed)], env)
-        rows.append(("generate", s, m))
-        s, m = _run(["train", "--data", str(data), "--as-of", "2025-07-01"], env)
-        rows.append(("train", s, m))
-        s, m = _run(["recommend", "--data", str(data), "--as-of", "2025-07-01", "--out", str(Path(tmp) / "r.parquet")], env)
-        rows.append(("recommend", s, m))
-        print(f"\nCLI steps, {args.accounts:,} accounts (peak = largest child process so far):")
-        print(pd.DataFrame(rows, columns=["step", "seconds", "peak_MiB"]).round(1).to_string(index=False))
-        tp = throughput(data, env)
-        print("\nScoring throughput:")
+        for i, accounts in enumerate(args.accounts):
+            data = args.data[i] if args.data else None
+            size_rows, tp = run_size(accounts, data, args.as_of, args.seed, Path(tmp), not args.no_throughput)
+            rows += size_rows
+            if tp is not None:
+                ratios[accounts] = tp
+    print("\nCLI steps (each in its own process):")
+    print(pd.DataFrame(rows).round(1).to_string(index=False))
+    for accounts, tp in ratios.items():
+        print(f"\nScoring throughput, {accounts:,} accounts:")
         print(pd.Series(tp).round(2).to_string())
 
 

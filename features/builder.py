@@ -13,7 +13,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from features.dataset import Dataset
+from features.dataset import Dataset, restrict_accounts
 from features.definitions import FeatureSpec, feature_specs
 from features.policy import NONE_CHANNEL
 from features.windows import (
@@ -29,6 +29,10 @@ from features.windows import (
 )
 
 QUERY_COLUMNS = ("account_id", "at", "category")
+#: Queries answered together: their window positions are held in memory at once.
+QUERY_CHUNK = 250_000
+#: Largest share of the accounts that queries may name for the events of the others to be left out.
+SUBSET_SHARE = 0.5
 
 
 def _unique_strings(*columns: pd.Series) -> list[str]:
@@ -39,35 +43,18 @@ def _unique_strings(*columns: pd.Series) -> list[str]:
     return sorted({str(v) for v in pd.unique(np.concatenate(values))})
 
 
-class _Context:
-    """Vocabularies, event indexes and window views shared by all features of one build."""
+class _Events:
+    """Vocabularies, coded event tables and event indexes of one build, shared by all query chunks."""
 
-    def __init__(self, dataset: Dataset, queries: pd.DataFrame) -> None:
-        missing = [c for c in ("account_id", "at") if c not in queries.columns]
-        if missing:
-            raise ValueError(f"build_features: queries lack columns {missing}; expected {list(QUERY_COLUMNS)}")
+    def __init__(self, dataset: Dataset, query_categories: pd.Series) -> None:
         self.dataset = dataset
         self.accounts = pd.Index(dataset.accounts["account_id"])
         if not self.accounts.is_unique:
             raise ValueError("build_features: accounts.account_id must be unique")
-        self.q_acc = codes_in(queries["account_id"], self.accounts)
-        if (self.q_acc < 0).any():
-            unknown = queries["account_id"].to_numpy(dtype=object)[self.q_acc < 0][:5].tolist()
-            raise ValueError(f"build_features: queries name accounts not in the accounts table: {unknown}")
-        self.at = to_us(queries["at"]) if len(queries) else np.zeros(0, dtype=np.int64)
-        category = queries["category"] if "category" in queries else pd.Series(pd.NA, index=queries.index)
-        self.has_category = category.notna().to_numpy()
         web = dataset.web_events
         web_cats = web["product_category"] if "product_category" in web else pd.Series([], dtype="str")
         self.categories = pd.Index(_unique_strings(dataset.offers["product_category"],
-                                                   dataset.orders["product_category"], web_cats, category))
-        self.q_cat = codes_in(category, self.categories)
-        # Work in (account, category, at) order: binary searches on sorted probes are cache-friendly.
-        self.perm = np.lexsort((self.at, self.q_cat, self.q_acc))
-        self.q_acc, self.q_cat = self.q_acc[self.perm], self.q_cat[self.perm]
-        self.at, self.has_category = self.at[self.perm], self.has_category[self.perm]
-        self._views: dict[tuple, AsOfWindows] = {}
-        self._clocks: dict[int, QueryClock] = {}
+                                                   dataset.orders["product_category"], web_cats, query_categories))
 
     @property
     def n_acc(self) -> int:
@@ -185,13 +172,13 @@ class _Context:
         keys = self.acc_cat(self.orders["acc"].to_numpy(), self.orders["cat"].to_numpy())
         return self._order_index(keys, rows=self._category_order_heads)
 
-    def _acc_channel(self, acc: np.ndarray, ch: np.ndarray) -> np.ndarray:
+    def acc_channel(self, acc: np.ndarray, ch: np.ndarray) -> np.ndarray:
         return combine_codes([acc, ch], [self.n_acc, len(self.channels)])
 
     @cached_property
     def touches_by_channel(self) -> EventIndex:
         t = self.touches
-        return EventIndex(self._acc_channel(t["acc"].to_numpy(), t["ch"].to_numpy()), self.touch_timeline.times,
+        return EventIndex(self.acc_channel(t["acc"].to_numpy(), t["ch"].to_numpy()), self.touch_timeline.times,
                           timeline=self.touch_timeline)
 
     @cached_property
@@ -216,7 +203,7 @@ class _Context:
         conversion: counting those with window end < at reads only orders before at."""
         t = self.touches
         window_end, converted = self._touch_outcomes
-        return EventIndex(self._acc_channel(t["acc"].to_numpy(), t["ch"].to_numpy()), window_end,
+        return EventIndex(self.acc_channel(t["acc"].to_numpy(), t["ch"].to_numpy()), window_end,
                           {"converted": converted})
 
     @cached_property
@@ -259,6 +246,26 @@ class _Context:
         return self._web_index(combine_codes([w["acc"].to_numpy(), w["cat"].to_numpy(), w["type"].to_numpy()],
                                              [self.n_acc, self.n_cat, len(self.event_types)]))
 
+
+class _Context:
+    """One chunk of queries, in (account, category, at) order, and its window views over the
+    build's event indexes (:class:`_Events`)."""
+
+    def __init__(self, events: _Events, q_acc: np.ndarray, q_cat: np.ndarray, at: np.ndarray,
+                 has_category: np.ndarray) -> None:
+        self.events = events
+        self.dataset = events.dataset
+        self.q_acc, self.q_cat, self.at, self.has_category = q_acc, q_cat, at, has_category
+        self._views: dict[tuple, AsOfWindows] = {}
+        self._clocks: dict[int, QueryClock] = {}
+
+    @property
+    def n_cat(self) -> int:
+        return self.events.n_cat
+
+    def acc_cat(self, acc: np.ndarray, cat: np.ndarray) -> np.ndarray:
+        return self.events.acc_cat(acc, cat)
+
     # -- query views ---------------------------------------------------------------------------
 
     def view(self, index_name: str, key: str | None = None) -> AsOfWindows:
@@ -266,7 +273,7 @@ class _Context:
         the index) category, channel ``key`` or event type ``key``."""
         cache_key = (index_name, key)
         if cache_key not in self._views:
-            index: EventIndex = getattr(self, index_name)
+            index: EventIndex = getattr(self.events, index_name)
             self._views[cache_key] = AsOfWindows(index, self._query_keys(index_name, key), self.clock(index))
         return self._views[cache_key]
 
@@ -278,23 +285,24 @@ class _Context:
         return self._clocks[id(timeline)]
 
     def _query_keys(self, index_name: str, key: str | None) -> np.ndarray:
-        n = len(self.q_acc)
+        n, e = len(self.q_acc), self.events
         if index_name in ("order_lines", "order_events", "web_by_account"):
             return self.q_acc
         if index_name in ("category_lines", "category_order_events", "touches_by_category", "web_by_category"):
             return self.acc_cat(self.q_acc, self.q_cat)
         if index_name in ("touches_by_channel", "judged_touches"):
-            code = self.channels.get_indexer([key])[0]
-            return self._acc_channel(self.q_acc, np.full(n, code))
+            code = e.channels.get_indexer([key])[0]
+            return e.acc_channel(self.q_acc, np.full(n, code))
         if index_name == "judged_offer_touches":
-            return combine_codes([self.q_acc, np.full(n, int(key == "discounted"))], [self.n_acc, 2])
-        code = self.event_types.get_indexer([key])[0]
+            return combine_codes([self.q_acc, np.full(n, int(key == "discounted"))], [e.n_acc, 2])
+        code = e.event_types.get_indexer([key])[0]
         if index_name == "web_by_type":
-            return combine_codes([self.q_acc, np.full(n, code)], [self.n_acc, len(self.event_types)])
+            return combine_codes([self.q_acc, np.full(n, code)], [e.n_acc, len(e.event_types)])
         if index_name == "web_by_category_type":
             return combine_codes([self.q_acc, self.q_cat, np.full(n, code)],
-                                 [self.n_acc, self.n_cat, len(self.event_types)])
+                                 [e.n_acc, e.n_cat, len(e.event_types)])
         raise ValueError(f"unknown event index {index_name!r}")
+
 
 
 def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -330,7 +338,7 @@ def _category_count(c: _Context, s: FeatureSpec) -> np.ndarray:
     w, total = _window(s), np.zeros(len(c.q_acc))
     for code in range(c.n_cat):
         keys = c.acc_cat(c.q_acc, np.full(len(c.q_acc), code))
-        total += AsOfWindows(c.category_lines, keys, c.clock(c.category_lines)).count(w) > 0
+        total += AsOfWindows(c.events.category_lines, keys, c.clock(c.events.category_lines)).count(w) > 0
     return total
 
 
@@ -385,13 +393,14 @@ KINDS: dict[str, _Compute] = {
 }
 
 
-def build_features(dataset: Dataset, queries: pd.DataFrame, specs: list[FeatureSpec] | None = None
-                   ) -> pd.DataFrame:
+def build_features(dataset: Dataset, queries: pd.DataFrame, specs: list[FeatureSpec] | None = None,
+                   numeric_dtype: type[np.floating] = np.float64) -> pd.DataFrame:
     """Feature frame for ``queries`` (columns ``account_id``, ``at``, optional ``category``).
 
     Same index and order as ``queries``; one column per account- or category-scope spec
-    (default: :func:`features.definitions.feature_specs`), numeric as float64 and categorical
-    as ``str`` with NA. Only rows with a timestamp strictly before each query's ``at`` are read.
+    (default: :func:`features.definitions.feature_specs`), numeric as float64 (``numeric_dtype``:
+    the float64 values rounded, e.g. float32 to halve the memory) and categorical as ``str`` with
+    NA. Only rows with a timestamp strictly before each query's ``at`` are read.
     Category features are NaN for queries without a category. Channels, event types or account
     columns that a stored spec names but the data lacks give 0 counts and NaN values.
     """
@@ -405,19 +414,70 @@ def build_features(dataset: Dataset, queries: pd.DataFrame, specs: list[FeatureS
     if unknown:
         raise ValueError(f"build_features: no computation for features {', '.join(unknown[:5])}; "
                          f"known kinds: {', '.join(KINDS)}")
-    context = _Context(dataset, queries)
-    columns: dict[str, np.ndarray] = {}
-    for spec in specs:
-        values = KINDS[str(spec.kind)](context, spec)
-        if spec.dtype == "numeric":
-            values = np.asarray(values, dtype=np.float64)
-            if spec.scope == "category":
-                values = np.where(context.has_category, values, np.nan)
-        restored = np.empty(len(values), dtype=values.dtype)
-        restored[context.perm] = values
-        columns[spec.name] = restored
-    out = pd.DataFrame(columns, index=queries.index)
-    for spec in specs:
+    return _assemble(specs, _computed_columns(dataset, queries, specs, numeric_dtype), numeric_dtype, queries.index)
+
+
+def _queried_accounts_only(dataset: Dataset, queries: pd.DataFrame) -> Dataset:
+    """``dataset`` with only the accounts the queries name, when that is at most
+    :data:`SUBSET_SHARE` of them: an account's features read its own events only, so indexing the
+    others' would cost time and memory for nothing (a channel, event type or category that only
+    other accounts have gives the same 0 counts and NaN values as one the account never had)."""
+    named = pd.unique(queries["account_id"].dropna())
+    if len(named) > SUBSET_SHARE * len(dataset.accounts):
+        return dataset
+    known = dataset.accounts["account_id"].isin(named).to_numpy(dtype=bool, na_value=False)
+    if int(known.sum()) < len(named):  # unknown accounts: the full table reports them
+        return dataset
+    return restrict_accounts(dataset, named)
+
+
+def _coded_queries(events: _Events, queries: pd.DataFrame, category: pd.Series
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(account code, category code, at in µs, has a category) of every query."""
+    q_acc = codes_in(queries["account_id"], events.accounts)
+    if (q_acc < 0).any():
+        unknown = queries["account_id"].to_numpy(dtype=object)[q_acc < 0][:5].tolist()
+        raise ValueError(f"build_features: queries name accounts not in the accounts table: {unknown}")
+    at = to_us(queries["at"]) if len(queries) else np.zeros(0, dtype=np.int64)
+    return q_acc, codes_in(category, events.categories), at, category.notna().to_numpy()
+
+
+def _computed_columns(dataset: Dataset, queries: pd.DataFrame, specs: list[FeatureSpec],
+                      numeric_dtype: type[np.floating]) -> dict[str, np.ndarray]:
+    """Every spec's values in the queries' order, computed chunk by chunk of :data:`QUERY_CHUNK`
+    queries over event indexes built once (the window views of one chunk are freed before the next)."""
+    missing = [c for c in ("account_id", "at") if c not in queries.columns]
+    if missing:
+        raise ValueError(f"build_features: queries lack columns {missing}; expected {list(QUERY_COLUMNS)}")
+    category = queries["category"] if "category" in queries else pd.Series(pd.NA, index=queries.index)
+    events = _Events(_queried_accounts_only(dataset, queries), category)
+    q_acc, q_cat, at, has_category = _coded_queries(events, queries, category)
+    # Work in (account, category, at) order: binary searches on sorted probes are cache-friendly.
+    perm = np.lexsort((at, q_cat, q_acc))
+    n = len(perm)
+    columns = {s.name: np.empty(n, dtype=numeric_dtype if s.dtype == "numeric" else object) for s in specs}
+    for start in range(0, n, QUERY_CHUNK):
+        rows = perm[start:start + QUERY_CHUNK]
+        context = _Context(events, q_acc[rows], q_cat[rows], at[rows], has_category[rows])
+        for spec in specs:
+            values = KINDS[str(spec.kind)](context, spec)
+            if spec.dtype == "numeric":
+                values = np.asarray(values, dtype=np.float64)
+                if spec.scope == "category":
+                    values = np.where(context.has_category, values, np.nan)
+            columns[spec.name][rows] = values
+    return columns
+
+
+def _assemble(specs: list[FeatureSpec], columns: dict[str, np.ndarray], numeric_dtype: type[np.floating],
+              index: pd.Index) -> pd.DataFrame:
+    """The feature frame: numeric columns in one block (not copied again), categorical ones as ``str``."""
+    numeric = [s.name for s in specs if s.dtype == "numeric"]
+    block = np.empty((len(numeric), len(index)), dtype=numeric_dtype)
+    for j, name in enumerate(numeric):
+        block[j] = columns.pop(name)
+    out = pd.DataFrame(block.T, index=index, columns=numeric, copy=False)
+    for position, spec in enumerate(specs):
         if spec.dtype == "categorical":
-            out[spec.name] = out[spec.name].astype("str")
+            out.insert(position, spec.name, pd.Series(columns.pop(spec.name), index=index).astype("str"))
     return out

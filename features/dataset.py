@@ -69,12 +69,13 @@ class Dataset:
         return {c: float(by_cat.get(c, overall)) for c in self.categories}
 
     def before(self, as_of: pd.Timestamp) -> Dataset:
-        """The same data restricted to rows strictly before ``as_of`` (as-of correctness)."""
+        """The same data restricted to rows strictly before ``as_of`` (as-of correctness).
+
+        A table with no row at or after ``as_of`` is shared, not copied (tables are never modified
+        in place), so restricting to the usual as-of time costs no memory.
+        """
         as_of = pd.Timestamp(as_of)
-        tables = {
-            name: getattr(self, name).loc[lambda df, c=col: df[c] < as_of].reset_index(drop=True)
-            for name, col in TIME_COLUMNS.items()
-        }
+        tables = {name: _rows_before(getattr(self, name), col, as_of) for name, col in TIME_COLUMNS.items()}
         return replace(self, **tables)
 
     def latest_time(self) -> pd.Timestamp | None:
@@ -90,6 +91,29 @@ class Dataset:
         if latest is None:
             return pd.Timestamp.now(tz="UTC").tz_localize(None).normalize()
         return latest.normalize() + pd.Timedelta(days=1)
+
+
+def restrict_accounts(dataset: Dataset, account_ids: pd.Series | pd.Index | list[str]) -> Dataset:
+    """``dataset`` with only the accounts ``account_ids`` (in the accounts table's order) and the
+    orders, touches and web events of those accounts; offers, reps and the policy stay whole."""
+    keep = pd.Index(pd.unique(pd.Series(account_ids, dtype="str").dropna()))
+    tables = {name: _rows_of(getattr(dataset, name), keep) for name in ("accounts", *TIME_COLUMNS)}
+    return replace(dataset, **tables)
+
+
+def _rows_of(table: pd.DataFrame, accounts: pd.Index) -> pd.DataFrame:
+    """The rows of ``table`` whose ``account_id`` is in ``accounts``, renumbered from 0."""
+    mask = table["account_id"].isin(accounts).to_numpy(dtype=bool, na_value=False)
+    return table.loc[mask].reset_index(drop=True)
+
+
+def _rows_before(table: pd.DataFrame, column: str, as_of: pd.Timestamp) -> pd.DataFrame:
+    """The rows of ``table`` whose ``column`` is before ``as_of``, renumbered from 0; ``table``
+    itself when that is every row and it is numbered from 0 already."""
+    keep = (table[column] < as_of).to_numpy(dtype=bool, na_value=False)
+    if keep.all() and isinstance(table.index, pd.RangeIndex) and table.index.start == 0 and table.index.step == 1:
+        return table
+    return table.loc[keep].reset_index(drop=True)
 
 
 def _to_contract_frame(name: str, df: pd.DataFrame) -> pd.DataFrame:

@@ -48,6 +48,15 @@ def line_values(orders: pd.DataFrame, category_margin: dict[str, float]) -> dict
     return {"net": net, "list": list_price, "margin": net - (1.0 - rate) * list_price}
 
 
+def _orders_of(orders: pd.DataFrame, accounts: pd.Series) -> pd.DataFrame:
+    """The order lines of ``accounts`` when they are at most half of the accounts that ordered (a
+    window's outcome reads its own account's lines only), else all of ``orders``."""
+    named = pd.unique(accounts.dropna())
+    if len(named) > 0.5 * orders["account_id"].nunique():
+        return orders
+    return orders.loc[orders["account_id"].isin(named).to_numpy(dtype=bool, na_value=False)]
+
+
 def window_outcomes(dataset: Dataset, queries: pd.DataFrame, window_days: int | None = None,
                     *, category_margin: dict[str, float] | None = None) -> pd.DataFrame:
     """Outcome of the window ``(at, at + W]`` for arbitrary queries.
@@ -72,8 +81,8 @@ def window_outcomes(dataset: Dataset, queries: pd.DataFrame, window_days: int | 
     category = queries["category"] if "category" in queries else pd.Series(pd.NA, index=queries.index)
     any_cat = category.isna().to_numpy()
 
-    orders = dataset.orders
     margins = dataset.category_margin_rates() if category_margin is None else category_margin
+    orders = _orders_of(dataset.orders, queries["account_id"])
     values = line_values(orders, margins)
     accounts = pd.Index(pd.unique(np.concatenate([
         pd.unique(orders["account_id"].dropna()), pd.unique(queries["account_id"].dropna())])))

@@ -12,6 +12,8 @@ of outreach effects remain.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -84,12 +86,16 @@ def _touched(dataset: Dataset, queries: pd.DataFrame) -> np.ndarray:
 
 
 def untreated_examples(dataset: Dataset, as_of: pd.Timestamp, specs: list[FeatureSpec],
-                       categories: list[str], per_account: int, seed: int = 0) -> pd.DataFrame:
+                       categories: list[str], per_account: int, seed: int = 0, *,
+                       keep: Callable[[pd.Series], np.ndarray] | None = None,
+                       numeric_dtype: type[np.floating] = np.float64) -> pd.DataFrame:
     """`none` examples from untreated account periods before ``as_of``.
 
     Returns columns ``account_id``, ``touched_at`` (the window start), ``category``, the feature
     columns, ``converted`` and ``list_revenue``; empty when ``per_account`` is 0 or there is no
-    history. ``dataset`` must already be restricted to rows before ``as_of``.
+    history. ``dataset`` must already be restricted to rows before ``as_of``. ``keep``: which window
+    starts to keep (a mask over them), applied before any outcome or feature is computed (the other
+    rows do not change); ``numeric_dtype``: of the numeric features (``build_features``).
     """
     if per_account < 0:
         raise ValueError(f"per_account must be >= 0, got {per_account}")
@@ -103,9 +109,12 @@ def untreated_examples(dataset: Dataset, as_of: pd.Timestamp, specs: list[Featur
         "at": np.repeat(starts["at"].to_numpy(), len(categories)),
         "category": np.tile(np.asarray(categories, dtype=object), len(starts)),
     })
-    queries = queries[~_touched(dataset, queries)].reset_index(drop=True)
+    wanted = ~_touched(dataset, queries)
+    if keep is not None:
+        wanted &= np.asarray(keep(queries["at"]), dtype=bool)
+    queries = queries[wanted].reset_index(drop=True)
     outcome = window_outcomes(dataset, queries)
-    feats = build_features(dataset, queries, specs)
+    feats = build_features(dataset, queries, specs, numeric_dtype=numeric_dtype)
     out = pd.concat([
         pd.DataFrame({"account_id": queries["account_id"], "touched_at": queries["at"],
                       "category": queries["category"].astype(str)}),

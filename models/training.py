@@ -22,6 +22,7 @@ import pandas as pd
 from features.dataset import Dataset
 from features.policy import NONE_CHANNEL
 from features.snapshot import build_snapshot
+from models.account_sample import AccountSample
 from models.candidates import fit_learner, make_learner
 from models.crossfit import cross_fit, replay_block, time_folds
 from models.decision import score_actions
@@ -46,6 +47,8 @@ class TrainingResult:
     data_summary: dict[str, float]
     validation: pd.DataFrame = field(repr=False)
     selection: Selection | None = field(default=None, repr=False)
+    #: The accounts training used: all, or a stratified sample (``TrainingConfig.sample_accounts``).
+    sample: AccountSample | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -79,9 +82,10 @@ def train_pipeline(dataset: Dataset, as_of: pd.Timestamp | None = None,
         single_action=fitted.single_action, single_value=fitted.single_value,
     )
     fit_rows = prep.train if cfg.effective_calibration != "effect" else ~prep.valid
-    p_valid = pipeline.conversion_probability(X[prep.valid], examples[prep.valid])
+    p_all = conversion_probabilities(pipeline, X, examples, prep.valid | fit_rows)
+    p_valid = p_all[prep.valid]
     metrics = {f"valid_{k}": v for k, v in classification_metrics(y[prep.valid], p_valid).items()}
-    p_fit = pipeline.conversion_probability(X[fit_rows], examples[fit_rows])
+    p_fit = p_all[fit_rows]
     metrics.update({f"train_{k}": v for k, v in classification_metrics(y[fit_rows], p_fit).items()
                     if k in ("auc", "log_loss")})
     metrics["best_iteration"] = float(getattr(fitted.classifier, "best_iteration_", np.nan))
@@ -103,14 +107,32 @@ def train_pipeline(dataset: Dataset, as_of: pd.Timestamp | None = None,
         "examples_validation": float(prep.valid.sum()), "conversion_rate": float(y.mean()),
         "none_share": float((examples["channel"].iloc[:prep.n_logged] == NONE_CHANNEL).mean()),
         "examples_untreated_history": float(prep.n_history),
+        "accounts_sampled": float(prep.sample.sampled),
     }
     params = {"as_of": prep.as_of.isoformat(), "features": len(prep.specs), **cfg.as_params(),
+              **prep.sample.as_params(),
               "learner_chosen": fitted.learner, "policy_mode": fitted.policy_mode,
               **{f"clf_{k}": v for k, v in _learner_params(fitted.classifier).items()}}
     if fitted.calibration is not None:
         metrics.update({f"calibration_{k}": v for k, v in fitted.calibration.describe().items()})
     pipeline.metrics = dict(metrics)
-    return TrainingResult(pipeline, metrics, params, summary, validation, fitted.selection)
+    return TrainingResult(pipeline, metrics, params, summary, validation, fitted.selection, prep.sample)
+
+
+#: Rows whose conversion probabilities are computed together (bounds the scoring matrices' memory).
+SCORING_CHUNK = 200_000
+
+
+def conversion_probabilities(pipeline: DecisionPipeline, X: pd.DataFrame, examples: pd.DataFrame,
+                             rows: np.ndarray) -> np.ndarray:
+    """The pipeline's calibrated P(convert) of the design rows ``X[rows]`` (NaN elsewhere), chunk by
+    chunk of :data:`SCORING_CHUNK` rows (each row's probability depends on that row only)."""
+    out = np.full(len(X), np.nan)
+    positions = np.flatnonzero(rows)
+    for start in range(0, len(positions), SCORING_CHUNK):
+        chunk = positions[start:start + SCORING_CHUNK]
+        out[chunk] = pipeline.conversion_probability(X.iloc[chunk], examples.iloc[chunk])
+    return out
 
 
 def conversion_model(cfg: TrainingConfig, design: DesignMatrix) -> Any:

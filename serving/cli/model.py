@@ -36,13 +36,16 @@ def train(
         + " (default s; auto chooses among the learners on held-out logged decisions)")] = None,
     config: Annotated[Path | None, typer.Option(
         "--config", help="YAML file of training settings (any TrainingConfig field)")] = None,
+    sample_accounts: Annotated[int | None, typer.Option(
+        "--sample-accounts", min=1, metavar="N",
+        help="train on a stratified, seeded sample of N accounts (by region, segment, ordered, touched)")] = None,
 ) -> None:
     """Build features, train, evaluate, log to MLflow and register a model version."""
     from features.dataset import check_as_of
     from models.tracking import train_and_log
 
     with command_errors():
-        cfg = _training_config(config, learner)
+        cfg = _training_config(config, learner, sample_accounts)
         given = parse_as_of(as_of)
         ds = load_data(data)
         ts = None if given is None else check_as_of(ds, given)
@@ -51,6 +54,8 @@ def train(
         with progress("training"):
             run = train_and_log(ds, ts, config=cfg)
         _print_training(run)
+        if run.result.sample is not None:
+            out.print(run.result.sample.describe(), highlight=False, markup=False)
         if run.result.selection is not None:
             out.print(run.result.selection.text(), highlight=False, markup=False)
         if run.evaluation is not None:
@@ -63,8 +68,9 @@ def train(
                       "the champion and makes it champion if it is at least as good", highlight=False)
 
 
-def _training_config(path: Path | None, learner: str | None) -> Any:
-    """The training settings: the YAML file's (or the defaults), with ``--learner`` on top."""
+def _training_config(path: Path | None, learner: str | None, sample_accounts: int | None = None) -> Any:
+    """The training settings: the YAML file's (or the defaults), with ``--learner`` and
+    ``--sample-accounts`` on top."""
     from dataclasses import replace
 
     from models.training_config import TrainingConfig
@@ -72,6 +78,8 @@ def _training_config(path: Path | None, learner: str | None) -> Any:
     if path is not None and not path.is_file():
         raise CommandError(f"--config {path}: no such file")
     cfg = TrainingConfig.from_yaml(path) if path is not None else TrainingConfig()
+    if sample_accounts is not None:
+        cfg = replace(cfg, sample_accounts=sample_accounts)
     return cfg if learner is None else replace(cfg, learner=learner)
 
 

@@ -384,3 +384,66 @@ def test_features_agree_with_a_brute_force_computation() -> None:
         offered = t.loc[(t["account_id"] == acc) & (t["touched_at"] < at) & (t["touched_at"] >= at - 90 * DAY)
                         & (t["offer_id"].map(offer_cat) == cat)]
         assert f["cat_touches_90d"] == len(offered)
+
+
+def _brute_force_world() -> tuple[Dataset, pd.DataFrame]:
+    rng = np.random.default_rng(5)
+    days = rng.integers(-400, 5, 300)
+    rows = {
+        "orders": [(int(a), int(d) * DAY, int(c), int(v), 5 * int(k)) for a, d, c, v, k in zip(
+            rng.integers(0, 3, 120), days[:120], rng.integers(0, 3, 120), rng.integers(1, 500, 120),
+            rng.integers(0, 2, 120), strict=True)],
+        "touches": [(int(a), int(d) * DAY, int(c), int(o)) for a, d, c, o in zip(
+            rng.integers(0, 3, 60), days[120:180], rng.integers(0, 3, 60), rng.integers(0, 3, 60), strict=True)],
+        "web": [(int(a), int(d) * DAY, int(e), int(c)) for a, d, e, c in zip(
+            rng.integers(0, 3, 120), days[180:], rng.integers(0, 2, 120), rng.integers(0, 4, 120), strict=True)],
+    }
+    queries = _queries(*[(f"a{int(a)}", T0 + int(d) * DAY, (CATS + [None])[int(c)]) for a, d, c in zip(
+        rng.integers(0, 3, 50), rng.integers(-200, 10, 50), rng.integers(0, 4, 50), strict=True)],
+        index=list(rng.permutation(50) + 100))
+    return _random_dataset(rows), queries
+
+
+def test_queries_answered_in_chunks_give_the_same_features(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Queries are answered chunk by chunk (bounded memory); the chunk size changes no value."""
+    import features.builder as builder
+
+    ds, queries = _brute_force_world()
+    whole = build_features(ds, queries)
+    monkeypatch.setattr(builder, "QUERY_CHUNK", 7)
+    pd.testing.assert_frame_equal(build_features(ds, queries), whole, check_exact=True)
+
+
+def test_float32_features_are_the_float64_values_rounded() -> None:
+    ds, queries = _brute_force_world()
+    wide = build_features(ds, queries)
+    narrow = build_features(ds, queries, numeric_dtype=np.float32)
+    numeric = [c for c in wide.columns if wide[c].dtype == np.float64]
+    assert numeric and all(narrow[c].dtype == np.float32 for c in numeric)
+    np.testing.assert_array_equal(narrow[numeric].to_numpy(), wide[numeric].to_numpy(dtype=np.float32))
+    text = [c for c in wide.columns if c not in numeric]
+    pd.testing.assert_frame_equal(narrow[text], wide[text])
+    assert list(narrow.columns) == list(wide.columns) and narrow.index.equals(queries.index)
+
+
+def test_queries_for_few_accounts_read_only_their_events_with_the_same_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Features of a few accounts are built from those accounts' events only; the values are those of
+    a build over every account's events (channels, event types and categories only others have too)."""
+    import features.builder as builder
+
+    ds, queries = _brute_force_world()
+    one = queries.assign(account_id="a0")
+    one.loc[one.index[:3], "category"] = "Lager"
+    seen: list[int] = []
+    real = builder._Events.__init__
+
+    def spy(self, dataset, categories):  # type: ignore[no-untyped-def]
+        seen.append(len(dataset.accounts))
+        real(self, dataset, categories)
+
+    monkeypatch.setattr(builder._Events, "__init__", spy)
+    few = build_features(ds, one)
+    monkeypatch.setattr(builder, "SUBSET_SHARE", -1.0)
+    every = build_features(ds, one)
+    assert seen == [1, len(ds.accounts)]
+    pd.testing.assert_frame_equal(few, every, check_exact=True)

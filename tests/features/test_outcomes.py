@@ -183,3 +183,21 @@ def test_labels_agree_with_a_brute_force_join() -> None:
         d = hit["discount_pct"] / 100
         assert row["n_lines"] == len(hit)
         assert row["margin"] == pytest.approx(float((hit["net_amount"] * (rate - d) / (1 - d)).sum()), abs=1e-9)
+
+
+def test_outcomes_of_a_few_accounts_equal_those_asked_with_every_account() -> None:
+    """Queries naming few accounts read only those accounts' order lines; the outcomes do not change."""
+    rng = np.random.default_rng(2)
+    orders = [_order(T0 + int(d) * pd.Timedelta(days=1), category=str(c), net=float(v), discount=float(k),
+                     account=f"a{int(a)}")
+              for a, d, c, v, k in zip(rng.integers(0, 4, 80), rng.integers(-60, 60, 80),
+                                       rng.choice(["Werkzeuge", "Schrauben", "Lager"], 80), rng.integers(1, 300, 80),
+                                       rng.choice([0.0, 10.0], 80), strict=True)]
+    ds = _ds(orders, [])
+    everyone = pd.DataFrame({"account_id": [f"a{i % 4}" for i in range(12)],
+                             "at": [T0 + (i - 6) * pd.Timedelta(days=7) for i in range(12)],
+                             "category": pd.Series([[None, "Werkzeuge", "Lager"][i % 3] for i in range(12)],
+                                                   dtype="str")})
+    few = everyone[everyone["account_id"] == "a1"]
+    pd.testing.assert_frame_equal(window_outcomes(ds, few), window_outcomes(ds, everyone).loc[few.index],
+                                  check_exact=True)

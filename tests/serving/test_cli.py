@@ -209,6 +209,35 @@ def test_train_prints_the_effective_configuration_and_a_verdict(cli_trained: Tra
     assert "learner=s," in out, out  # --learner wins over the file's learner: auto
     assert "shrinkage_strength=40.0" in out or "shrinkage_strength=40," in out, out
     assert re.search(r"Verdict on [\d,]+ held-out decisions: the policy ", out), out
+    assert "sample_accounts=20000," in out and f"trained on all {N_ACCOUNTS:,} accounts" in out, out
+
+
+def test_train_on_a_sample_of_accounts_prints_and_logs_both_sizes(symbiose_home: Path, generated: Generated) -> None:
+    result = run_cli("train", "--data", generated.data_dir, "--sample-accounts", 100)
+
+    assert result.code == 0, result.stderr
+    assert "sample_accounts=100," in result.stdout
+    assert re.search(rf"trained on a stratified sample of 100 of {N_ACCOUNTS:,} accounts \(\d+ strata by "
+                     r"region, segment, ordered, touched; seed 0\)", result.stdout), result.stdout
+
+    from mlflow.tracking import MlflowClient
+
+    from models.registry import configure_tracking, ensure_experiment
+
+    configure_tracking()
+    run = MlflowClient().search_runs([ensure_experiment()], "attributes.run_name LIKE 'train as of%'",
+                                     order_by=["attributes.start_time DESC"], max_results=1)[0]
+    params = run.data.params
+    assert (params["sample_accounts"], params["accounts_sampled"], params["accounts_total"]) == \
+        ("100", "100", str(N_ACCOUNTS))
+    assert params["data_accounts_sampled"] == "100.0"
+
+
+def test_train_rejects_a_sample_of_no_accounts(generated: Generated) -> None:
+    result = run_cli("train", "--data", generated.data_dir, "--sample-accounts", 0)
+
+    assert result.code != 0
+    assert "--sample-accounts" in result.stderr, result.stderr
 
 
 def test_train_auto_prints_the_selection_table(symbiose_home: Path, generated: Generated, tmp_path: Path) -> None:

@@ -44,7 +44,9 @@ except ModuleNotFoundError:
 import mlflow, pandas as pd
 model = mlflow.pyfunc.load_model(sys.argv[1])
 loaded = time.perf_counter()
-out = model.predict(pd.read_json(sys.argv[2], orient="split"), params=json.load(open(sys.argv[3])))
+frame = pd.read_json(sys.argv[2], orient="split")
+doubles = [c.name for c in model.metadata.get_input_schema().inputs if getattr(c.type, "name", "") == "double" and c.name in frame]
+out = model.predict(frame.astype({c: "float64" for c in doubles}), params=json.load(open(sys.argv[3])))
 print(json.dumps({"load_s": loaded - started, "predict_s": time.perf_counter() - loaded,
                   "rows": len(out), "first": out.iloc[0].to_dict()}, default=str))
 """
@@ -81,7 +83,7 @@ def main(argv: list[str] | None = None) -> None:
     params = {"offers": offers_param(data.offers), "policy": policy_param(data.policy), "top_k": 3}
     (work / "snapshot.json").write_text(snapshot.to_json(orient="split", date_format="iso", double_precision=15))
     (work / "params.json").write_text(json.dumps(params))
-    expected = model.predict(pd.read_json(work / "snapshot.json", orient="split"), params=params)
+    expected = model.predict(snapshot, params=params)
 
     venv = work / "venv"
     shutil.rmtree(venv, ignore_errors=True)

@@ -16,7 +16,7 @@ not the partition key (touches.touch_id), emptiness of a table and its columns (
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -49,8 +49,9 @@ class SharedTables:
     policy: object  # features.policy.Policy
     #: The columns of each partitioned table's file (absent tables are not listed).
     file_columns: Mapping[str, tuple[str, ...]]
-    #: Extra accounts columns whose file cells are all numbers (read as numbers, as pandas reads them).
-    numeric_account_columns: tuple[str, ...] = ()
+    #: Per partitioned CSV table, the columns pandas reads as numbers from the whole file (every
+    #: cell a number): "int64" when every cell is a whole number, else "float64".
+    numeric_columns: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     #: Problems the engine checks on whole tables (ids unique across partitions): skipped here.
     whole_table_checks: tuple[tuple[str, str], ...] = (("touches", "touch_id"),)
     accounts_empty: bool = False
@@ -76,9 +77,8 @@ def partition_tables(raw: Mapping[str, pd.DataFrame], shared: SharedTables
         frame = frame.sort_values(ROW_COLUMN, kind="mergesort").reset_index(drop=True)
         rows[name] = frame[ROW_COLUMN].to_numpy(dtype=np.int64)
         cells = frame.drop(columns=ROW_COLUMN)[list(shared.file_columns[name])]
-        if name == "accounts":
-            for column in shared.numeric_account_columns:
-                cells[column] = pd.to_numeric(cells[column])
+        for column, dtype in shared.numeric_columns.get(name, {}).items():
+            cells[column] = pd.to_numeric(cells[column]).astype(dtype)
         table = TABLES_BY_NAME[name]
         if name == "accounts" and len(cells) == 0 and not shared.accounts_empty:
             table = replace(ACCOUNTS, may_be_empty=True)  # others' references still need checking
@@ -119,7 +119,7 @@ def _in_file(problem: Problem, rows: np.ndarray) -> Problem:
 def merge_problems(problems: list[Problem]) -> list[Problem]:
     """Problems of several partitions as the whole table's check reports them: one per table,
     column and expectation, rows ascending with their values."""
-    merged: dict[tuple, list[Problem]] = {}
+    merged: dict[tuple[str, str | None, str], list[Problem]] = {}
     for p in problems:
         merged.setdefault((p.table, p.column, p.expected), []).append(p)
     out = []
@@ -129,4 +129,22 @@ def merge_problems(problems: list[Problem]) -> list[Problem]:
         has_values = any(p.values for p in group)
         out.append(Problem(table, column, tuple(r for r, _ in pairs),
                            tuple(v for _, v in pairs) if has_values else (), expected))
-    return out
+    return sorted(out, key=_report_order)
+
+
+def _report_order(problem: Problem) -> tuple[int, int, int]:
+    """Where the whole-table checks report ``problem``: cell checks table by table and column by
+    column, then references, then row rules."""
+    from features.contract import FOREIGN_KEYS, ROW_RULES, TABLES
+
+    names = [t.name for t in TABLES]
+    table = names.index(problem.table) if problem.table in names else len(names)
+    columns = TABLES_BY_NAME[problem.table].column_names if problem.table in TABLES_BY_NAME else []
+    column = columns.index(problem.column) if problem.column in columns else len(columns)
+    phase = 0
+    if any(fk.table == problem.table and fk.column == problem.column and problem.expected.endswith(f"exists in {fk.target}")
+           for fk in FOREIGN_KEYS):
+        phase = 1
+    if any(rule.table == problem.table and rule.describe() == problem.expected for rule in ROW_RULES):
+        phase = 2
+    return (phase, table, column)

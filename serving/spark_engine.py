@@ -37,7 +37,7 @@ from urllib.parse import urlparse
 
 import pandas as pd
 
-from features.contract import ACCOUNTS, TABLES, TABLES_BY_NAME, Table
+from features.contract import TABLES, TABLES_BY_NAME, Table
 from features.errors import InputError
 from features.partition import (
     PARTITIONED_TABLES,
@@ -136,7 +136,8 @@ def _recommend(spark: Any, data: str, out: str, *, as_of: pd.Timestamp | None, p
     shared = SharedTables(
         offers=offers, reps=reps, policy=policy,
         file_columns={n: tuple(c for c in df.columns if c != ROW_COLUMN) for n, df in numbered.items()},
-        numeric_account_columns=_numeric_extra_columns(numbered["accounts"], frames["accounts"], files.kind["accounts"]),
+        numeric_columns={n: _numeric_columns(df, TABLES_BY_NAME[n]) for n, df in numbered.items()
+                         if files.kind[n] == "csv"},
         accounts_empty=numbered["accounts"].limit(1).count() == 0)
     n_accounts = numbered["accounts"].count()
     n_buckets = max(spark.sparkContext.defaultParallelism, math.ceil(n_accounts / ACCOUNTS_PER_BUCKET))
@@ -280,18 +281,27 @@ def _unique_across_accounts(numbered: dict[str, Any]) -> list[Problem]:
                     f"each {column.name} only once (unique column)")]
 
 
-def _numeric_extra_columns(numbered: Any, raw: Any, kind: str) -> tuple[str, ...]:
-    """Extra accounts columns of a CSV file whose every cell is a number (pandas reads them as numbers)."""
+def _numeric_columns(numbered: Any, table: Table) -> dict[str, str]:
+    """The columns of a CSV table that pandas reads as numbers (every cell of the file a number;
+    the contract's text, boolean, time and list columns are always read as text): "int64" when
+    every cell is a whole number, else "float64"."""
     from pyspark.sql import functions as F
 
-    if kind != "csv":
-        return ()
-    extra = [c for c in raw.columns if c.strip() not in ACCOUNTS.column_names]
-    if not extra:
-        return ()
-    bad = numbered.select([F.sum(F.when(F.col(c).isNotNull() & F.col(c).try_cast("double").isNull(), 1)
-                                 .otherwise(0)).alias(c) for c in extra]).first()
-    return tuple(c for c in extra if not bad[c])
+    from features.loading import _TEXT_TYPES
+
+    declared = {c.name: c for c in table.columns}
+    candidates = [c for c in numbered.columns if c != ROW_COLUMN
+                  and not (c.strip() in declared and declared[c.strip()].type in _TEXT_TYPES)]
+    if not candidates:
+        return {}
+    checks = []
+    for c in candidates:
+        number = F.col(c).try_cast("double")
+        checks += [F.sum(F.when(F.col(c).isNotNull() & number.isNull(), 1).otherwise(0)).alias(f"bad_{c}"),
+                   F.sum(F.when(F.col(c).isNull() | (number != F.floor(number)) | F.col(c).contains("."), 1)
+                         .otherwise(0)).alias(f"float_{c}")]
+    counts = numbered.select(checks).first()
+    return {c: "float64" if counts[f"float_{c}"] else "int64" for c in candidates if not counts[f"bad_{c}"]}
 
 
 def _catalog(offers: pd.DataFrame, policy: Policy) -> Any:

@@ -30,7 +30,7 @@ import mlflow.pyfunc
 import pandas as pd
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.pyfunc.model import PythonModel
-from mlflow.types.schema import ColSpec, Schema
+from mlflow.types.schema import ColSpec, Schema, TensorSpec
 
 import features
 import models
@@ -70,7 +70,7 @@ def pip_requirements() -> list[str]:
 
 def code_paths() -> list[str]:
     """The package directories the logged model carries."""
-    return [str(Path(package.__file__).resolve().parent) for package in CODE_PACKAGES]
+    return [str(Path(str(package.__file__)).resolve().parent) for package in CODE_PACKAGES]
 
 
 class SymbiosePyfunc(PythonModel):
@@ -108,7 +108,7 @@ def signature(example: pd.DataFrame, output: pd.DataFrame) -> ModelSignature:
         warnings.filterwarnings("ignore", message=".*integer column.*")
         inferred = infer_signature(example, output, params=DEFAULT_PARAMS)
     assert inferred.inputs is not None
-    columns = [ColSpec(c.type, c.name, required=c.name == "account_id") for c in inferred.inputs.inputs]
+    columns: list[ColSpec | TensorSpec] = [ColSpec(c.type, c.name, required=c.name == "account_id") for c in inferred.inputs.inputs]
     columns.append(ColSpec("string", PACKED_COLUMN, required=False))
     return ModelSignature(inputs=Schema(columns), outputs=inferred.outputs, params=inferred.params)
 

@@ -460,7 +460,7 @@ def _ship_code(spark: Any) -> None:
     target = Path(tempfile.mkdtemp(prefix="symbiose-code-")) / "symbiose_code.zip"
     with zipfile.ZipFile(target, "w") as archive:
         for package in (features, models, serving):
-            root = Path(package.__file__).resolve().parent
+            root = Path(str(package.__file__)).resolve().parent
             for file in root.rglob("*"):
                 if file.is_file() and "__pycache__" not in file.parts:
                     archive.write(file, Path(root.name) / file.relative_to(root))

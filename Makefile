@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?= -n 2
 
-.PHONY: demo test install install-dev lint bench bench-peers clean chromium
+.PHONY: demo test install install-dev lint bench bench-peers clean chromium java
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, got " + sys.version'
@@ -15,8 +15,9 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
+# The spark extra is part of development: its tests run in `make test` on Spark's local[2].
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,spark]'
 	touch $(VENV)/.installed $@
 
 # Browser tests drive Debian's Chromium (never a downloaded browser build).
@@ -26,8 +27,15 @@ chromium:
 	  $$SUDO apt-get update -qq >/dev/null && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
+# Spark (the spark extra) runs on a Java 17 or newer runtime: Debian's headless JRE where none is.
+java:
+	@command -v java >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq openjdk-17-jre-headless >/dev/null; }
+
 install: $(VENV)/.installed
-install-dev: $(VENV)/.installed-dev
+install-dev: $(VENV)/.installed-dev java
 
 demo: install
 	$(BIN)/symbiose demo
@@ -50,7 +58,7 @@ bench: install-dev
 # keep LightGBM's two threads from slowing each other down tenfold on a busy machine.
 PEERS_ARGS ?=
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev,bench]'
+	$(BIN)/pip install --quiet -e '.[dev,spark,bench]'
 	touch $(VENV)/.installed $(VENV)/.installed-dev $@
 
 bench-peers: $(VENV)/.installed-bench

@@ -157,8 +157,13 @@ def load_policy(path: str | Path | None) -> Policy:
     """Read policy.yaml; ``None`` or a missing file gives the contract's defaults."""
     if path is None or not Path(path).exists():
         return Policy()
+    return policy_from_text(Path(path).read_text(encoding="utf-8"))
+
+
+def policy_from_text(text: str) -> Policy:
+    """The policy written in ``text`` (the YAML of policy.yaml)."""
     try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise PolicyError(f"policy.yaml: not valid YAML ({exc})") from exc
     return Policy.from_dict(raw)

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
 
-from features.actions import action_space
 from features.dataset import Dataset
 from features.snapshot import build_snapshot
+from models.model_input import decision_context, snapshot_categories
 from models.pipeline import REASON_CODES, DecisionPipeline, split_snapshot
 from models.pyfunc import load_pipeline
 from models.registry import ModelNotFoundError, configure_tracking, resolve_model_uri
@@ -44,16 +44,16 @@ def score_dataset(dataset: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipel
     """
     as_of = pd.Timestamp(as_of)
     data = dataset.before(as_of)
-    actions = action_space(data)
-    categories = sorted(set(actions["category"].astype(str))) or pipeline.categories
+    catalog = decision_context(data)
+    actions = catalog["actions"]
+    categories = snapshot_categories(actions, pipeline)
     frame, state = split_snapshot(build_snapshot(data, as_of, pipeline.specs, categories))
     if top_k is None:
         top_k = max(1, len(actions.drop_duplicates(["offer_id", "channel"])))
     if explore_epsilon > 0 and seed is None:
         seed = int(np.random.SeedSequence().generate_state(1)[0])  # every pass below draws alike
     context: dict[str, Any] = {
-        "actions": actions, "policy": data.policy, "offers": data.offers,
-        "category_margin": data.category_margin_rates(), "model_version": model_version,
+        **catalog, "model_version": model_version,
         "rank_by": rank_by, "explore_epsilon": explore_epsilon, "seed": seed, "reason_codes": reason_codes}
     if not explain or explain_depth is None or explain_depth >= top_k:
         return pipeline.recommend(frame, state, top_k=top_k, explain=explain, **context)

@@ -99,8 +99,10 @@ def _print_training(run: Any) -> None:
 
 
 def recommend(
-    data: DataOpt,
-    out_file: Annotated[Path, typer.Option("--out", help="recommendations file (.csv or .parquet)")],
+    data: Annotated[str, typer.Option("--data", help="data directory (docs/data-contract.md §1); with "
+                                      "--engine spark also a Hadoop URI such as hdfs://... or s3a://...")],
+    out_file: Annotated[str, typer.Option("--out", help="recommendations file (.csv or .parquet; "
+                                          "--engine spark writes .parquet)")],
     as_of: AsOfOpt = None,
     top_k: Annotated[int, typer.Option("--top-k", min=1, max=50)] = 3,
     model: Annotated[str | None, typer.Option("--model", help="model URI (default: champion, else latest)")] = None,
@@ -109,6 +111,11 @@ def recommend(
         help="share of accounts whose first suggestion is a random eligible action or a `none` holdout; "
              "exact propensities go to the propensity column")] = 0.0,
     seed: Annotated[int | None, typer.Option("--seed", help="random seed for --explore")] = None,
+    engine: Annotated[str, typer.Option(
+        "--engine", help="pandas (this process) or spark (Apache Spark; pip install 'symbiose[spark]')")] = "pandas",
+    master: Annotated[str | None, typer.Option(
+        "--master", help="Spark master URL for --engine spark, e.g. local[2] or spark://host:7077 "
+                         "(default: the MASTER environment variable, else local[*])")] = None,
 ) -> None:
     """Write the recommendations file: next best actions for every account."""
     from features.dataset import resolve_as_of
@@ -117,11 +124,18 @@ def recommend(
     from serving.scores import ScoresMeta, data_fingerprint, sidecar_path, write_scores_meta
 
     with command_errors():
-        output_format(out_file)
+        fmt = output_format(out_file)
         check_out_file(out_file)
         given = parse_as_of(as_of)
+        if engine == "spark":
+            _recommend_on_spark(data, out_file, fmt, given, top_k, model, explore, master)
+            return
+        if engine != "pandas":
+            raise CommandError(f"--engine {engine}: expected pandas or spark")
+        if master is not None:
+            raise CommandError("--master: only with --engine spark")
         fingerprint = data_fingerprint(data)  # of the files as read, before scoring
-        ds = load_data(data)
+        ds = load_data(Path(data))
         ts = resolve_as_of(ds, given)
         pipeline, version = load_model(model)
         with progress("scoring"):
@@ -134,8 +148,34 @@ def recommend(
             explore=explore, seed=seed, accounts=int(recs["account_id"].nunique()), rows=len(recs)))
         n_acc = recs["account_id"].nunique()
         acting = recs[(recs["rank"] == 1) & (recs["channel"] != "none")]
-        out.print(f"[green]wrote[/] {escape(str(out_file))}: {len(recs):,} suggestions for {n_acc:,} accounts "
-                  f"({len(acting):,} with an action worth taking), model {version}, as of {ts:%Y-%m-%d}")
+        _print_written(out_file, len(recs), n_acc, len(acting), version, ts)
+
+
+def _recommend_on_spark(data: str, out_file: str, fmt: str, as_of: Any, top_k: int, model: str | None,
+                        explore: float, master: str | None) -> None:
+    from models.recommend import load_model
+    from models.registry import resolve_model_uri
+
+    if fmt != "parquet":
+        raise CommandError(f"--out {out_file}: --engine spark writes Parquet; expected a file ending in .parquet")
+    if explore > 0:
+        raise CommandError("--explore: only with --engine pandas (exploration draws over all accounts at once)")
+    try:
+        from serving.spark_engine import recommend_on_spark, spark_session
+    except ImportError as exc:
+        raise CommandError(f"--engine spark needs pyspark ({exc}); install it with "
+                           "pip install 'symbiose[spark]' (and Java 17 or newer)") from exc
+    pipeline, version = load_model(model)
+    uri, _ = resolve_model_uri(model)
+    with progress("scoring on Spark"), spark_session(master) as spark:
+        done = recommend_on_spark(spark, data, out_file, as_of=as_of, pipeline=pipeline, model_uri=uri,
+                                  model_version=version, top_k=top_k)
+    _print_written(out_file, done["rows"], done["accounts"], done["acting"], version, done["as_of"])
+
+
+def _print_written(out_file: str, rows: int, accounts: int, acting: int, version: str, as_of: Any) -> None:
+    out.print(f"[green]wrote[/] {escape(str(out_file))}: {rows:,} suggestions for {accounts:,} accounts "
+              f"({acting:,} with an action worth taking), model {version}, as of {as_of:%Y-%m-%d}")
 
 
 def register(app: typer.Typer) -> None:

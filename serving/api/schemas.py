@@ -100,7 +100,9 @@ class FeedbackIn(BaseModel):
 
     suggestion_id: str = Field(min_length=8, max_length=64, pattern=r"^[0-9a-f]+$")
     status: Status
-    reason: Reason | None = None
+    reason: FreeText | None = Field(None, max_length=1000, description=(
+        "why, in any words; known phrasings (e.g. \"not relevant\", \"wrong_timing\", \"kein Interesse\") "
+        "map to a reason code, any other text to `other`; the text is kept as given"))
     note: FreeText | None = Field(None, max_length=1000, description="free text, e.g. what the customer said")
 
 
@@ -111,7 +113,8 @@ class FeedbackOut(BaseModel):
     channel: str
     offer_id: str | None
     status: Status
-    reason: Reason | None
+    reason: Reason | None = Field(description="reason code the given reason maps to")
+    reason_text: str | None = Field(None, description="the reason as it was given")
     note: str | None
     created_at: UtcDateTime
 

@@ -66,6 +66,7 @@ class Feedback(Base):
     executed_by: Mapped[str | None] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20), nullable=False)
     reason: Mapped[str | None] = mapped_column(String(40))
+    reason_text: Mapped[str | None] = mapped_column(String(1000))
     note: Mapped[str | None] = mapped_column(String(1000))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
     idempotency_key: Mapped[str | None] = mapped_column(String(100))

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from serving.api.errors import install_error_handlers
 from serving.api.limits import RequestLimits
+from serving.api.redirects import RelativeRedirects
 from serving.api.routers import accounts, attribution, campaigns, feedback, health, model, reps
 from serving.runtime import Runtime, open_runtime
 from serving.settings import Settings, get_settings
@@ -32,6 +33,7 @@ def create_api(lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] 
         app.include_router(module.router)
     install_web(app)
     install_error_handlers(app)
+    app.add_middleware(RelativeRedirects)
     app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes,
                        max_header_bytes=settings.max_header_bytes)
     return app

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from sqlalchemy import select
@@ -103,7 +103,7 @@ def my_accounts(page: PageDep, rep_id: FILTER = "", region: FILTER = "", channel
                        currency=page.runtime.snapshot.currency, as_of=page.runtime.snapshot.as_of)
 
 
-@router.get("/accounts/{account_id}")
+@router.get("/accounts/{account_id:path}")
 def account_page(page: PageDep, account_id: str) -> Response:
     if not re.fullmatch(ID_PATTERN, account_id):
         return not_found(page)
@@ -154,7 +154,7 @@ def feedback(page: PageDep, suggestion_id: Annotated[str, Form(max_length=64)] =
     except NotFoundError:
         return not_found(page)
     if not page.request.headers.get("hx-request") or shown is None:
-        return _see_other(f"/ui/accounts/{row.account_id}")
+        return _see_other(f"/ui/accounts/{quote(row.account_id, safe='')}")
     snap = page.runtime.snapshot
     suggestion = snap.suggestions.candidate(row.account_id, suggestion_id) or logged_suggestion(shown)
     suggestion = in_language([suggestion], snap.suggestions, page.texts.lang, snap.currency)[0]

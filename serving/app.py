@@ -8,6 +8,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 
+from serving.api.access_log import AccessLog, log_to_stderr
 from serving.api.errors import install_error_handlers
 from serving.api.limits import RequestLimits
 from serving.api.redirects import RelativeRedirects
@@ -15,6 +16,7 @@ from serving.api.routers import accounts, attribution, campaigns, feedback, heal
 from serving.runtime import Runtime, open_runtime
 from serving.settings import Settings, get_settings
 from serving.snapshot import Snapshot
+from serving.web.headers import SecurityHeaders
 from serving.web.setup import install_web
 
 DESCRIPTION = """Next best actions per account, ranked by expected incremental margin.
@@ -25,8 +27,9 @@ Reps see their own accounts, managers their region, marketing and admin all acco
 
 def create_api(lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
                settings: Settings | None = None) -> FastAPI:
-    """The routes, error handlers, request limits and OpenAPI schema, with nothing loaded yet
-    (limits from ``settings``, default: the settings' defaults)."""
+    """The routes, error handlers, OpenAPI schema and the middleware around them (outermost
+    first: access log, security headers, request limits, relative redirects), with nothing
+    loaded yet (limits from ``settings``, default: the settings' defaults)."""
     settings = settings or Settings()
     app = FastAPI(title="Symbiose", version="1", description=DESCRIPTION, lifespan=lifespan)
     for module in (health, accounts, reps, feedback, model, attribution, campaigns):
@@ -36,6 +39,8 @@ def create_api(lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] 
     app.add_middleware(RelativeRedirects)
     app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes,
                        max_header_bytes=settings.max_header_bytes)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(AccessLog)
     return app
 
 
@@ -48,6 +53,8 @@ def create_app(settings: Settings | None = None, *, snapshot: Snapshot | None = 
     (``serving.model_watch``; every ``model_poll_seconds``, 0 = off)."""
     runtime = runtime or open_runtime(settings or get_settings(), snapshot)
     app = create_api(lifespan=_follow_champion, settings=runtime.settings)
+    if runtime.settings.access_log:
+        log_to_stderr()
     app.state.runtime = runtime
     return app
 

@@ -52,6 +52,8 @@ class Settings(RegistrySettings):
         "largest request body accepted; larger ones answer 413 before they are read or parsed"))
     max_header_bytes: int = Field(32 * 1024, ge=1024, le=1024**2, description=(
         "largest total size of a request's headers; larger ones answer 431"))
+    access_log: bool = Field(True, description=(
+        "log one line per request to standard error (method, route, status, duration, role, request id)"))
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
 

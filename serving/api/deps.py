@@ -12,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from serving.access import Access
+from serving.api.access_log import set_role
 from serving.auth import Principal, hash_token
 from serving.runtime import Runtime
 from serving.store.users import principal_for_token
@@ -44,7 +45,7 @@ def _unauthorized(detail: str) -> HTTPException:
                          headers={"WWW-Authenticate": "Bearer"})
 
 
-async def get_current_user(runtime: RuntimeDep,
+async def get_current_user(request: Request, runtime: RuntimeDep,
                            credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
                            ) -> Principal:
     """The caller named by ``Authorization: Bearer <token>``; 401 when missing, unknown or revoked.
@@ -58,12 +59,12 @@ async def get_current_user(runtime: RuntimeDep,
         raise _unauthorized("invalid bearer token")
     key = hash_token(token)
     principal = runtime.principals.get(key)
-    if principal is not None:
-        return principal
-    principal = await run_in_threadpool(_lookup, runtime, token)
     if principal is None:
-        raise _unauthorized("unknown or revoked token")
-    runtime.principals.put(key, principal)
+        principal = await run_in_threadpool(_lookup, runtime, token)
+        if principal is None:
+            raise _unauthorized("unknown or revoked token")
+        runtime.principals.put(key, principal)
+    set_role(request.scope, principal.role)
     return principal
 
 

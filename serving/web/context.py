@@ -11,6 +11,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse, Response
 
 from serving.access import Access
+from serving.api.access_log import set_role
 from serving.api.deps import RuntimeDep
 from serving.auth import Principal, hash_token
 from serving.runtime import Runtime
@@ -103,6 +104,7 @@ def signed_in(request: Request, runtime: RuntimeDep) -> Page:
     principal = web_principal(runtime, session.session_id)
     if principal is None:
         raise SignInRequired()
+    set_role(request.scope, principal.role)
     return Page(request, runtime, principal, session, texts_for(request))
 
 

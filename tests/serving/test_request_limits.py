@@ -8,7 +8,6 @@ import json
 
 import pytest
 
-from serving.api.limits import RequestLimits
 from serving.settings import Settings
 
 LIMIT = Settings().max_body_bytes
@@ -60,6 +59,8 @@ def test_oversized_headers_answer_431(api) -> None:
 
 def test_a_streamed_body_is_not_read_past_the_limit() -> None:
     """The app stops receiving as soon as the limit is passed (an endless body ends early)."""
+    from serving.api.limits import RequestLimits
+
     pulled = 0
 
     async def endless() -> dict:

@@ -8,11 +8,15 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 
+from serving.api.access_log import AccessLog, log_to_stderr
 from serving.api.errors import install_error_handlers
+from serving.api.limits import RequestLimits
+from serving.api.redirects import RelativeRedirects
 from serving.api.routers import accounts, attribution, campaigns, feedback, health, model, reps
 from serving.runtime import Runtime, open_runtime
 from serving.settings import Settings, get_settings
 from serving.snapshot import Snapshot
+from serving.web.headers import SecurityHeaders
 from serving.web.setup import install_web
 
 DESCRIPTION = """Next best actions per account, ranked by expected incremental margin.
@@ -21,14 +25,22 @@ All `/v1` paths need `Authorization: Bearer <token>` (tokens from `symbiose user
 Reps see their own accounts, managers their region, marketing and admin all accounts."""
 
 
-def create_api(lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None
-               ) -> FastAPI:
-    """The routes, error handlers and OpenAPI schema, with nothing loaded yet."""
+def create_api(lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
+               settings: Settings | None = None) -> FastAPI:
+    """The routes, error handlers, OpenAPI schema and the middleware around them (outermost
+    first: access log, security headers, request limits, relative redirects), with nothing
+    loaded yet (limits from ``settings``, default: the settings' defaults)."""
+    settings = settings or Settings()
     app = FastAPI(title="Symbiose", version="1", description=DESCRIPTION, lifespan=lifespan)
     for module in (health, accounts, reps, feedback, model, attribution, campaigns):
         app.include_router(module.router)
     install_web(app)
     install_error_handlers(app)
+    app.add_middleware(RelativeRedirects)
+    app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes,
+                       max_header_bytes=settings.max_header_bytes)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(AccessLog)
     return app
 
 
@@ -39,9 +51,10 @@ def create_app(settings: Settings | None = None, *, snapshot: Snapshot | None = 
 
     Without an explicit model, while running, it follows the registry's champion
     (``serving.model_watch``; every ``model_poll_seconds``, 0 = off)."""
-    settings = settings or get_settings()
-    runtime = runtime or open_runtime(settings, snapshot)
-    app = create_api(lifespan=_follow_champion)
+    runtime = runtime or open_runtime(settings or get_settings(), snapshot)
+    app = create_api(lifespan=_follow_champion, settings=runtime.settings)
+    if runtime.settings.access_log:
+        log_to_stderr()
     app.state.runtime = runtime
     return app
 

@@ -79,6 +79,11 @@ class PrincipalCache:
             return None
         return entry[1]
 
+    def drop(self, token_hash: str) -> None:
+        """Forget ``token_hash`` at once (its sign-in ended)."""
+        with self._lock:
+            self._entries.pop(token_hash, None)
+
     def put(self, token_hash: str, principal: Principal) -> None:
         """Remember an authenticated caller (oldest entries are dropped beyond ``max_entries``)."""
         if self.ttl <= 0:

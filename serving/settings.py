@@ -51,6 +51,12 @@ class Settings(RegistrySettings):
     model_poll_seconds: float = Field(
         30.0, ge=0, le=86400,
         description="how often to check for a new champion and reload it (0 = never; only without --model)")
+    max_body_bytes: int = Field(1024 * 1024, ge=1024, le=1024**3, description=(
+        "largest request body accepted; larger ones answer 413 before they are read or parsed"))
+    max_header_bytes: int = Field(32 * 1024, ge=1024, le=1024**2, description=(
+        "largest total size of a request's headers; larger ones answer 431"))
+    access_log: bool = Field(True, description=(
+        "log one line per request to standard error (method, route, status, duration, role, request id)"))
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
 

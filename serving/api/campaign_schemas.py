@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from serving.api.schemas import UtcDateTime
+from serving.api.text import OneLine
 
 NAME_PATTERN = r"^[^\x00-\x1f]{1,200}$"
 
@@ -19,21 +20,23 @@ def _integral(value: Any) -> Any:
 #: A whole number of accounts (the bounds sit inside the type so the OpenAPI schema shows them).
 Count = Annotated[int, Field(ge=0, le=10_000_000), BeforeValidator(_integral)]
 Seed = Annotated[int, Field(ge=0, le=2**32 - 1), BeforeValidator(_integral)]
+#: A channel or offer id as the data names it.
+Code = OneLine
 
 
 class CampaignIn(BaseModel):
     """A campaign to plan at the service's as-of time (all limits optional)."""
 
-    model_config = ConfigDict(strict=True, extra="forbid")
+    model_config = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
 
-    name: str = Field(min_length=1, max_length=200, pattern=NAME_PATTERN)
-    channels: list[str] | None = Field(None, max_length=50, description="default: every policy channel")
-    offers: list[str] | None = Field(None, max_length=1000, description="default: every active offer")
+    name: OneLine = Field(min_length=1, max_length=200, pattern=NAME_PATTERN)
+    channels: list[Code] | None = Field(None, max_length=50, description="default: every policy channel")
+    offers: list[Code] | None = Field(None, max_length=1000, description="default: every active offer")
     budget: float | None = Field(None, ge=0, le=1e12, description="total contact cost limit")
-    channel_budgets: dict[str, float] = Field(default_factory=dict, max_length=50,
-                                              description="contact cost limit per channel")
-    offer_limits: dict[str, Count] = Field(default_factory=dict, max_length=1000,
-                                         description="most accounts per offer")
+    channel_budgets: dict[Code, float] = Field(default_factory=dict, max_length=50,
+                                                description="contact cost limit per channel")
+    offer_limits: dict[Code, Count] = Field(default_factory=dict, max_length=1000,
+                                          description="most accounts per offer")
     max_accounts: Count | None = None
     min_incremental_margin: float = Field(0.0, ge=0, le=1e9)
     holdout: float = Field(0.1, ge=0, le=0.9, description="share of the audience kept as control group")

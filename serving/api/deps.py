@@ -12,6 +12,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from serving.access import Access
+from serving.api.access_log import set_role
 from serving.auth import Principal, hash_token
 from serving.runtime import Runtime
 from serving.store.users import principal_for_token
@@ -47,7 +48,7 @@ def _unauthorized(detail: str) -> HTTPException:
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
-async def get_current_user(runtime: RuntimeDep, credentials: BearerDep) -> Principal:
+async def get_current_user(request: Request, runtime: RuntimeDep, credentials: BearerDep) -> Principal:
     """The caller named by ``Authorization: Bearer <token>``; 401 when missing, unknown or revoked.
 
     A token checked in the last ``auth_cache_seconds`` is answered from memory; otherwise the
@@ -59,12 +60,12 @@ async def get_current_user(runtime: RuntimeDep, credentials: BearerDep) -> Princ
         raise _unauthorized("invalid bearer token")
     key = hash_token(token)
     principal = runtime.principals.get(key)
-    if principal is not None:
-        return principal
-    principal = await run_in_threadpool(_lookup, runtime, token)
     if principal is None:
-        raise _unauthorized("unknown or revoked token")
-    runtime.principals.put(key, principal)
+        principal = await run_in_threadpool(_lookup, runtime, token)
+        if principal is None:
+            raise _unauthorized("unknown or revoked token")
+        runtime.principals.put(key, principal)
+    set_role(request.scope, principal.role)
     return principal
 
 
@@ -76,11 +77,11 @@ def _lookup(runtime: Runtime, token: str) -> Principal | None:
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
 
 
-async def get_access(runtime: RuntimeDep, credentials: BearerDep) -> Access:
+async def get_access(request: Request, runtime: RuntimeDep, credentials: BearerDep) -> Access:
     """The caller's scope (``serving.access``). Resolves the caller itself rather than through
     ``CurrentUser``: one dependency level less on every request (each costs the framework more
     than the cached token check)."""
-    return Access(await get_current_user(runtime, credentials))
+    return Access(await get_current_user(request, runtime, credentials))
 
 
 AccessDep = Annotated[Access, Depends(get_access)]

@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from serving.api.text import FreeText
+
 
 def _as_utc(value: datetime) -> datetime:
     """Naive times are UTC (docs/data-contract.md §1); answers carry the offset so they are RFC 3339."""
@@ -94,12 +96,14 @@ class RepSuggestions(BaseModel):
 class FeedbackIn(BaseModel):
     """What a user did with a suggestion."""
 
-    model_config = ConfigDict(strict=True, extra="forbid")
+    model_config = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
 
     suggestion_id: str = Field(min_length=8, max_length=64, pattern=r"^[0-9a-f]+$")
     status: Status
-    reason: Reason | None = None
-    note: str | None = Field(None, max_length=1000, description="free text, e.g. what the customer said")
+    reason: FreeText | None = Field(None, max_length=1000, description=(
+        "why, in any words; known phrasings (e.g. \"not relevant\", \"wrong_timing\", \"kein Interesse\") "
+        "map to a reason code, any other text to `other`; the text is kept as given"))
+    note: FreeText | None = Field(None, max_length=1000, description="free text, e.g. what the customer said")
 
 
 class FeedbackOut(BaseModel):
@@ -109,7 +113,8 @@ class FeedbackOut(BaseModel):
     channel: str
     offer_id: str | None
     status: Status
-    reason: Reason | None
+    reason: Reason | None = Field(description="reason code the given reason maps to")
+    reason_text: str | None = Field(None, description="the reason as it was given")
     note: str | None
     created_at: UtcDateTime
 

@@ -99,8 +99,9 @@ def rep_suggestions(runtime: Runtime, access: Access, rep_id: str, *,
 
 def submit_feedback(runtime: Runtime, session: Session, access: Access, *, suggestion_id: str,
                     status: str, reason: str | None, note: str | None,
-                    idempotency_key: str | None) -> tuple[Feedback, bool]:
-    """Store feedback on a shown suggestion of an account the caller may see (durable on return)."""
+                    idempotency_key: str | None, reason_text: str | None = None) -> tuple[Feedback, bool]:
+    """Store feedback on a shown suggestion of an account the caller may see (durable on return);
+    ``reason`` is a reason code, ``reason_text`` the reason in the client's words."""
     shown = find_shown(session, suggestion_id)
     if shown is None:
         raise NotFoundError(f"suggestion {suggestion_id!r} not found: only suggestions that were shown "
@@ -111,7 +112,8 @@ def submit_feedback(runtime: Runtime, session: Session, access: Access, *, sugge
         raise NotFoundError(f"suggestion {suggestion_id!r} not found") from None
     try:
         row, created = record_feedback(session, shown=shown, status=status, reason=reason, note=note,
-                                       user_id=access.principal.user_id, idempotency_key=idempotency_key)
+                                       user_id=access.principal.user_id, idempotency_key=idempotency_key,
+                                       reason_text=reason_text)
     except IdempotencyConflict as exc:
         raise ConflictError(str(exc)) from None
     if created:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -39,6 +40,16 @@ def writing(session: Session) -> Iterator[None]:
         yield
 
 
+def create_owner_only(path: Path) -> None:
+    """Create the SQLite file ``path`` readable and writable by its owner only (0600; SQLite gives
+    its -wal and -shm files the same mode). An existing file keeps its mode."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
+
+
 def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
     """An engine for ``url``; SQLite files get WAL mode, foreign keys and a busy timeout. A URL
     that cannot name such a database is an ``InputError`` (the URL is not repeated: it may hold
@@ -58,8 +69,8 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
         if not parsed.database or parsed.database == ":memory:":
             raise InputError(f"database URL {parsed.render_as_string(hide_password=True)!r}: expected a "
                              "database file, e.g. sqlite:////var/lib/symbiose/symbiose.db")
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        if not parsed.database.startswith("file:"):
+            create_owner_only(Path(parsed.database))
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                                pool_size=20, max_overflow=20)
         synchronous = sqlite_synchronous.upper()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,6 +18,32 @@ from serving.store.users import utcnow
 
 STATUSES = ("accepted", "dismissed", "done")
 REASONS = ("not_relevant", "already_in_contact", "customer_declined", "wrong_timing", "other")
+#: Phrasings of each reason code besides the code itself, in English and German (compared
+#: ignoring case, spacing, "-", "_" and a final full stop). Any other text counts as ``other``.
+REASON_PHRASES: dict[str, tuple[str, ...]] = {
+    "not_relevant": ("not relevant", "irrelevant", "not applicable", "nicht relevant", "unpassend"),
+    "already_in_contact": ("already in contact", "already contacted", "in contact", "bereits im kontakt",
+                           "schon im kontakt", "bereits kontaktiert", "schon kontaktiert"),
+    "customer_declined": ("customer declined", "declined", "not interested", "no interest",
+                          "kunde hat abgelehnt", "abgelehnt", "kein interesse"),
+    "wrong_timing": ("wrong timing", "bad timing", "not now", "too early", "too late", "later",
+                     "falscher zeitpunkt", "nicht jetzt", "zu früh", "zu spät", "später"),
+    "other": ("other reason", "anderer grund", "sonstiges", "andere"),
+}
+_SEPARATORS = re.compile(r"[\s_\-]+")
+
+
+def _plain(text: str) -> str:
+    return _SEPARATORS.sub(" ", text.casefold()).strip().rstrip(".!").strip()
+
+
+_CODE_OF = {_plain(phrase): code for code, phrases in REASON_PHRASES.items() for phrase in (code, *phrases)}
+
+
+def reason_code(text: str) -> str:
+    """The reason code (one of :data:`REASONS`) a free-text reason stands for; ``other`` when the
+    text is none of the known phrasings."""
+    return _CODE_OF.get(_plain(text), "other")
 CONTACT_WINDOW = timedelta(days=30)
 
 
@@ -38,9 +65,10 @@ class FeedbackEffects:
 
 
 def record_feedback(session: Session, *, shown: Decision, status: str, reason: str | None,
-                    note: str | None, user_id: int, idempotency_key: str | None
-                    ) -> tuple[Feedback, bool]:
+                    note: str | None, user_id: int, idempotency_key: str | None,
+                    reason_text: str | None = None) -> tuple[Feedback, bool]:
     """Store one feedback for the shown suggestion ``shown``; committed before returning.
+    ``reason`` is a code of :data:`REASONS`, ``reason_text`` the reason as the client wrote it.
 
     Returns (feedback, created). With an ``idempotency_key`` already used by this user for the
     same suggestion and status, the stored feedback is returned with created=False (a retried
@@ -53,7 +81,7 @@ def record_feedback(session: Session, *, shown: Decision, status: str, reason: s
                 return _replay(existing, shown.suggestion_id, status), False
         row = Feedback(suggestion_id=shown.suggestion_id, account_id=shown.account_id, channel=shown.channel,
                        offer_id=shown.offer_id, discount_pct=shown.discount_pct, executed_by=shown.executed_by,
-                       status=status, reason=reason, note=note, user_id=user_id,
+                       status=status, reason=reason, reason_text=reason_text, note=note, user_id=user_id,
                        idempotency_key=idempotency_key, created_at=utcnow())
         session.add(row)
         try:

@@ -37,6 +37,17 @@ class User(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
+class WebSignIn(Base):
+    """A sign-in of the rep pages, deleted on sign-out (only the SHA-256 of its session id is stored)."""
+
+    __tablename__ = "web_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
+    expires_at: Mapped[datetime] = mapped_column(DateTime, nullable=False, index=True)
+
+
 class Feedback(Base):
     """What a user did with a suggestion; one row per accepted POST (idempotency key unique per user)."""
 
@@ -55,6 +66,7 @@ class Feedback(Base):
     executed_by: Mapped[str | None] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20), nullable=False)
     reason: Mapped[str | None] = mapped_column(String(40))
+    reason_text: Mapped[str | None] = mapped_column(String(1000))
     note: Mapped[str | None] = mapped_column(String(1000))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
     idempotency_key: Mapped[str | None] = mapped_column(String(100))

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from features.errors import InputError
 from serving.auth import Principal, check_scope, hash_token, new_token
 from serving.errors import NotFoundError
-from serving.store.tables import User
+from serving.store.tables import User, WebSignIn
 
 
 def utcnow() -> datetime:
@@ -39,15 +39,16 @@ def add_user(session: Session, *, name: str, role: str, rep_id: str | None = Non
 
 def principal_for_token(session: Session, token: str) -> Principal | None:
     """The active user holding ``token``, or None for unknown and revoked tokens."""
-    return _active(session.scalar(select(User).where(User.token_hash == hash_token(token))))
+    return active_principal(session.scalar(select(User).where(User.token_hash == hash_token(token))))
 
 
 def principal_for_user(session: Session, user_id: int) -> Principal | None:
     """The active user with id ``user_id``, or None for unknown and revoked users."""
-    return _active(session.get(User, user_id))
+    return active_principal(session.get(User, user_id))
 
 
-def _active(user: User | None) -> Principal | None:
+def active_principal(user: User | None) -> Principal | None:
+    """The caller ``user`` is, unless there is none or it was revoked."""
     if user is None or user.revoked_at is not None:
         return None
     return Principal(user_id=user.id, name=user.name, role=user.role,  # type: ignore[arg-type]
@@ -61,7 +62,8 @@ def list_users(session: Session) -> list[User]:
 
 def revoke_user(session: Session, name: str | None = None, *, user_id: int | None = None) -> list[User]:
     """Revoke the active users named ``name``, or the active user with id ``user_id`` (give
-    exactly one: a name is never taken for an id); returns them."""
+    exactly one: a name is never taken for an id) and end their sign-ins of the rep pages;
+    returns them."""
     if (name is None) == (user_id is None):
         raise InputError("revoke a user by name or by id (exactly one)")
     query = select(User).where(User.revoked_at.is_(None))
@@ -73,5 +75,6 @@ def revoke_user(session: Session, name: str | None = None, *, user_id: int | Non
     now = utcnow()
     for user in users:
         user.revoked_at = now
+    session.execute(delete(WebSignIn).where(WebSignIn.user_id.in_([user.id for user in users])))
     session.commit()
     return users

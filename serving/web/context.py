@@ -11,10 +11,11 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.responses import HTMLResponse, Response
 
 from serving.access import Access
+from serving.api.access_log import set_role
 from serving.api.deps import RuntimeDep
-from serving.auth import Principal
+from serving.auth import Principal, hash_token
 from serving.runtime import Runtime
-from serving.store.users import principal_for_user
+from serving.store.web_sessions import end_web_session, web_session_principal
 from serving.web.i18n import LANG_COOKIE, LANGUAGES, Texts, choose_language
 from serving.web.session import CSRF_FIELD, CSRF_HEADER, SessionCodec, WebSession, csrf_matches
 
@@ -40,17 +41,29 @@ def codec(request: Request) -> SessionCodec:
     return found
 
 
-def web_principal(runtime: Runtime, user_id: int) -> Principal | None:
-    """The active user ``user_id`` (cached like bearer tokens, re-read after a few seconds)."""
-    key = f"web-user:{user_id}"
+def web_principal(runtime: Runtime, session_id: str) -> Principal | None:
+    """The active user of the stored sign-in ``session_id`` (cached like bearer tokens, re-read
+    after a few seconds)."""
+    key = _cache_key(session_id)
     found = runtime.principals.get(key)
     if found is not None:
         return found
     with runtime.sessions() as session:
-        found = principal_for_user(session, user_id)
+        found = web_session_principal(session, session_id)
     if found is not None:
         runtime.principals.put(key, found)
     return found
+
+
+def sign_out(runtime: Runtime, session_id: str) -> None:
+    """End the sign-in ``session_id`` on the server: no copy of its cookie works any more."""
+    with runtime.sessions() as session:
+        end_web_session(session, session_id)
+    runtime.principals.drop(_cache_key(session_id))
+
+
+def _cache_key(session_id: str) -> str:
+    return "web-session:" + hash_token(session_id)
 
 
 @dataclass(frozen=True)
@@ -88,9 +101,10 @@ def signed_in(request: Request, runtime: RuntimeDep) -> Page:
     session = codec(request).read(request)
     if session is None:
         raise SignInRequired()
-    principal = web_principal(runtime, session.user_id)
+    principal = web_principal(runtime, session.session_id)
     if principal is None:
         raise SignInRequired()
+    set_role(request.scope, principal.role)
     return Page(request, runtime, principal, session, texts_for(request))
 
 

@@ -1,9 +1,11 @@
-"""Security headers of the rep pages: a Content-Security-Policy without inline script or
-style, no MIME sniffing, no framing, and referrers kept on this site.
+"""Security headers of every answer: no MIME sniffing, no framing, referrers kept on this site,
+and a Content-Security-Policy fitting what is answered.
 
-A plain ASGI middleware that touches only responses under ``/ui`` (the JSON API is left alone).
-Charts are SVG images with their own ``<style>``: they get a policy that allows that style and
-nothing else (no script, no loads).
+A plain ASGI middleware. The rep pages under ``/ui`` get a policy without inline script or
+style; their charts are SVG images with their own ``<style>`` and get a policy that allows that
+style and nothing else. The API documentation (``/docs``, ``/redoc``) loads its viewer from
+``cdn.jsdelivr.net`` and starts it with a small inline script, which its policy allows; every
+other answer (the JSON API, ``/openapi.json``, ``/health``) may load nothing at all.
 """
 
 from __future__ import annotations
@@ -15,6 +17,13 @@ PREFIX = "/ui"
 PAGE_POLICY = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 SVG_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"
+DOCS = ("/docs", "/docs/oauth2-redirect", "/redoc")
+DOCS_POLICY = ("default-src 'none'; script-src 'unsafe-inline' https://cdn.jsdelivr.net; "
+               "style-src 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
+               "font-src https://fonts.gstatic.com; img-src 'self' data: https://fastapi.tiangolo.com "
+               "https://cdn.redoc.ly; connect-src 'self'; worker-src blob:; form-action 'self'; "
+               "frame-ancestors 'none'; base-uri 'none'")
+API_POLICY = "default-src 'none'; frame-ancestors 'none'"
 COMMON = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -23,16 +32,25 @@ COMMON = {
 }
 
 
-class SecurityHeaders:
-    """Adds :data:`COMMON` and a Content-Security-Policy to every response under ``/ui``."""
+def policy_for(path: str, content_type: str) -> str:
+    """The Content-Security-Policy of an answer to ``path`` with ``content_type``."""
+    if content_type.startswith("image/svg+xml"):
+        return SVG_POLICY
+    if path == PREFIX or path.startswith(PREFIX + "/"):
+        return PAGE_POLICY
+    if path in DOCS:
+        return DOCS_POLICY
+    return API_POLICY
 
-    def __init__(self, app: ASGIApp, prefix: str = PREFIX) -> None:
+
+class SecurityHeaders:
+    """Adds :data:`COMMON` and a Content-Security-Policy (:func:`policy_for`) to every answer."""
+
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.prefix = prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path = scope.get("path", "") if scope["type"] == "http" else ""
-        if not (path == self.prefix or path.startswith(self.prefix + "/")):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
 
@@ -41,8 +59,8 @@ class SecurityHeaders:
                 headers = MutableHeaders(scope=message)
                 for name, value in COMMON.items():
                     headers.setdefault(name, value)
-                svg = headers.get("content-type", "").startswith("image/svg+xml")
-                headers.setdefault("Content-Security-Policy", SVG_POLICY if svg else PAGE_POLICY)
+                headers.setdefault("Content-Security-Policy",
+                                   policy_for(scope.get("path", ""), headers.get("content-type", "")))
             await send(message)
 
         await self.app(scope, receive, with_headers)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from sqlalchemy import select
@@ -21,9 +21,10 @@ from serving.runtime import Runtime
 from serving.store.decisions import find_shown
 from serving.store.tables import Feedback
 from serving.store.users import principal_for_token
+from serving.store.web_sessions import open_web_session
 from serving.suggestions import logged_suggestion
 from serving.web import charts
-from serving.web.context import Page, PageDep, codec, render, texts_for, web_principal
+from serving.web.context import Page, PageDep, codec, render, sign_out, texts_for, web_principal
 from serving.web.listing import Filters, account_listing, visible_reps
 from serving.web.scoreboard import funnel, monthly_revenue, rep_accounts, scoreboard
 from serving.web.session import LOGIN_COOKIE
@@ -42,7 +43,7 @@ def _see_other(url: str) -> RedirectResponse:
 @router.get("/login")
 def login_form(request: Request, runtime: RuntimeDep) -> Response:
     session = codec(request).read(request)
-    if session is not None and web_principal(runtime, session.user_id) is not None:
+    if session is not None and web_principal(runtime, session.session_id) is not None:
         return _see_other("/ui/")
     return _login_page(request, status_code=200, error=None)
 
@@ -66,10 +67,12 @@ def login(request: Request, runtime: RuntimeDep,
     if token.strip():
         with runtime.sessions() as session:
             principal = principal_for_token(session, token.strip())
+            if principal is not None:
+                session_id = open_web_session(session, principal.user_id, signer.max_age)
     if principal is None:
         return _login_page(request, status_code=401, error="bad_token")
     response = _see_other("/ui/")
-    signer.write(response, signer.new_session(principal.user_id))
+    signer.write(response, signer.new_session(session_id))
     response.delete_cookie(LOGIN_COOKIE, path="/ui")
     return response
 
@@ -77,6 +80,7 @@ def login(request: Request, runtime: RuntimeDep,
 @router.post("/logout")
 def logout(page: PageDep, csrf_token: Annotated[str, Form(max_length=200)] = "") -> Response:
     page.check_csrf(csrf_token)
+    sign_out(page.runtime, page.session.session_id)
     response = _see_other("/ui/login")
     codec(page.request).clear(response)
     return response
@@ -99,7 +103,7 @@ def my_accounts(page: PageDep, rep_id: FILTER = "", region: FILTER = "", channel
                        currency=page.runtime.snapshot.currency, as_of=page.runtime.snapshot.as_of)
 
 
-@router.get("/accounts/{account_id}")
+@router.get("/accounts/{account_id:path}")
 def account_page(page: PageDep, account_id: str) -> Response:
     if not re.fullmatch(ID_PATTERN, account_id):
         return not_found(page)
@@ -150,7 +154,7 @@ def feedback(page: PageDep, suggestion_id: Annotated[str, Form(max_length=64)] =
     except NotFoundError:
         return not_found(page)
     if not page.request.headers.get("hx-request") or shown is None:
-        return _see_other(f"/ui/accounts/{row.account_id}")
+        return _see_other(f"/ui/accounts/{quote(row.account_id, safe='')}")
     snap = page.runtime.snapshot
     suggestion = snap.suggestions.candidate(row.account_id, suggestion_id) or logged_suggestion(shown)
     suggestion = in_language([suggestion], snap.suggestions, page.texts.lang, snap.currency)[0]

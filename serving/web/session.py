@@ -1,11 +1,13 @@
 """Signed session cookies for the rep pages, and the CSRF tokens that go with them.
 
-A session cookie holds the user id, the issue time and a random CSRF token, signed with
-``SYMBIOSE_SESSION_SECRET`` (itsdangerous, HMAC-SHA1 over the payload with a derived key). It
-is ``HttpOnly`` and ``SameSite=Lax``; it expires after ``session_max_age`` seconds. The user
-is looked up again on every request, so a revoked user is signed out at once (or within the
-principal cache's few seconds). Without a configured secret a random one is made per
-process. The sign-in form has its own CSRF token in a short-lived signed cookie.
+A session cookie holds a random session id, the issue time and a random CSRF token, signed
+with ``SYMBIOSE_SESSION_SECRET`` (itsdangerous, HMAC-SHA1 over the payload with a derived key).
+It is ``HttpOnly`` and ``SameSite=Lax``; it expires after ``session_max_age`` seconds. The
+session id must also be stored on the server (``serving.store.web_sessions``): signing out or
+revoking the user deletes it, and the cookie, or any copy of it, no longer works (in other
+service processes within the principal cache's few seconds). Without a configured secret a
+random one is made per process. The sign-in form has its own CSRF token in a short-lived signed
+cookie.
 """
 
 from __future__ import annotations
@@ -31,9 +33,9 @@ _PROCESS_SECRET = secrets.token_urlsafe(32)
 
 @dataclass(frozen=True)
 class WebSession:
-    """What a signed session cookie says: who signed in, when, and the session's CSRF token."""
+    """What a signed session cookie says: which stored sign-in, since when, and its CSRF token."""
 
-    user_id: int
+    session_id: str
     issued_at: float
     csrf: str
 
@@ -48,8 +50,9 @@ class SessionCodec:
         self._session = URLSafeTimedSerializer(secret, salt="symbiose.session")
         self._login = URLSafeTimedSerializer(secret, salt="symbiose.login")
 
-    def new_session(self, user_id: int) -> WebSession:
-        return WebSession(user_id=user_id, issued_at=time.time(), csrf=secrets.token_urlsafe(24))
+    def new_session(self, session_id: str) -> WebSession:
+        """The cookie contents of the stored sign-in ``session_id``, with a fresh CSRF token."""
+        return WebSession(session_id=session_id, issued_at=time.time(), csrf=secrets.token_urlsafe(24))
 
     def read(self, request: Request) -> WebSession | None:
         """The valid session of ``request``, or None (no cookie, bad signature, too old)."""
@@ -62,13 +65,13 @@ class SessionCodec:
             return None
         if not isinstance(data, dict):
             return None
-        uid, issued, csrf = data.get("u"), data.get("t"), data.get("c")
-        if not isinstance(uid, int) or not isinstance(issued, (int, float)) or not isinstance(csrf, str):
+        sid, issued, csrf = data.get("s"), data.get("t"), data.get("c")
+        if not isinstance(sid, str) or not isinstance(issued, (int, float)) or not isinstance(csrf, str):
             return None
-        return WebSession(user_id=uid, issued_at=float(issued), csrf=csrf)
+        return WebSession(session_id=sid, issued_at=float(issued), csrf=csrf)
 
     def write(self, response: Response, session: WebSession) -> None:
-        value = self._session.dumps({"u": session.user_id, "t": session.issued_at, "c": session.csrf})
+        value = self._session.dumps({"s": session.session_id, "t": session.issued_at, "c": session.csrf})
         response.set_cookie(SESSION_COOKIE, value, max_age=self.max_age, path="/ui", httponly=True,
                             samesite="lax", secure=self.secure)
 

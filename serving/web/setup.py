@@ -9,16 +9,13 @@ from fastapi.staticfiles import StaticFiles
 from starlette.responses import RedirectResponse, Response
 
 from serving.web.context import CsrfRejected, SignInRequired, render, texts_for
-from serving.web.headers import SecurityHeaders
 from serving.web.pages import router
 
 STATIC = Path(__file__).parent / "static"
 
 
 def install_web(app: FastAPI) -> None:
-    """Add the ``/ui`` pages, ``/ui/static`` files, their error answers and their security
-    headers to ``app``."""
-    app.add_middleware(SecurityHeaders)
+    """Add the ``/ui`` pages, ``/ui/static`` files and their error answers to ``app``."""
     app.include_router(router)
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
     app.add_exception_handler(SignInRequired, _sign_in)

@@ -190,7 +190,7 @@ def test_feedback_on_unknown_suggestion_is_404(api) -> None:
 @pytest.mark.parametrize(("body", "field"), [
     ({"status": "done"}, "suggestion_id"),
     ({"suggestion_id": "0123456789abcdef", "status": "maybe"}, "status"),
-    ({"suggestion_id": "0123456789abcdef", "status": "done", "reason": "because"}, "reason"),
+    ({"suggestion_id": "0123456789abcdef", "status": "done", "reason": ["because"]}, "reason"),
     ({"suggestion_id": "0123456789abcdef", "status": "done", "note": "x" * 1001}, "note"),
     ({"suggestion_id": 1234567890, "status": "done"}, "suggestion_id"),
     ({"suggestion_id": "NOT-HEX-AT-ALL", "status": "done"}, "suggestion_id"),

@@ -12,10 +12,11 @@ from serving.api.routers import AUTH_ERRORS, ID_PATTERN, MAX_K, Lang
 from serving.api.schemas import AccountSuggestions, AccountSummary
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"], responses=AUTH_ERRORS)
-AccountId = Annotated[str, Path(description="account_id from the accounts table", pattern=ID_PATTERN)]
+AccountId = Annotated[str, Path(description="account_id from the accounts table; may contain \"/\" "
+                                            "(sent as is or as %2F)", pattern=ID_PATTERN)]
 
 
-@router.get("/{account_id}/suggestions", response_model=AccountSuggestions,
+@router.get("/{account_id:path}/suggestions", response_model=AccountSuggestions,
             summary="Next best actions for one account")
 async def account_suggestions(account_id: AccountId, runtime: RuntimeDep, access: AccessDep,
                               k: Annotated[int, Query(ge=1, le=MAX_K, description="how many suggestions")] = 3,
@@ -25,7 +26,7 @@ async def account_suggestions(account_id: AccountId, runtime: RuntimeDep, access
     return answer.body
 
 
-@router.get("/{account_id}", response_model=AccountSummary,
+@router.get("/{account_id:path}", response_model=AccountSummary,
             summary="Account summary: owner, region, recent orders online/offline, recent touches")
 async def account_summary(account_id: AccountId, runtime: RuntimeDep, access: AccessDep) -> dict[str, Any]:
     return views.account_summary(runtime, access, account_id)

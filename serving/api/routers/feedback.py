@@ -10,6 +10,7 @@ from serving.api import views
 from serving.api.deps import AccessDep, RuntimeDep, SessionDep
 from serving.api.routers import AUTH_ERRORS
 from serving.api.schemas import ErrorOut, FeedbackIn, FeedbackOut
+from serving.store.feedback import reason_code
 
 router = APIRouter(prefix="/v1/feedback", tags=["feedback"])
 RESPONSES = {**AUTH_ERRORS, 400: {"model": ErrorOut, "description": "the body is not valid JSON"}, 409: {"model": ErrorOut, "description": "Idempotency-Key reused for other feedback"}}
@@ -24,8 +25,9 @@ def post_feedback(body: FeedbackIn, runtime: RuntimeDep, session: SessionDep, ac
                       description="client-chosen key; a retried POST with the same key is stored once")] = None,
                   ) -> FeedbackOut:
     row, created = views.submit_feedback(runtime, session, access, suggestion_id=body.suggestion_id,
-                                         status=body.status, reason=body.reason, note=body.note,
-                                         idempotency_key=idempotency_key)
+                                         status=body.status, note=body.note, idempotency_key=idempotency_key,
+                                         reason=None if body.reason is None else reason_code(body.reason),
+                                         reason_text=body.reason)
     if not created:
         response.headers["Idempotency-Replayed"] = "true"
     return FeedbackOut.model_validate(row, from_attributes=True)

@@ -14,7 +14,7 @@ from serving.api.schemas import RepSuggestions
 router = APIRouter(prefix="/v1/reps", tags=["reps"], responses=AUTH_ERRORS)
 
 
-@router.get("/{rep_id}/suggestions", response_model=RepSuggestions,
+@router.get("/{rep_id:path}/suggestions", response_model=RepSuggestions,
             summary="A rep's accounts with their suggestions, best rank-1 value first")
 async def rep_suggestions(rep_id: Annotated[str, Path(pattern=ID_PATTERN)], runtime: RuntimeDep,
                           access: AccessDep,

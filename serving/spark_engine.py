@@ -282,16 +282,13 @@ def _unique_across_accounts(numbered: dict[str, Any]) -> list[Problem]:
 
 
 def _numeric_columns(numbered: Any, table: Table) -> dict[str, str]:
-    """The columns of a CSV table that pandas reads as numbers (every cell of the file a number;
-    the contract's text, boolean, time and list columns are always read as text): "int64" when
-    every cell is a whole number, else "float64"."""
+    """The columns of a CSV table that pandas reads as numbers: extra columns whose every cell is a
+    number (the contract's own columns are read as text and normalized by the validation, as
+    ``features.files`` reads them): "int64" when every cell is a whole number, else "float64"."""
     from pyspark.sql import functions as F
 
-    from features.loading import _TEXT_TYPES
-
-    declared = {c.name: c for c in table.columns}
-    candidates = [c for c in numbered.columns if c != ROW_COLUMN
-                  and not (c.strip() in declared and declared[c.strip()].type in _TEXT_TYPES)]
+    declared = set(table.column_names)
+    candidates = [c for c in numbered.columns if c != ROW_COLUMN and c.strip() not in declared]
     if not candidates:
         return {}
     checks = []

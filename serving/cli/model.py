@@ -125,7 +125,8 @@ def recommend(
 
     with command_errors():
         fmt = output_format(out_file)
-        check_out_file(out_file)
+        if "://" not in out_file:  # a local path (Spark may also write to a Hadoop URI)
+            check_out_file(Path(out_file))
         given = parse_as_of(as_of)
         if engine == "spark":
             _recommend_on_spark(data, out_file, fmt, given, top_k, model, explore, master)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from serving.api.schemas import UtcDateTime
-from serving.api.text import OneLine
+from serving.api.text import ONE_LINE_KEYS, OneLine, OneLineKey
 
 NAME_PATTERN = r"^[^\x00-\x1f]{1,200}$"
 
@@ -33,10 +33,12 @@ class CampaignIn(BaseModel):
     channels: list[Code] | None = Field(None, max_length=50, description="default: every policy channel")
     offers: list[Code] | None = Field(None, max_length=1000, description="default: every active offer")
     budget: float | None = Field(None, ge=0, le=1e12, description="total contact cost limit")
-    channel_budgets: dict[Code, float] = Field(default_factory=dict, max_length=50,
-                                                description="contact cost limit per channel")
-    offer_limits: dict[Code, Count] = Field(default_factory=dict, max_length=1000,
-                                          description="most accounts per offer")
+    channel_budgets: dict[OneLineKey, float] = Field(default_factory=dict, max_length=50,
+                                                     description="contact cost limit per channel",
+                                                     json_schema_extra=ONE_LINE_KEYS)
+    offer_limits: dict[OneLineKey, Count] = Field(default_factory=dict, max_length=1000,
+                                                description="most accounts per offer",
+                                                json_schema_extra=ONE_LINE_KEYS)
     max_accounts: Count | None = None
     min_incremental_margin: float = Field(0.0, ge=0, le=1e9)
     holdout: float = Field(0.1, ge=0, le=0.9, description="share of the audience kept as control group")

@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
+from pydantic.json_schema import JsonDict
 
 SURROGATE = re.compile(r"[\ud800-\udfff]")
 #: Control characters refused in free text (tab, line feed and carriage return are allowed).
-TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 #: Control characters refused in one-line values (names, ids, codes).
-LINE_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+LINE_CONTROL = re.compile(r"[\x00-\x1f]")
 
 
 def _refuse(value: str, controls: re.Pattern[str], expected: str) -> str:
@@ -41,5 +42,11 @@ def one_line(value: str) -> str:
     return _refuse(value, LINE_CONTROL, "one line of text without control characters")
 
 
-FreeText = Annotated[str, AfterValidator(free_text)]
-OneLine = Annotated[str, AfterValidator(one_line)]
+#: The same rules as JSON Schema patterns for the OpenAPI schema (the validators' errors say more).
+TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
+LINE_PATTERN = r"^[^\x00-\x1f]*$"
+FreeText = Annotated[str, AfterValidator(free_text), Field(json_schema_extra={"pattern": TEXT_PATTERN})]
+OneLine = Annotated[str, AfterValidator(one_line), Field(json_schema_extra={"pattern": LINE_PATTERN})]
+#: A one-line object key (the object's schema names the pattern as ``propertyNames``).
+OneLineKey = Annotated[str, AfterValidator(one_line)]
+ONE_LINE_KEYS: JsonDict = {"propertyNames": {"pattern": LINE_PATTERN}}

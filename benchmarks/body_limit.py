@@ -88,7 +88,8 @@ def _round(port: int, proc: psutil.Process, bodies: int, size: int, chunked: boo
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dir", type=Path, default=Path("/work/scratch/harden-service/body-limit"))
+    parser.add_argument("--dir", type=Path, default=Path(".symbiose-bench/body-limit"),
+                        help="working directory for the generated data and the server's home")
     parser.add_argument("--accounts", type=int, default=1000)
     parser.add_argument("--bodies", type=int, default=4)
     parser.add_argument("--mb", type=int, default=100)

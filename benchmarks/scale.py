@@ -1,7 +1,7 @@
 """Speed and memory at scale: generate, train and recommend through the CLI, and scoring throughput.
 
     python benchmarks/scale.py --accounts 20000 100000
-    python benchmarks/scale.py --accounts 20000 100000 --data /work/data/w20k /work/data/w100k
+    python benchmarks/scale.py --accounts 20000 100000 --data data/w20k data/w100k
 
 For each size: ``symbiose generate`` (skipped when ``--data`` names an existing directory for that
 size), ``symbiose train`` (default configuration), ``symbiose recommend`` (pandas engine) and, when

@@ -96,8 +96,10 @@ def test_model_loads_and_predicts_without_the_project_on_the_path(trained_run, s
     assert not modules & {"serving", "typer", "pydantic_settings"}, sorted(modules)
     # ... and every distribution that was imported is pinned or required by a pinned one.
     owners = packages_distributions()
-    # scikit-learn imports rich for its progress bars when it happens to be installed (optional).
-    needed = _closure([*MODEL_DISTRIBUTIONS, "rich"])
+    # Optional imports of installed packages, never needed: scikit-learn imports rich for its
+    # progress bars, MLflow its Spark integration (pyspark, py4j, psutil) and its server's form
+    # parser when they happen to be installed.
+    needed = _closure([*MODEL_DISTRIBUTIONS, "rich", "pyspark", "py4j", "psutil", "python-multipart"])
     imported = {d.lower().replace("_", "-") for m in modules for d in owners.get(m, [])}
     assert imported - {"symbiose"} <= needed, sorted(imported - {"symbiose"} - needed)
 

@@ -43,4 +43,4 @@ def test_validate_prints_the_path_literally(capsys, tmp_path: Path) -> None:
     data = write_valid_directory(tmp_path / "[/exports]")
     code, out, err = _run(capsys, "validate", "--data", data)
     assert code == 0, err
-    assert "[/exports]" in out
+    assert "[/exports]" in "".join(out.split("\n"))  # a long path may wrap at the console's width

@@ -3,6 +3,7 @@ Python whose path does not hold the project (no checkout, no editable install)."
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -39,8 +40,12 @@ snapshot = pd.read_parquet(sys.argv[2])
 out = model.predict(snapshot, params=json.loads(open(sys.argv[3]).read()))
 out.to_parquet(sys.argv[4])
 import models
+import os
+code = os.path.dirname(os.path.dirname(models.__file__))
 print(json.dumps({"models_file": models.__file__,
-                  "modules": sorted({name.split(".")[0] for name in sys.modules})}))
+                  "modules": sorted({name.split(".")[0] for name in sys.modules}),
+                  "code_files": sorted({m.__file__ for m in list(sys.modules.values())
+                                        if (getattr(m, "__file__", None) or "").startswith(code)})}))
 """
 
 
@@ -94,23 +99,36 @@ def test_model_loads_and_predicts_without_the_project_on_the_path(trained_run, s
     # Nothing of the service or the command line is needed to load and predict ...
     modules = set(report["modules"])
     assert not modules & {"serving", "typer", "pydantic_settings"}, sorted(modules)
-    # ... and every distribution that was imported is pinned or required by a pinned one.
+    # ... and every distribution that the model's modules import when they load is pinned or
+    # required by a pinned one (optional imports of those libraries, e.g. MLflow's of pyspark
+    # when present, are theirs).
     owners = packages_distributions()
-    # Optional imports of installed packages, never needed: scikit-learn imports rich for its
-    # progress bars, MLflow its Spark integration (pyspark, py4j, psutil) and its server's form
-    # parser when they happen to be installed.
-    needed = _closure([*MODEL_DISTRIBUTIONS, "rich", "pyspark", "py4j", "psutil", "python-multipart"])
-    imported = {d.lower().replace("_", "-") for m in modules for d in owners.get(m, [])}
-    assert imported - {"symbiose"} <= needed, sorted(imported - {"symbiose"} - needed)
+    needed = _closure(list(MODEL_DISTRIBUTIONS))
+    names = {name for file in report["code_files"] for name in _module_level_imports(Path(file))}
+    third_party = {n for n in names if n not in sys.stdlib_module_names and n not in ("features", "models")}
+    assert third_party, report["code_files"]
+    imported = {d.lower().replace("_", "-") for n in third_party for d in owners.get(n, [n])}
+    assert imported <= needed, sorted(imported - needed)
+
+
+def _module_level_imports(path: Path) -> set[str]:
+    """Top-level names a module imports when it loads (not inside functions or TYPE_CHECKING)."""
+    names: set[str] = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
 
 
 def test_logged_requirements_pin_the_installed_versions(trained_run) -> None:
-    configure_tracking()
-    local = Path(mlflow.artifacts.download_artifacts(f"{trained_run.model_uri}/requirements.txt"))
-    pins = dict(re.match(r"([A-Za-z0-9_.-]+)==(\S+)", line).groups()  # type: ignore[union-attr]
-                for line in local.read_text().splitlines() if "==" in line)
     from importlib.metadata import version
 
+    configure_tracking()
+    local = Path(mlflow.artifacts.download_artifacts(f"{trained_run.model_uri}/requirements.txt"))
+    text = local.read_text()
+    pins = dict(m.groups() for m in re.finditer(r"^([A-Za-z0-9_.-]+)==(\S+)$", text, flags=re.M))
     for name in MODEL_DISTRIBUTIONS:
         assert pins.get(name) == version(name), (name, pins.get(name))
-    assert "symbiose" not in local.read_text()
+    assert "symbiose" not in text

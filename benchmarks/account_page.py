@@ -167,7 +167,7 @@ def main() -> None:
     table = pd.DataFrame([{"page": name, "requests": len(t), "p50 ms": np.percentile(t, 50),
                            "p95 ms": np.percentile(t, 95), "p99 ms": np.percentile(t, 99),
                            "max ms": t.max()} for name, t in rows])
-    print(f"\nmodel {uri}; {len(accounts):,} accounts, {len(snapshot.attributed):,} order lines; snapshot loaded and "
+    print(f"\nmodel {uri}; {len(accounts):,} accounts, {len(snapshot.attributed_lines()):,} order lines; snapshot loaded and "
           f"scored in {load_s:.1f} s; rep {rep} owns {len(directory.rep_accounts(rep)):,} accounts")
     print(table_text(table, floatfmt=".1f"))
     p95 = float(np.percentile(pages, 95))

@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, *, snapshot: Snapshot | None = 
 async def _follow_champion(app: FastAPI) -> AsyncIterator[None]:
     from serving.model_watch import watch_champion
 
+    app.state.runtime.snapshot.start_background()
     watcher = watch_champion(app.state)
     try:
         yield

@@ -1,13 +1,17 @@
-"""Account summaries and ownership, indexed once at start: owner, region, recent orders and touches."""
+"""Account summaries and ownership, indexed once at start: owner and region at once (every
+request's access check needs them), recent orders and touches in the background (only the account
+summary needs them; :meth:`AccountDirectory.start_history`)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from features.dataset import Dataset
+from serving.deferred import Deferred
 
 RECENT_DAYS = 90
 RECENT_ROWS = 10
@@ -39,12 +43,24 @@ class AccountDirectory:
         owned = pd.Series(np.arange(len(accounts)), index=pd.Index(self.rep_id, dtype=object))
         owned = owned[pd.notna(owned.index)]
         self._by_rep = {str(rep): grp.to_numpy() for rep, grp in owned.groupby(level=0)}
-        self._orders = self._recent(data.orders, "ordered_at",
-                                    ["order_id", "ordered_at", "channel", "product_category", "net_amount",
-                                     "discount_pct"])
-        self._touches = self._recent(data.touches, "touched_at",
-                                     ["touch_id", "touched_at", "channel", "offer_id", "discount_pct", "rep_id"])
-        self._totals = self._order_totals(data.orders)
+        self._history: Deferred[_History] = Deferred(lambda: self._build_history(data), name="account histories")
+
+    def start_history(self) -> AccountDirectory:
+        """Index the accounts' recent orders and touches in a background thread (otherwise the
+        first account summary does it)."""
+        self._history.start()
+        return self
+
+    def history_ready(self) -> None:
+        """Index the recent orders and touches now (in this thread) unless already done."""
+        self._history.get()
+
+    def _build_history(self, data: Dataset) -> _History:
+        orders = self._recent(data.orders, "ordered_at",
+                              ["order_id", "ordered_at", "channel", "product_category", "net_amount", "discount_pct"])
+        touches = self._recent(data.touches, "touched_at",
+                               ["touch_id", "touched_at", "channel", "offer_id", "discount_pct", "rep_id"])
+        return _History(orders=orders, touches=touches, totals=self._order_totals(data.orders))
 
     def _recent(self, table: pd.DataFrame, time_col: str, columns: list[str]) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
         """The last ``RECENT_ROWS`` rows per account, newest first, with per-account row ranges."""
@@ -99,8 +115,9 @@ class AccountDirectory:
 
     def summary(self, pos: int) -> dict[str, Any]:
         """Owner, region, profile, 90-day orders online/offline and recent orders and touches."""
+        history = self._history.get()
         profile = {k: _plain(v) for k, v in self._profile.iloc[pos].items()}
-        totals = self._totals.iloc[pos]
+        totals = history.totals.iloc[pos]
         online, offline = float(totals["online_revenue"]), float(totals["offline_revenue"])
         rep = self.rep_id[pos]
         return {
@@ -121,8 +138,8 @@ class AccountDirectory:
                 "offline": {"orders": int(totals["offline_orders"]), "revenue": offline},
                 "online_share": online / (online + offline) if online + offline > 0 else None,
             },
-            "recent_orders": self._rows(self._orders, pos),
-            "recent_touches": self._rows(self._touches, pos),
+            "recent_orders": self._rows(history.orders, pos),
+            "recent_touches": self._rows(history.touches, pos),
         }
 
     @staticmethod
@@ -130,6 +147,16 @@ class AccountDirectory:
         frame, start, end = recent
         part = frame.iloc[start[pos]:end[pos]]
         return [{k: _plain(v) for k, v in row.items()} for row in part.to_dict("records")]
+
+
+@dataclass(frozen=True)
+class _History:
+    """Each account's last orders and touches (frame, start and end row per account) and its
+    90-day order totals per channel."""
+
+    orders: tuple[pd.DataFrame, np.ndarray, np.ndarray]
+    touches: tuple[pd.DataFrame, np.ndarray, np.ndarray]
+    totals: pd.DataFrame
 
 
 def _plain(value: Any) -> Any:

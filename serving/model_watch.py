@@ -88,7 +88,7 @@ class ChampionWatcher:
         if wanted in (current.snapshot.model.version, self._failed):
             return False
         try:
-            snapshot = self._load(current.settings)
+            snapshot = self._load(current.settings).prepare()
         except Exception:
             self._failed = wanted
             raise

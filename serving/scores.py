@@ -23,15 +23,16 @@ from features.contract import TABLES
 from features.errors import InputError
 
 SIDECAR_SUFFIX = ".meta.json"
-#: Version of the sidecar's layout; a sidecar of another layout is not trusted.
-SIDECAR_FORMAT = 1
+#: Version of the sidecar's layout; a sidecar of another layout is not trusted. Format 2: the file
+#: carries ``reason_codes`` (reasons as data, so pages render them in their own language).
+SIDECAR_FORMAT = 2
 POLICY_FILE = "policy.yaml"
 #: Columns of the recommendations file read as text (ids stay text: ``007`` stays ``007``).
 TEXT_COLUMNS = ("account_id", "channel", "offer_id", "executed_by", "rep_id", "reasons", "model_version",
                 "category", "offer_name", "reason_codes")
 REQUIRED_COLUMNS = ("account_id", "rank", "channel", "offer_id", "discount_pct", "p_convert", "p_convert_baseline",
                     "expected_incremental_margin", "executed_by", "reasons", "model_version", "category",
-                    "offer_name")
+                    "offer_name", "reason_codes")
 
 
 class ScoresError(InputError):
@@ -129,7 +130,8 @@ def scores_mismatches(meta: ScoresMeta, *, model_version: str, as_of: pd.Timesta
     (empty when they may be served)."""
     problems = []
     if meta.format != SIDECAR_FORMAT:
-        problems.append(f"sidecar format {meta.format}, expected {SIDECAR_FORMAT}")
+        problems.append(f"sidecar format {meta.format}, expected {SIDECAR_FORMAT} (written by another version of "
+                        "`symbiose recommend`: write the file again)")
     if meta.model_version != model_version:
         problems.append(f"scored by model {meta.model_version}, the service serves {model_version}")
     if _timestamp(meta.as_of) != pd.Timestamp(as_of):

@@ -14,6 +14,7 @@ import pandas as pd
 from features.dataset import Dataset, resolve_as_of
 from features.errors import InputError
 from models.pipeline import DecisionPipeline
+from serving.deferred import Deferred
 from serving.directory import AccountDirectory
 from serving.scores import (
     ScoresError,
@@ -48,8 +49,9 @@ class Snapshot:
     as_of: pd.Timestamp
     data_dir: Path | None
     #: Order lines before ``as_of`` with their owner and outreach credit
-    #: (``features.attribution.attribute_orders``), computed once at start.
-    attributed: pd.DataFrame | None = None
+    #: (``features.attribution.attribute_orders``): given, or built once after start
+    #: (:meth:`start_background`) or by the first reader.
+    attributed: pd.DataFrame | Deferred[pd.DataFrame] | None = None
     #: Guardrail of each offer: the largest discount in percent any suggestion may carry.
     max_discount: dict[str, float] = field(default_factory=dict)
     currency: str = "EUR"
@@ -66,11 +68,29 @@ class Snapshot:
         return self.as_of.isoformat(), self.model.version, str(self.data_dir), str(id(self.attributed))
 
     def attributed_lines(self) -> pd.DataFrame:
-        """The order lines credited at start; a clear error if the snapshot was built without them."""
+        """The credited order lines (waits while they are being built); a clear error if the
+        snapshot was built without them."""
         if self.attributed is None:
             raise RuntimeError("the served snapshot has no attributed order lines; build it with "
                                "serving.snapshot.build_snapshot_state")
+        if isinstance(self.attributed, Deferred):
+            return self.attributed.get()
         return self.attributed
+
+    def start_background(self) -> None:
+        """Build what only some pages need (account histories, attributed order lines) in
+        background threads; suggestions are served meanwhile."""
+        self.directory.start_history()
+        if isinstance(self.attributed, Deferred):
+            self.attributed.start()
+
+    def prepare(self) -> Snapshot:
+        """Build now, in this thread, everything :meth:`start_background` would (before a
+        snapshot is swapped in, so it is whole when served)."""
+        self.directory.history_ready()
+        if self.attributed is not None:
+            self.attributed_lines()
+        return self
 
 
 def build_snapshot_state(dataset: Dataset, pipeline: DecisionPipeline, version: str, *,
@@ -93,7 +113,8 @@ def build_snapshot_state(dataset: Dataset, pipeline: DecisionPipeline, version: 
     info = ModelInfo(version=version, trained_at=str(pipeline.trained_at or ""),
                      trained_as_of=str(pipeline.as_of or ""), metrics=metrics)
     return Snapshot(model=info, suggestions=service, directory=directory, as_of=pd.Timestamp(as_of),
-                    data_dir=dataset.source, attributed=attributed_lines(dataset, as_of),
+                    data_dir=dataset.source,
+                    attributed=Deferred(lambda: attributed_lines(dataset, as_of), name="attributed order lines"),
                     max_discount=offer_guardrails(dataset), currency=dataset.policy.currency,
                     offer_category=dict(zip(dataset.offers["offer_id"].astype(str),
                                             dataset.offers["product_category"].astype(str), strict=True)),

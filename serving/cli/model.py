@@ -141,7 +141,7 @@ def recommend(
         pipeline, version = load_model(model)
         with progress("scoring"):
             recs = score_dataset(ds, ts, pipeline, top_k=top_k, model_version=version,
-                                 explore_epsilon=explore, seed=seed)
+                                 explore_epsilon=explore, seed=seed, reason_codes=True)
         sidecar_path(out_file).unlink(missing_ok=True)  # never an old sidecar beside a new file
         write_frame_atomic(recs, out_file)
         write_scores_meta(out_file, ScoresMeta(

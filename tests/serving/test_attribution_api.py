@@ -14,7 +14,7 @@ def _get(api, user: str, **params: str):
 
 
 def _lines(api) -> pd.DataFrame:
-    lines = api.runtime.snapshot.attributed
+    lines = api.runtime.snapshot.attributed_lines()
     start, end = pd.Timestamp(PERIOD["from"]), pd.Timestamp(PERIOD["to"])
     return lines[(lines["ordered_at"] >= start) & (lines["ordered_at"] < end)]
 

@@ -10,9 +10,12 @@ their sidecar matches model, data and as-of; ``--no-scores`` scores at start ins
 both with a bounded load generator (asyncio; fixed request count and time limit):
 our ``GET /v1/accounts/{id}/suggestions?k=3`` (random accounts) and mlflow's ``/invocations``
 scoring one account per request (its ``build_snapshot`` rows as ``dataframe_split``), at 16 and
-64 concurrent clients (aiohttp, in this process; the servers are separate processes), ``--repeat``
-runs each for our service. Prints throughput, p50/p95/p99 latency, the server's CPU time per
-request and the load generator's own CPU share for each server and concurrency.
+64 concurrent clients, ``--repeat`` runs each for our service. Our service is driven by ``wrk``
+(``--client wrk``, the default; ``make wrk`` installs it; script ``benchmarks/wrk_suggestions.lua``:
+random accounts, bearer token) so that the load generator takes little CPU from the server;
+mlflow, a hundred times slower, by aiohttp in this process. Prints throughput, p50/p95/p99
+latency, the server's CPU time per request and the load generator's own CPU share for each
+server and concurrency.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import argparse
 import asyncio
 import json
 import os
+import resource
+import shutil
 import socket
 import subprocess
 import sys
@@ -185,6 +190,41 @@ def batch_scores(data: Path, uri: str, path: Path, env: dict[str, str], candidat
     return time.perf_counter() - started
 
 
+WRK_SCRIPT = Path(__file__).with_name("wrk_suggestions.lua")
+
+
+def measure_wrk(base: str, token: str, accounts: Path, concurrency: int, seconds: float, pid: int,
+                run: int = 1) -> dict[str, object]:
+    """One ``wrk`` run of ``seconds`` against our suggestions endpoint (after a 2-second warm-up
+    run); the row of the results table, as :func:`measure` gives it."""
+    env = {**os.environ, "SYMBIOSE_WRK_TOKEN": token, "SYMBIOSE_WRK_ACCOUNTS": str(accounts)}
+
+    def wrk(clients: int, duration: float) -> dict[str, float]:
+        command = ["wrk", "-t", "1", "-c", str(clients), "-d", f"{duration:g}s", "--timeout", "30s",
+                   "-s", str(WRK_SCRIPT), base]
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+        for line in done.stdout.splitlines():
+            if line.startswith("RESULT "):
+                return json.loads(line[len("RESULT "):])
+        raise SystemExit(f"wrk printed no RESULT line:\n{done.stdout}\n{done.stderr}")
+
+    wrk(min(concurrency, 8), 2)
+    cpu_before, child_before = _cpu_seconds(pid), _children_cpu_seconds()
+    got = wrk(concurrency, seconds)
+    cpu, client = _cpu_seconds(pid) - cpu_before, _children_cpu_seconds() - child_before
+    wall, answered = float(got["seconds"]), int(got["requests"]) - int(got["errors"])
+    return {"server": "symbiose serve", "run": run, "clients": concurrency, "requests": answered,
+            "errors": int(got["errors"]), "throughput_rps": answered / wall, "p50_ms": got["p50_ms"],
+            "p95_ms": got["p95_ms"], "p99_ms": got["p99_ms"], "max_ms": got["max_ms"],
+            "server_cpu_ms": 1000 * cpu / max(answered, 1), "server_cpu_pct": 100 * cpu / wall,
+            "client_cpu_pct": 100 * client / wall, "load_avg_1m": os.getloadavg()[0]}
+
+
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _own_cpu_seconds() -> float:
     usage = os.times()
     return usage.user + usage.system
@@ -224,7 +264,12 @@ def main() -> None:
     parser.add_argument("--time-limit", type=float, default=60.0, help="seconds per run at most")
     parser.add_argument("--clients", type=int, nargs="+", default=[16, 64])
     parser.add_argument("--repeat", type=int, default=3, help="runs per client count (our service)")
+    parser.add_argument("--client", choices=("wrk", "aiohttp"), default="wrk",
+                        help="load generator for our service: wrk (default; `make wrk`) or aiohttp in this process")
+    parser.add_argument("--seconds", type=float, default=20.0, help="seconds per wrk run")
     args = parser.parse_args()
+    if args.client == "wrk" and shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: `make wrk` (Debian package wrk), or pass --client aiohttp")
 
     workdir = args.dir or Path(tempfile.mkdtemp(prefix="symbiose-load-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -283,10 +328,16 @@ def main() -> None:
             mlflow_requests = [("POST", "/invocations", bodies[i % len(bodies)])
                                for i in range(args.mlflow_requests)]
         auth = {"Authorization": f"Bearer {token}"}
+        id_file = workdir / "account_ids.txt"
+        id_file.write_text("\n".join(account_ids.tolist()) + "\n")
         for clients in args.clients:
             for run in range(1, args.repeat + 1):
-                rows.append(measure("symbiose serve", ours_requests, f"http://127.0.0.1:{ours_port}", auth,
-                                    clients, args.time_limit, ours.pid, run=run))
+                if args.client == "wrk":
+                    rows.append(measure_wrk(f"http://127.0.0.1:{ours_port}", token, id_file, clients,
+                                            args.seconds, ours.pid, run=run))
+                else:
+                    rows.append(measure("symbiose serve", ours_requests, f"http://127.0.0.1:{ours_port}", auth,
+                                        clients, args.time_limit, ours.pid, run=run))
                 print(rows[-1], flush=True)
             if mlflow_proc is not None:
                 rows.append(measure("mlflow models serve", mlflow_requests, f"http://127.0.0.1:{mlflow_port}",

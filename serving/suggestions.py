@@ -36,6 +36,8 @@ PROPENSITY = 1.0
 NO_FURTHER_ACTION_REASON = Reason("no_further_action")
 NO_FURTHER_ACTION = NO_FURTHER_ACTION_REASON.text()
 _SEP = "\x1f"
+#: Suggestion records kept for reuse at most (all are dropped when reached).
+MAX_KEPT_RECORDS = 500_000
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,8 @@ class SuggestionService:
         self._table = _Table(propensity=propensity, start=start, end=end, **rows)
         self._scorer = scorer
         self._scoring = threading.Lock()
+        #: Suggestions built so far, by (candidate row, rank shown at).
+        self._records: dict[tuple[int, int], Suggestion] = {}
         #: Accounts scored on demand since start (the file missed them).
         self.scored_on_demand = 0
         self.rep_id = none_if_na(state["rep_id"])
@@ -318,10 +322,22 @@ class SuggestionService:
         return pd.Series(value, index=shown.accounts[first]).reindex(positions, fill_value=0.0).to_numpy()
 
     def records(self, shown: Shown) -> list[Suggestion]:
-        """The shown suggestions, grouped by account, best first."""
-        table = self._table
-        return [self._record(table, row, pos, rank) for row, pos, rank in
-                zip(shown.rows.tolist(), shown.accounts.tolist(), shown.ranks.tolist(), strict=True)]
+        """The shown suggestions, grouped by account, best first.
+
+        A candidate row shown at a rank is the same value every time (rows are never changed,
+        only appended), so it is built once and kept."""
+        table, kept = self._table, self._records
+        out = []
+        for row, pos, rank in zip(shown.rows.tolist(), shown.accounts.tolist(), shown.ranks.tolist(), strict=True):
+            record = kept.get((row, rank)) if row >= 0 else None
+            if record is None:
+                record = self._record(table, row, pos, rank)
+                if row >= 0:
+                    if len(kept) >= MAX_KEPT_RECORDS:
+                        kept.clear()
+                    kept[(row, rank)] = record
+            out.append(record)
+        return out
 
     def candidate(self, account_id: str, suggestion_id: str) -> Suggestion | None:
         """The snapshot's candidate ``suggestion_id`` of ``account_id`` (rank 1), None when it has none."""

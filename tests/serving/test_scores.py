@@ -97,6 +97,36 @@ def test_start_from_a_valid_scores_file_scores_nothing(scores_file: Path, small_
                                [s.expected_incremental_margin for s in scored])
 
 
+def test_reasons_from_a_scores_file_come_in_the_page_language(scores_file: Path, small_data_dir: Path,
+                                                              model_uri: str, serving_snapshot) -> None:
+    """`recommend` writes the reasons as data too, so a service started from its file shows
+    German pages in German, as one that scored at start does."""
+    from serving.reasons import in_language
+    from serving.store.feedback import FeedbackEffects
+
+    assert pd.read_parquet(scores_file)["reason_codes"].notna().all()
+    snap = load_snapshot(Settings(data=small_data_dir, model=model_uri, scores=scores_file))
+    positions = np.arange(0, len(snap.suggestions.accounts), 5)
+    none = FeedbackEffects(frozenset(), {})
+    served = in_language(snap.suggestions.records(snap.suggestions.pick(positions, 3, none)),
+                         snap.suggestions, "de", snap.currency)
+    scored = in_language(serving_snapshot.suggestions.records(serving_snapshot.suggestions.pick(positions, 3, none)),
+                         serving_snapshot.suggestions, "de", serving_snapshot.currency)
+    assert [s.reasons for s in served] == [s.reasons for s in scored]
+    english = snap.suggestions.records(snap.suggestions.pick(positions, 3, none))
+    assert any(de.reasons != en.reasons for de, en in zip(served, english, strict=True))
+
+
+def test_a_scores_file_of_the_earlier_layout_is_not_served(scores_file: Path, small_data_dir: Path,
+                                                           model_uri: str, tmp_path: Path,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    old = copy_scores(scores_file, tmp_path, meta={"format": 1})
+    with caplog.at_level(logging.WARNING, logger="symbiose.serving"):
+        snap = load_snapshot(Settings(data=small_data_dir, model=model_uri, scores=old))
+    assert snap.scored_from == "scored at start"
+    assert "sidecar format 1, expected 2" in caplog.text and "write the file again" in caplog.text
+
+
 @pytest.mark.parametrize("change", [
     {"model_version": "symbiose-nba/999"},
     {"as_of": "2020-01-01T00:00:00"},

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from serving.api.access_log import AccessLog, log_to_stderr
 from serving.api.errors import install_error_handlers
+from serving.api.fast_suggestions import AccountSuggestionsFastPath
 from serving.api.limits import RequestLimits
 from serving.api.redirects import RelativeRedirects
 from serving.api.routers import accounts, attribution, campaigns, feedback, health, model, reps
@@ -28,14 +29,16 @@ Reps see their own accounts, managers their region, marketing and admin all acco
 def create_api(lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
                settings: Settings | None = None) -> FastAPI:
     """The routes, error handlers, OpenAPI schema and the middleware around them (outermost
-    first: access log, security headers, request limits, relative redirects), with nothing
-    loaded yet (limits from ``settings``, default: the settings' defaults)."""
+    first: access log, security headers, request limits, relative redirects, the account
+    suggestions' fast path), with nothing loaded yet (limits from ``settings``, default: the
+    settings' defaults)."""
     settings = settings or Settings()
     app = FastAPI(title="Symbiose", version="1", description=DESCRIPTION, lifespan=lifespan)
     for module in (health, accounts, reps, feedback, model, attribution, campaigns):
         app.include_router(module.router)
     install_web(app)
     install_error_handlers(app)
+    app.add_middleware(AccountSuggestionsFastPath)  # innermost: every other middleware still applies
     app.add_middleware(RelativeRedirects)
     app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes,
                        max_header_bytes=settings.max_header_bytes)

@@ -38,13 +38,14 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _start(data: Path, model: str, db_url: str, home: Path, port: int, log: Path) -> subprocess.Popen:
+def _start(data: Path, model: str, db_url: str, home: Path, port: int, log: Path,
+           limit: float = 60.0) -> subprocess.Popen:
     env = {**os.environ, "SYMBIOSE_HOME": str(home), "SYMBIOSE_DATABASE_URL": db_url,
            "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "serving.cli", "serve", "--data", str(data), "--model", model,
                              "--port", str(port)], cwd=ROOT, env=env, stdout=log.open("ab"),
                             stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise AssertionError(f"server exited with {proc.returncode}: {log.read_text()[-2000:]}")
@@ -54,7 +55,7 @@ def _start(data: Path, model: str, db_url: str, home: Path, port: int, log: Path
         except httpx.HTTPError:
             time.sleep(0.2)
     proc.kill()
-    raise AssertionError(f"server did not start within 60 s: {log.read_text()[-2000:]}")
+    raise AssertionError(f"server did not start within {limit:g} s: {log.read_text()[-2000:]}")
 
 
 @pytest.mark.slow

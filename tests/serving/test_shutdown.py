@@ -29,7 +29,8 @@ def test_every_answered_suggestion_is_logged_when_the_service_stops_under_load(
         _user, token = add_user(s, name="loader", role="admin")
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    server = _start(small_data_dir, trained_run.model_uri, db_url, symbiose_home, port, tmp_path / "server.log")
+    server = _start(small_data_dir, trained_run.model_uri, db_url, symbiose_home, port, tmp_path / "server.log",
+                    limit=180)
     answered: list[str] = []
     lock = threading.Lock()
     stopped = threading.Event()

@@ -1,0 +1,82 @@
+"""The account suggestions' fast path answers only the plain case, exactly as the route would,
+and leaves everything else to the route (its errors, its token lookup, its logging)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from serving.api.fast_suggestions import _parse
+from serving.store.decisions import count_decisions
+
+TOKEN = [(b"authorization", b"Bearer abc123")]
+
+
+def _scope(path: str = "/v1/accounts/A1/suggestions", query: bytes = b"", method: str = "GET",
+           headers: list[tuple[bytes, bytes]] | None = None) -> dict:
+    return {"type": "http", "method": method, "path": path, "query_string": query, "root_path": "",
+            "headers": TOKEN if headers is None else headers}
+
+
+def test_the_plain_request_is_taken() -> None:
+    assert _parse(_scope()) == ("A1", 3, None, "abc123")
+    assert _parse(_scope("/v1/accounts/a/b c/suggestions", b"k=10&lang=de")) == ("a/b c", 10, "de", "abc123")
+    assert _parse(_scope(headers=[(b"authorization", b"bearer abc123")])) == ("A1", 3, None, "abc123")
+
+
+@pytest.mark.parametrize("scope", [
+    _scope(method="POST"),
+    _scope("/v1/accounts/A1"),
+    _scope("/v1/reps/R1/suggestions"),
+    _scope("/v1/accounts//suggestions"),
+    _scope("/v1/accounts/A\n1/suggestions"),
+    _scope("/v1/accounts/A1\n/suggestions"),
+    _scope(query=b"k=0"),
+    _scope(query=b"k=11"),
+    _scope(query=b"k=three"),
+    _scope(query=b"k="),
+    _scope(query=b"k=%C2%B3"),
+    _scope(query=b"k=3&k=4"),
+    _scope(query=b"lang=fr"),
+    _scope(query=b"other=1"),
+    _scope(headers=[]),
+    _scope(headers=[(b"authorization", b"Basic abc123")]),
+    _scope(headers=[(b"authorization", b"Bearer ")]),
+    _scope(headers=[(b"authorization", b"Bearer " + b"x" * 201)]),
+    {**_scope(), "root_path": "/api"},
+])
+def test_anything_else_is_left_to_the_route(scope: dict) -> None:
+    assert _parse(scope) is None
+
+
+def test_answers_of_the_fast_path_and_of_the_route_agree_and_are_logged(api, caplog) -> None:
+    account = str(api.runtime.snapshot.suggestions.accounts[21])
+    headers = api.headers("marketing")
+    url = f"/v1/accounts/{account}/suggestions?k=4"
+    with api.runtime.sessions() as session:
+        before = count_decisions(session, account)
+    with caplog.at_level(logging.INFO, logger="symbiose.access"):
+        first = api.client.get(url, headers=headers)  # a token not checked yet: the route
+        second = api.client.get(url, headers=headers)  # then cached: the fast path
+    assert first.status_code == second.status_code == 200
+    assert first.json() == second.json() and len(first.json()["suggestions"]) == 4
+    assert second.headers["x-request-id"] and second.headers["content-type"] == "application/json"
+    with api.runtime.sessions() as session:
+        assert count_decisions(session, account) == before + 8, "both answers logged"
+    lines = [r.getMessage() for r in caplog.records if r.name == "symbiose.access"]
+    assert sum("GET /v1/accounts/{account_id}/suggestions 200" in line and "role=marketing" in line
+               for line in lines) == 2
+
+
+def test_errors_still_come_from_the_route(api) -> None:
+    rep_a, _rep_b = api.scopes["rep"]["rep_id"], api.scopes["rep_other"]["rep_id"]
+    directory = api.runtime.snapshot.directory
+    foreign = next(str(a) for a, r in zip(directory.accounts, directory.rep_id, strict=True) if r not in (rep_a, None))
+    api.client.get("/health")
+    for _ in range(2):  # the second time with the token cached
+        hidden = api.client.get(f"/v1/accounts/{foreign}/suggestions", headers=api.headers("rep"))
+        assert hidden.status_code == 404 and "not found" in hidden.json()["detail"]
+    assert api.client.get(f"/v1/accounts/{foreign}/suggestions?k=0", headers=api.headers("admin")).status_code == 422
+    assert api.client.get(f"/v1/accounts/{foreign}/suggestions", headers=api.headers("revoked")).status_code == 401
+    assert api.client.get(f"/v1/accounts/{foreign}/suggestions").status_code == 401

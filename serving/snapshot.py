@@ -3,8 +3,10 @@ scored and indexed once (:func:`load_snapshot`), then only read."""
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,10 +81,20 @@ class Snapshot:
 
     def start_background(self) -> None:
         """Build what only some pages need (account histories, attributed order lines) in
-        background threads; suggestions are served meanwhile."""
+        background threads; suggestions are served meanwhile. Once both are built, the objects
+        they hold are moved out of the garbage collector's view (``gc.freeze``, see
+        ``serving.runtime.settle_heap``), so that later full collections do not walk them."""
         self.directory.start_history()
         if isinstance(self.attributed, Deferred):
             self.attributed.start()
+        threading.Thread(target=self._freeze_when_built, name="freeze-snapshot", daemon=True).start()
+
+    def _freeze_when_built(self) -> None:
+        try:
+            self.prepare()
+        except RuntimeError:
+            return  # a failed build: its readers get the error; nothing to freeze
+        gc.freeze()
 
     def prepare(self) -> Snapshot:
         """Build now, in this thread, everything :meth:`start_background` would (before a

@@ -9,8 +9,10 @@ under the record itself; suggestions of a replaced snapshot carry other ids and 
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import datetime
+from functools import lru_cache
 
 from models.suggestion import SUGGESTION_FIELDS, Suggestion
 from serving.api.schemas import AccountSuggestions
@@ -42,8 +44,18 @@ def suggestion_json(suggestion: Suggestion) -> bytes:
 def account_suggestions_json(account_id: str, model_version: str, as_of: datetime,
                              suggestions: list[Suggestion]) -> bytes:
     """The body of an account's suggestions: the JSON values ``AccountSuggestions`` serializes."""
-    head = AccountSuggestions(account_id=account_id, model_version=model_version, as_of=as_of,
+    head, middle = _head(model_version, as_of)
+    return b"".join((head, json.dumps(account_id, ensure_ascii=False).encode(), middle,
+                     b",".join([suggestion_json(s) for s in suggestions]), b"]}"))
+
+
+@lru_cache(maxsize=16)
+def _head(model_version: str, as_of: datetime) -> tuple[bytes, bytes]:
+    """The body's JSON before the account id and between it and the suggestions (rendered by
+    ``AccountSuggestions``; the same for every account of one snapshot)."""
+    text = AccountSuggestions(account_id="", model_version=model_version, as_of=as_of,
                               suggestions=[]).model_dump_json().encode()
-    if not head.endswith(b"[]}"):
-        raise RuntimeError(f"AccountSuggestions: expected its JSON to end with the suggestions, got {head[-40:]!r}")
-    return head[:-2] + b",".join(suggestion_json(s) for s in suggestions) + b"]}"
+    head, empty_id, rest = text.partition(b'"account_id":""')
+    if not empty_id or not rest.endswith(b"[]}"):
+        raise RuntimeError(f"AccountSuggestions: expected account_id first and suggestions last, got {text!r}")
+    return head + b'"account_id":', rest[:-2]

@@ -1,5 +1,5 @@
 """A service stopped under load (SIGTERM) has logged every suggestion it answered with: no
-decision-log row of an answered request is lost, and the server exits cleanly."""
+decision-log row of an answered request is lost."""
 
 from __future__ import annotations
 
@@ -57,7 +57,8 @@ def test_every_answered_suggestion_is_logged_when_the_service_stops_under_load(
         with ThreadPoolExecutor(CLIENTS) as pool:
             list(pool.map(client, range(CLIENTS)))
         assert stopped.is_set()
-        assert server.wait(timeout=30) == 0, "a clean exit on SIGTERM"
+        # uvicorn finishes the requests in flight, then exits by the signal it caught.
+        assert server.wait(timeout=30) in (0, -signal.SIGTERM)
     finally:
         server.kill()
         server.wait(timeout=10)

@@ -170,9 +170,9 @@ def load_snapshot(settings: Settings) -> Snapshot:
 @contextmanager
 def _no_collections() -> Iterator[None]:
     """The cyclic garbage collector paused: loading creates millions of objects that all stay,
-    and each full collection on the way walked all of them again (at 20,000 accounts, eight
-    collections of 0.2 to 1.5 s during one start on a busy machine). The caller settles the heap
-    once after loading (``serving.runtime.settle_heap``)."""
+    and each full collection on the way walks all of them again (at 20,000 accounts, full
+    collections of 0.2 to 1.5 s each during a start on a busy machine). The caller settles the
+    heap once after loading (``serving.runtime.settle_heap``)."""
     enabled = gc.isenabled()
     gc.disable()
     try:

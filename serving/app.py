@@ -13,6 +13,7 @@ from serving.api.errors import install_error_handlers
 from serving.api.limits import RequestLimits
 from serving.api.redirects import RelativeRedirects
 from serving.api.routers import accounts, attribution, campaigns, feedback, health, model, reps
+from serving.api.routers.metrics import router as metrics_router
 from serving.runtime import Runtime, open_runtime
 from serving.settings import Settings, get_settings
 from serving.snapshot import Snapshot
@@ -35,6 +36,9 @@ def create_api(lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] 
     for module in (health, accounts, reps, feedback, model, attribution, campaigns):
         app.include_router(module.router)
     install_web(app)
+    # Operations: GET /metrics (off unless SYMBIOSE_METRICS_TOKEN is set); the AccessLog middleware
+    # below logs every request as JSON and times it into the runtime's metrics.
+    app.include_router(metrics_router)
     install_error_handlers(app)
     app.add_middleware(RelativeRedirects)
     app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes,

@@ -147,3 +147,53 @@ def test_model_info_and_snapshot_age_follow_a_hot_reload(metered, serving_snapsh
     count = "symbiose_http_request_duration_seconds_count"
     labels = {"route": "/metrics", "method": "GET", "status": "200"}
     assert value(after, count, **labels) == value(before, count, **labels) + 1, "counts survive a reload"
+
+
+def test_the_decision_log_counts_commits_failures_and_its_queue(tmp_path) -> None:
+    import threading
+
+    from sqlalchemy import event
+
+    from serving.decision_log import DecisionLog, DecisionLogUnavailable
+    from serving.metrics import ServiceMetrics
+    from serving.store.db import Database
+    from tests.serving.test_store import _decision
+
+    url = f"sqlite:///{tmp_path / 'log.db'}"
+    Database.open(url).close()
+    metrics = ServiceMetrics()
+    log = DecisionLog(Database.open_log(url), timeout=5.0, metrics=metrics)
+    entered, release, failing = threading.Event(), threading.Event(), threading.Event()
+
+    def stall_or_fail(*_args) -> None:
+        entered.set()
+        release.wait(5)
+        if failing.is_set():
+            raise RuntimeError("disk full")
+
+    try:
+        rows = [_decision("m1"), _decision("m2")]
+        log.write(rows)
+        registry = metrics.registry
+        assert registry.get_sample_value("symbiose_decision_log_write_seconds_count") == 1
+        labels = {"channel": rows[0]["channel"], "model_version": rows[0]["model_version"]}
+        assert registry.get_sample_value("symbiose_suggestions_served_total", labels) == 2
+
+        event.listen(log._database.engine, "begin", stall_or_fail)
+        stalled = [log.submit([_decision("m3")])]
+        assert entered.wait(5), "the writer took the first batch and waits in its transaction"
+        stalled.append(log.submit([_decision("m4")]))
+        assert log.queue_depth() == 1
+        failing.set()
+        release.set()
+        for future in stalled:
+            assert "disk full" in str(future.exception(timeout=5))
+        assert log.queue_depth() == 0
+        assert registry.get_sample_value("symbiose_decision_log_write_failures_total") >= 1
+        assert registry.get_sample_value("symbiose_decision_log_write_seconds_count") == 1
+        assert registry.get_sample_value("symbiose_suggestions_served_total", labels) == 2
+        with pytest.raises(DecisionLogUnavailable, match="disk full"):
+            log.write([_decision("m5")])
+    finally:
+        release.set()
+        log.close()

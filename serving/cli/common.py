@@ -45,7 +45,7 @@ DEBUG = {"on": False}
 _SETTINGS: dict[str, Settings] = {}
 #: The command's JSON log (``--log-json``): on or off, its handler, the command, when it started.
 LOG = logging.getLogger("symbiose.cli")
-_JSON: dict[str, Any] = {"on": False, "handler": None, "command": "", "started": 0.0}
+_JSON: dict[str, Any] = {"on": False, "handler": None, "levels": None, "command": "", "started": 0.0}
 
 
 def start_command(*, debug: bool, log_json: bool = False, ctx: typer.Context | None = None) -> None:
@@ -63,9 +63,11 @@ def start_command(*, debug: bool, log_json: bool = False, ctx: typer.Context | N
 def _log_json(on: bool) -> None:
     """Send every log record (Symbiose's from INFO, others' from WARNING, Python warnings too) to
     the current stderr as JSON lines, or stop doing so."""
-    root = logging.getLogger()
+    root, own = logging.getLogger(), logging.getLogger("symbiose")
     if _JSON["handler"] is not None:
         root.removeHandler(_JSON["handler"])
+        root.setLevel(_JSON["levels"][0])
+        own.setLevel(_JSON["levels"][1])
         _JSON["handler"] = None
     _JSON["on"] = on
     logging.captureWarnings(on)
@@ -73,10 +75,11 @@ def _log_json(on: bool) -> None:
         return
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonLines())
+    _JSON["levels"] = (root.level, own.level)
     root.addHandler(handler)
     if root.level == logging.NOTSET or root.level > logging.WARNING:
         root.setLevel(logging.WARNING)
-    logging.getLogger("symbiose").setLevel(logging.INFO)
+    own.setLevel(logging.INFO)
     _JSON["handler"] = handler
 
 

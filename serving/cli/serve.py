@@ -13,6 +13,7 @@ from serving.cli.common import (
     CommandError,
     command_errors,
     json_logs,
+    log_event,
     out,
     parse_time,
     progress,
@@ -79,6 +80,8 @@ def serve(
         if follows_champion(config):
             out.print(f"a new champion is loaded within {config.model_poll_seconds:g} s, without a restart "
                       "(SYMBIOSE_MODEL_POLL_SECONDS)", highlight=False)
+        log_event("serving", model_version=snap.model.version, data_as_of=snap.as_of.isoformat(),
+                  accounts=len(snap.suggestions.accounts), host=config.host, port=config.port)
     # With --log-json uvicorn keeps the JSON handler instead of installing its own text format.
     uvicorn.run(application, host=config.host, port=config.port, log_level="warning",
                 log_config=None if json_logs() else LOGGING_CONFIG)

@@ -105,6 +105,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10, help="alternating rounds per app")
     parser.add_argument("--requests", type=int, default=300, help="requests per round")
     parser.add_argument("--dir", type=Path, default=None, help="work directory (kept and reused)")
+    parser.add_argument("--control", action="store_true",
+                        help="serve the second app as shipped too: the difference two like apps show")
     args = parser.parse_args()
     workdir = args.dir or Path(tempfile.mkdtemp(prefix="symbiose-observability-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -141,9 +143,10 @@ def main() -> None:
     handler = logging.StreamHandler(sink)
     handler.setFormatter(JsonLines())
     LOGGER.addHandler(handler)  # create_app then adds no stderr handler of its own
-    bare = _bare_app(runtimes[1])
+    bare = create_app(runtime=runtimes[1]) if args.control else _bare_app(runtimes[1])
     apps = {"as shipped (access log + metrics)": ServerTimer(create_app(runtime=runtimes[0])),
-            "without access log and metrics": ServerTimer(bare)}
+            "as shipped, second app (control)" if args.control else "without access log and metrics":
+                ServerTimer(bare)}
     headers_of = dict(zip(apps, headers, strict=True))
     accounts = snapshot.suggestions.account_ids.astype(str)
     rng = np.random.default_rng(args.seed)

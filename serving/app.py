@@ -14,6 +14,7 @@ from serving.api.fast_suggestions import AccountSuggestionsFastPath
 from serving.api.limits import RequestLimits
 from serving.api.redirects import RelativeRedirects
 from serving.api.routers import accounts, attribution, campaigns, feedback, health, model, reps
+from serving.api.routers.metrics import router as metrics_router
 from serving.runtime import Runtime, open_runtime
 from serving.settings import Settings, get_settings
 from serving.snapshot import Snapshot
@@ -37,6 +38,9 @@ def create_api(lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] 
     for module in (health, accounts, reps, feedback, model, attribution, campaigns):
         app.include_router(module.router)
     install_web(app)
+    # Operations: GET /metrics (off unless SYMBIOSE_METRICS_TOKEN is set); the AccessLog middleware
+    # below logs every request as JSON and times it into the runtime's metrics.
+    app.include_router(metrics_router)
     install_error_handlers(app)
     app.add_middleware(AccountSuggestionsFastPath)  # innermost: every other middleware still applies
     app.add_middleware(RelativeRedirects)

@@ -1,14 +1,15 @@
 """Everything the service holds while it runs: the served snapshot, the database, the decision
-log, the token cache and the feedback index."""
+log, the token cache, the feedback index and the metrics."""
 
 from __future__ import annotations
 
 import gc
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from serving.auth import PrincipalCache
 from serving.decision_log import DecisionLog
 from serving.feedback_index import FeedbackIndex
+from serving.metrics import ServiceMetrics
 from serving.settings import Settings
 from serving.snapshot import Snapshot, load_snapshot
 from serving.store.db import Database
@@ -27,9 +28,10 @@ class Runtime:
     decision_log: DecisionLog
     principals: PrincipalCache
     feedback: FeedbackIndex
+    metrics: ServiceMetrics = field(default_factory=ServiceMetrics)
 
     def with_snapshot(self, snapshot: Snapshot) -> Runtime:
-        """This runtime serving ``snapshot`` (same database, decision log and token cache)."""
+        """This runtime serving ``snapshot`` (same database, decision log, token cache and metrics)."""
         return replace(self, snapshot=snapshot)
 
     def close(self) -> None:
@@ -60,6 +62,8 @@ def open_runtime(settings: Settings, snapshot: Snapshot | None = None) -> Runtim
     database = Database.open(url, sqlite_synchronous=settings.sqlite_synchronous)
     feedback = FeedbackIndex(database, suppress_days=settings.suppress_days,
                              refresh_seconds=settings.feedback_refresh_seconds)
+    metrics = ServiceMetrics()
     return Runtime(settings=settings, snapshot=snapshot, sessions=database,
-                   decision_log=DecisionLog(Database.open_log(url)),
-                   principals=PrincipalCache(settings.auth_cache_seconds), feedback=feedback)
+                   decision_log=DecisionLog(Database.open_log(url), metrics=metrics),
+                   principals=PrincipalCache(settings.auth_cache_seconds), feedback=feedback,
+                   metrics=metrics)

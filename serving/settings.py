@@ -56,7 +56,11 @@ class Settings(RegistrySettings):
     max_header_bytes: int = Field(32 * 1024, ge=1024, le=1024**2, description=(
         "largest total size of a request's headers; larger ones answer 431"))
     access_log: bool = Field(True, description=(
-        "log one line per request to standard error (method, route, status, duration, role, request id)"))
+        "log one JSON line per request to standard error (method, route, status, duration, role, request id)"))
+    metrics_token: str | None = Field(
+        None, min_length=16, max_length=200, pattern=r"^[\x21-\x7e]+$",
+        description="bearer token a Prometheus scraper sends to GET /metrics (at least 16 printable "
+                    "characters, no spaces); when unset, /metrics answers 404")
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
 

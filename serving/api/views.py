@@ -118,6 +118,7 @@ def submit_feedback(runtime: Runtime, session: Session, access: Access, *, sugge
         raise ConflictError(str(exc)) from None
     if created:
         runtime.feedback.add(row)
+        runtime.metrics.observe_feedback(status)
     return row, created
 
 

@@ -30,9 +30,14 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 
 
 @app.callback()
-def _options(debug: Annotated[bool, typer.Option(
-        "--debug", help="show the traceback of an unexpected error")] = False) -> None:
-    start_command(debug=debug)
+def _options(ctx: typer.Context,
+             debug: Annotated[bool, typer.Option(
+                 "--debug", help="show the traceback of an unexpected error")] = False,
+             log_json: Annotated[bool, typer.Option(
+                 "--log-json", help="log the command's steps and any error as JSON lines on stderr "
+                                    "(event, step, duration, counts); stdout is unchanged")] = False,
+             ) -> None:
+    start_command(debug=debug, log_json=log_json, ctx=ctx)
 
 
 for group in (data, model, serve, users, attribution, campaigns, promotion, evaluate, monitor):

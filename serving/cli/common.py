@@ -1,5 +1,7 @@
 """What every command shares: consoles, the common options, the one mapping of errors to messages
-and exit codes, data loading, the as-of option, progress display and the command's settings.
+and exit codes, data loading, the as-of option, progress display, the command's settings, and its
+JSON log (``--log-json``: each step, the command's end and any error as one JSON object per line
+on stderr, formatted by :class:`serving.json_logs.JsonLines`; stdout stays as it is).
 
 Nothing here imports a command module; every command module imports what it needs from here."""
 
@@ -7,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,9 +20,11 @@ import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.text import Text
 
 from features.dataset import Dataset
 from features.errors import SymbioseError
+from serving.json_logs import JsonLines, log_fields
 from serving.settings import Settings
 
 out = Console()
@@ -37,12 +43,106 @@ class CommandError(SymbioseError):
 #: Set by ``--debug``: unexpected errors show their traceback.
 DEBUG = {"on": False}
 _SETTINGS: dict[str, Settings] = {}
+#: The command's JSON log (``--log-json``): on or off, its handler, the command, when it started.
+LOG = logging.getLogger("symbiose.cli")
+_JSON: dict[str, Any] = {"on": False, "handler": None, "levels": None, "command": "", "started": 0.0}
 
 
-def start_command(*, debug: bool) -> None:
-    """Called before every command: remember ``--debug``, read the settings afresh."""
+def start_command(*, debug: bool, log_json: bool = False, ctx: typer.Context | None = None) -> None:
+    """Called before every command: remember ``--debug`` and ``--log-json``, read the settings
+    afresh. With ``--log-json``, the command's end is logged when ``ctx`` closes."""
     DEBUG["on"] = debug
     _SETTINGS.clear()
+    _log_json(log_json)
+    _JSON["started"] = time.perf_counter()
+    _JSON["command"] = (ctx.invoked_subcommand or "") if ctx is not None else ""
+    if log_json and ctx is not None:
+        ctx.call_on_close(_command_closed)
+
+
+def _log_json(on: bool) -> None:
+    """Send every log record (Symbiose's from INFO, others' from WARNING, Python warnings too) to
+    the current stderr as JSON lines, or stop doing so."""
+    root, own = logging.getLogger(), logging.getLogger("symbiose")
+    if _JSON["handler"] is not None:
+        root.removeHandler(_JSON["handler"])
+        root.setLevel(_JSON["levels"][0])
+        own.setLevel(_JSON["levels"][1])
+        _JSON["handler"] = None
+    _JSON["on"] = on
+    logging.captureWarnings(on)
+    if not on:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonLines())
+    _JSON["levels"] = (root.level, own.level)
+    root.addHandler(handler)
+    if root.level == logging.NOTSET or root.level > logging.WARNING:
+        root.setLevel(logging.WARNING)
+    own.setLevel(logging.INFO)
+    _JSON["handler"] = handler
+
+
+def _command_closed() -> None:
+    """Log the command's end (called while its context closes, an exception possibly in flight),
+    then stop logging JSON."""
+    failure = sys.exc_info()[1]
+    if failure is None:
+        code = 0
+    elif isinstance(failure, SystemExit):
+        code = failure.code if isinstance(failure.code, int) else 1
+    else:  # typer's Exit and usage errors carry their exit code
+        exit_code = getattr(failure, "exit_code", 1)
+        code = exit_code if isinstance(exit_code, int) else 1
+    log_fields(LOG, {"event": "command", "command": _JSON["command"], "status": "ok" if code == 0 else "error",
+                     "exit_code": code, "duration_s": round(time.perf_counter() - _JSON["started"], 3)})
+    _log_json(False)
+
+
+def json_logs() -> bool:
+    """Whether the command logs JSON lines (``--log-json``)."""
+    return bool(_JSON["on"])
+
+
+def log_event(event: str, **fields: Any) -> None:
+    """One JSON line ``{"event": event, "command": ..., **fields}`` when ``--log-json`` is on (the
+    command as named after ``symbiose``: ``train``, ``users``)."""
+    if _JSON["on"]:
+        log_fields(LOG, {"event": event, "command": _JSON["command"], **fields})
+
+
+def note(text: str) -> None:
+    """A message for the person at the terminal: on stderr, or as a ``note`` event in JSON."""
+    if _JSON["on"]:
+        log_event("note", message=text)
+    else:
+        err.print(Text(text))
+
+
+class Step:
+    """What a step reports besides its name and duration: counts (rows, accounts, ...)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def count(self, **counts: int) -> None:
+        """Add ``counts`` to the step's log line."""
+        self.counts.update({name: int(value) for name, value in counts.items()})
+
+
+@contextmanager
+def step(name: str) -> Iterator[Step]:
+    """A named step of the command: with ``--log-json``, one ``step`` line when it ends (status
+    ok or error, duration in seconds, the counts it reported)."""
+    record = Step()
+    started = time.perf_counter()
+    status = "error"
+    try:
+        yield record
+        status = "ok"
+    finally:
+        log_event("step", step=name, status=status, duration_s=round(time.perf_counter() - started, 3),
+                  **record.counts)
 
 
 def settings(**overrides: Any) -> Settings:
@@ -60,7 +160,8 @@ def command_errors() -> Iterator[None]:
     """The one place where a command's errors become messages and exit codes: Symbiose's own
     errors (``features.errors``) and missing files print their message; an unusable database
     says so; anything else is a bug: with ``--debug`` its traceback is shown, otherwise a short
-    line with a hint to rerun with ``--debug``."""
+    line with a hint to rerun with ``--debug``. With ``--log-json`` the message is an ``error``
+    line instead."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from features.validation import ContractError
@@ -70,30 +171,36 @@ def command_errors() -> Iterator[None]:
     try:
         yield
     except ContractError as exc:
-        err.print(f"[bold red]error:[/] the data directory does not match the contract "
-                  f"({len(exc.problems)} problem(s)):", highlight=False)
-        for problem in exc.problems:
-            err.print(f"  - {problem}", highlight=False, markup=False)
-        raise typer.Exit(1) from None
+        _fail(f"the data directory does not match the contract ({len(exc.problems)} problem(s)):",
+              details=[str(p) for p in exc.problems])
     except (SymbioseError, FileNotFoundError, NotADirectoryError) as exc:
-        err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-        raise typer.Exit(1) from None
+        _fail(str(exc))
     except (IsADirectoryError, FileExistsError, PermissionError) as exc:
-        err.print(f"[bold red]error:[/] {escape(_file_error(exc))}", highlight=False)
-        raise typer.Exit(1) from None
+        _fail(_file_error(exc))
     except SQLAlchemyError as exc:
         if DEBUG["on"]:
             raise
         first = str(exc).splitlines()[0] if str(exc) else ""
-        err.print(f"[bold red]error:[/] the database cannot be used ({type(exc).__name__}: {escape(first)}); "
-                  "check SYMBIOSE_DATABASE_URL", highlight=False)
-        raise typer.Exit(1) from None
+        _fail(f"the database cannot be used ({type(exc).__name__}: {first}); check SYMBIOSE_DATABASE_URL")
     except Exception as exc:
         if DEBUG["on"]:
             raise
-        err.print(f"[bold red]error:[/] unexpected {type(exc).__name__}: {escape(str(exc))}", highlight=False)
-        err.print("this is a bug in symbiose; rerun with --debug to see the traceback", highlight=False)
-        raise typer.Exit(1) from None
+        _fail(f"unexpected {type(exc).__name__}: {exc}",
+              hint="this is a bug in symbiose; rerun with --debug to see the traceback")
+
+
+def _fail(message: str, *, details: list[str] | None = None, hint: str | None = None) -> None:
+    """Report a failed command (on stderr, or as a JSON ``error`` line) and exit with 1."""
+    if _JSON["on"]:
+        extra: dict[str, Any] = {"details": details} if details else {}
+        log_event("error", message=message if hint is None else f"{message} ({hint})", **extra)
+    else:
+        err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+        for detail in details or ():
+            err.print(f"  - {detail}", highlight=False, markup=False)
+        if hint:
+            err.print(hint, highlight=False)
+    raise typer.Exit(1) from None
 
 
 def _file_error(exc: OSError) -> str:
@@ -157,14 +264,19 @@ def load_data(data: Path) -> Dataset:
         raise CommandError(f"--data {data}: no such directory")
     if not data.is_dir():
         raise CommandError(f"--data {data}: expected a directory, got a file")
-    return load_dataset(data)
+    with step("load data") as loaded:
+        dataset = load_dataset(data)
+        loaded.count(accounts=len(dataset.accounts), orders=len(dataset.orders), touches=len(dataset.touches),
+                     web_events=len(dataset.web_events))
+    return dataset
 
 
 @contextmanager
-def progress(text: str) -> Iterator[None]:
-    """A spinner with ``text`` while the block runs (on a terminal only)."""
-    if out.is_terminal:
-        with out.status(text + " ..."):
-            yield
-    else:
-        yield
+def progress(text: str) -> Iterator[Step]:
+    """A spinner with ``text`` while the block runs (on a terminal only); a :func:`step` too."""
+    with step(text) as record:
+        if out.is_terminal:
+            with out.status(text + " ..."):
+                yield record
+        else:
+            yield record

@@ -19,6 +19,7 @@ from serving.cli.common import (
     out,
     parse_as_of,
     progress,
+    step,
 )
 
 
@@ -138,15 +139,19 @@ def recommend(
         fingerprint = data_fingerprint(data)  # of the files as read, before scoring
         ds = load_data(Path(data))
         ts = resolve_as_of(ds, given)
-        pipeline, version = load_model(model)
-        with progress("scoring"):
+        with step("load model"):
+            pipeline, version = load_model(model)
+        with progress("scoring") as scoring:
             recs = score_dataset(ds, ts, pipeline, top_k=top_k, model_version=version,
                                  explore_epsilon=explore, seed=seed, reason_codes=True)
-        sidecar_path(out_file).unlink(missing_ok=True)  # never an old sidecar beside a new file
-        write_frame_atomic(recs, out_file)
-        write_scores_meta(out_file, ScoresMeta(
-            model_version=version, as_of=ts.isoformat(), data_fingerprint=fingerprint, top_k=top_k,
-            explore=explore, seed=seed, accounts=int(recs["account_id"].nunique()), rows=len(recs)))
+            scoring.count(rows=len(recs), accounts=recs["account_id"].nunique())
+        with step("write recommendations") as writing:
+            sidecar_path(out_file).unlink(missing_ok=True)  # never an old sidecar beside a new file
+            write_frame_atomic(recs, out_file)
+            write_scores_meta(out_file, ScoresMeta(
+                model_version=version, as_of=ts.isoformat(), data_fingerprint=fingerprint, top_k=top_k,
+                explore=explore, seed=seed, accounts=int(recs["account_id"].nunique()), rows=len(recs)))
+            writing.count(rows=len(recs))
         n_acc = recs["account_id"].nunique()
         acting = recs[(recs["rank"] == 1) & (recs["channel"] != "none")]
         _print_written(out_file, len(recs), n_acc, len(acting), version, ts)
@@ -168,9 +173,10 @@ def _recommend_on_spark(data: str, out_file: str, fmt: str, as_of: Any, top_k: i
                            "pip install 'symbiose[spark]' (and Java 17 or newer)") from exc
     pipeline, version = load_model(model)
     uri, _ = resolve_model_uri(model)
-    with progress("scoring on Spark"), spark_session(master) as spark:
+    with progress("scoring on Spark") as scoring, spark_session(master) as spark:
         done = recommend_on_spark(spark, data, out_file, as_of=as_of, pipeline=pipeline, model_uri=uri,
                                   model_version=version, top_k=top_k)
+        scoring.count(rows=done["rows"], accounts=done["accounts"])
     _print_written(out_file, done["rows"], done["accounts"], done["acting"], version, done["as_of"])
 
 

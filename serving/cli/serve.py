@@ -12,6 +12,8 @@ from serving.cli.common import (
     AsOfOpt,
     CommandError,
     command_errors,
+    json_logs,
+    log_event,
     out,
     parse_time,
     progress,
@@ -50,6 +52,7 @@ def serve(
 ) -> None:
     """Start the HTTP service over the data directory's latest snapshot (docs at /docs)."""
     import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
 
     from serving.app import create_app
     from serving.model_watch import follows_champion
@@ -77,7 +80,11 @@ def serve(
         if follows_champion(config):
             out.print(f"a new champion is loaded within {config.model_poll_seconds:g} s, without a restart "
                       "(SYMBIOSE_MODEL_POLL_SECONDS)", highlight=False)
-    uvicorn.run(application, host=config.host, port=config.port, log_level="warning")
+        log_event("serving", model_version=snap.model.version, data_as_of=snap.as_of.isoformat(),
+                  accounts=len(snap.suggestions.accounts), host=config.host, port=config.port)
+    # With --log-json uvicorn keeps the JSON handler instead of installing its own text format.
+    uvicorn.run(application, host=config.host, port=config.port, log_level="warning",
+                log_config=None if json_logs() else LOGGING_CONFIG)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from serving.cli.common import CommandError, command_errors, err, out, settings
+from serving.cli.common import CommandError, command_errors, note, out, settings
 from serving.store.db import Database
 from serving.store.users import add_user, list_users, revoke_user
 
@@ -37,8 +37,7 @@ def add(
     with command_errors(), _database() as database, database() as session:
         user, token = add_user(session, name=name, role=role, rep_id=rep_id, region=region)
         scope = f" (rep {user.rep_id})" if user.rep_id else f" (region {user.region})" if user.region else ""
-        err.print(Text(f"added user {user.id} {user.name!r}, role {user.role}{scope}; "
-                       "the token below is shown only once:"))
+        note(f"added user {user.id} {user.name!r}, role {user.role}{scope}; the token below is shown only once:")
     print(token)
 
 

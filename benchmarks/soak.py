@@ -386,6 +386,7 @@ class Traffic:
         for (fraction, action, version), wanted in zip(self.plan.events, expected[1:], strict=True):
             await asyncio.sleep(max(0.0, fraction * self.plan.seconds - self.now()))
             started = self.now()
+            self.deadline = max(self.deadline, started + 2 * self.plan.seconds)  # open until it is served
             if self.plan.promote_with == "api" and action == "promote":
                 await asyncio.to_thread(make_champion, version, {"promotion": "soak"})
             elif self.plan.promote_with == "api":
@@ -403,13 +404,13 @@ class Traffic:
             self.outcome.events.append({"action": action, "version": version, "at_s": started, "done_s": done,
                                         "served_s": served})
             if served is None:
+                self.deadline = min(self.deadline, max(self.plan.seconds, self.now()))
                 return
             last_fraction = fraction
         # The run lasts the planned time, or longer when the moves came late: then as long after
         # the last move as planned (the last windows must show the service settled).
-        if self.outcome.events:
-            tail = (1 - last_fraction) * self.plan.seconds
-            self.deadline = max(self.deadline, self.outcome.events[-1]["served_s"] + tail)
+        tail = (1 - last_fraction) * self.plan.seconds
+        self.deadline = max(self.plan.seconds, (self.outcome.events[-1]["served_s"] if self.outcome.events else 0) + tail)
 
     async def until_served(self, version: str) -> float | None:
         """Second of the run at which ``/health`` named ``version`` (the run is held open meanwhile,
@@ -418,7 +419,6 @@ class Traffic:
         while self.now() < limit:
             if self.outcome.versions and self.outcome.versions[-1][1] == version:
                 return self.outcome.versions[-1][0]
-            self.deadline = max(self.deadline, self.now() + 1.0)
             await asyncio.sleep(0.2)
         return None
 

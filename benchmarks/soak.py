@@ -263,7 +263,8 @@ class Traffic:
                                           f"{type(exc).__name__}: {exc}"))
             return None
         latency = (time.perf_counter() - t0) * 1000
-        failed = not (200 <= response.status_code < 400 or response.status_code in expect)
+        signed_out = response.headers.get("location", "").startswith("/ui/login")  # a lost web session
+        failed = signed_out or not (200 <= response.status_code < 400 or response.status_code in expect)
         detail = f"{method} {path} -> {response.status_code} {response.text[:200]}" if failed else ""
         self.outcome.requests.append((start, kind, response.status_code, latency, failed, detail))
         return response
@@ -276,7 +277,9 @@ class Traffic:
         headers = {} if client.web else {"Authorization": f"Bearer {client.token}"}
         async with httpx.AsyncClient(base_url=self.base, headers=headers, timeout=30,
                                      follow_redirects=False) as http:
-            csrf = await self.sign_in(http, client) if client.web else ""
+            csrf = ""  # a web client's comes with its first account page
+            if client.web:
+                await self.sign_in(http, client)
             shown: list[str] = []
             next_at = self.now() + rng.uniform(0, interval)
             while True:
@@ -289,12 +292,12 @@ class Traffic:
                 else:
                     await self.api_step(http, client, rng, shown)
 
-    async def sign_in(self, http: Any, client: Client) -> str:
+    async def sign_in(self, http: Any, client: Client) -> None:
+        """Sign in through the form, as a browser does (the session cookie stays in ``http``)."""
         form = await self.request(http, "web_login", "GET", "/ui/login")
         token = dict(HIDDEN.findall(form.text)).get("csrf_token", "") if form is not None else ""
         await self.request(http, "web_login", "POST", "/ui/login",
                            data={"token": client.token, "csrf_token": token})
-        return ""
 
     async def api_step(self, http: Any, client: Client, rng: random.Random, shown: list[str]) -> None:
         draw = rng.random()
@@ -552,6 +555,8 @@ def verdict(table: pd.DataFrame, feedback: dict[str, int], served: list[str], ex
 
 @dataclass
 class SoakResult:
+    """The per-window table, the criteria with their verdicts, and what they were computed from."""
+
     windows: pd.DataFrame
     criteria: pd.DataFrame
     feedback: dict[str, int]

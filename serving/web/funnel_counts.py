@@ -120,8 +120,9 @@ class FunnelCounts:
     def _judged_for(self, key: tuple[str, ...], lines: pd.DataFrame) -> _Judged:
         found = self._judged.get(key)
         if found is None:
-            if len(self._judged) >= 2:  # the served snapshot and the one before
-                self._judged.pop(next(iter(self._judged)))
+            # Only the served snapshot's: an index kept for the one before would keep its order
+            # lines alive after a reload (a request still on it briefly builds its own again).
+            self._judged.clear()
             found = self._judged[key] = _Judged(_OrderIndex.build(lines))
         return found
 

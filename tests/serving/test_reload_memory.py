@@ -1,0 +1,105 @@
+"""Memory after a hot reload: nothing in the service (caches of pages, charts, scoreboards and
+funnels, the decision log, the feedback index) keeps the replaced snapshot alive after API and
+page traffic, and the memory it freed goes back to the operating system."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from serving.model_watch import ChampionWatcher
+from serving.runtime import release_free_memory, settle_heap
+from serving.settings import Settings
+from tests.serving.conftest import two_reps_in_two_regions
+from tests.serving.web.conftest import csrf_of
+
+
+def _traffic(client: TestClient, token: str, rep: str, account: str) -> None:
+    """What the soak does: API reads and feedback, pages, the scoreboard and its charts."""
+    headers = {"Authorization": f"Bearer {token}"}
+    got = client.get(f"/v1/accounts/{account}/suggestions?k=3", headers=headers)
+    assert got.status_code == 200, got.text
+    sid = got.json()["suggestions"][0]["suggestion_id"]
+    assert client.post("/v1/feedback", json={"suggestion_id": sid, "status": "accepted"},
+                       headers=headers).status_code == 201
+    assert client.get(f"/v1/reps/{rep}/suggestions?k=2", headers=headers).status_code == 200
+    assert client.get("/v1/model", headers=headers).status_code == 200
+    browser = TestClient(client.app)
+    form = browser.get("/ui/login")
+    browser.post("/ui/login", data={"token": token, "csrf_token": csrf_of(form.text)}, follow_redirects=False)
+    page = browser.get(f"/ui/accounts/{account}")
+    assert page.status_code == 200, page.text
+    for path in ("/ui/", "/ui/scoreboard", f"/ui/charts/revenue.svg?rep_id={rep}", f"/ui/charts/funnel.svg?rep_id={rep}"):
+        assert browser.get(path).status_code == 200, path
+    shown = page.text.split('name="suggestion_id" value="')[1].split('"')[0]
+    answer = browser.post("/ui/feedback", data={"suggestion_id": shown, "action": "done",
+                                                "csrf_token": csrf_of(page.text)}, follow_redirects=False)
+    assert answer.status_code == 303, answer.text
+
+
+def test_a_replaced_snapshot_is_freed_after_traffic(tmp_path: Path, small_dataset, trained_run) -> None:
+    from serving.app import create_app
+    from serving.runtime import open_runtime
+    from serving.snapshot import build_snapshot_state
+    from serving.store.users import add_user
+
+    def fresh():
+        return build_snapshot_state(small_dataset, trained_run.result.pipeline, trained_run.model_version,
+                                    as_of=small_dataset.default_as_of())
+
+    old = fresh()
+    rep, _, _, _ = two_reps_in_two_regions(old)
+    account = str(old.suggestions.accounts[old.directory.rep_accounts(rep)[0]])
+    runtime = open_runtime(Settings(database_url=f"sqlite:///{tmp_path / 'service.db'}", data=tmp_path,
+                                    model_poll_seconds=0), old)
+    with runtime.sessions() as session:
+        _user, token = add_user(session, name="rep", role="rep", rep_id=rep)
+    app = create_app(runtime=runtime)
+    gone = [weakref.ref(x) for x in (old.suggestions, old.directory, old.attributed)]
+    del old, runtime
+    try:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            _traffic(client, token, rep, account)
+            new = fresh()
+            watcher = ChampionWatcher(app.state, 60.0, load=lambda _s: _relabel(new), champion=lambda: 2)
+            assert watcher.check_once()
+            _traffic(client, token, rep, account)
+        gc.collect()
+        alive = [type(ref()).__name__ for ref in gone if ref() is not None]
+        assert not alive, f"the replaced snapshot's {alive} are still referenced"
+    finally:
+        app.state.runtime.close()
+
+
+def _relabel(snapshot):
+    import dataclasses
+
+    return dataclasses.replace(snapshot, model=dataclasses.replace(snapshot.model, version="symbiose-nba/2"))
+
+
+
+@pytest.mark.skipif(not release_free_memory(), reason="the C library has no malloc_trim")
+def test_settle_heap_gives_freed_heap_memory_back() -> None:
+    chunks, pins = [], []
+    for _ in range(2000):  # 64 KB each from the heap, each followed by a small block that stays
+        chunks.append(np.ones(8000))
+        pins.append(bytearray(600))
+    before = _rss_mib()
+    del chunks
+    freed = _rss_mib()
+    settle_heap()
+    after = _rss_mib()
+    assert freed - after > 80, f"RSS {before:.0f} MiB, after freeing 125 MiB {freed:.0f}, settled {after:.0f}"
+    assert pins
+
+
+def _rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS in /proc/self/status")

@@ -108,8 +108,8 @@ def run_size(accounts: int, data: Path | None, as_of: str, seed: int, work: Path
         print(f"{accounts:,} accounts: Spark step skipped: {why_not}", flush=True)
     if not with_throughput:
         return rows, None
-    done = subprocess.run([sys.executable, __file__, "--throughput-of", str(data), "--repeats", str(repeats)], env=env, check=True,
-                          capture_output=True, text=True)
+    done = subprocess.run([sys.executable, __file__, "--throughput-of", str(data), "--repeats", str(repeats)],
+                          env=env, check=True, capture_output=True, text=True)
     return rows, json.loads(done.stdout.strip().splitlines()[-1])
 
 

@@ -8,9 +8,10 @@ size), ``symbiose train`` (default configuration), ``symbiose recommend`` (panda
 pyspark is importable and ``recommend`` has an ``--engine`` option, ``symbiose recommend --engine
 spark --master local[2]``. Each step runs in its own process; the table gives its wall seconds, CPU
 seconds and peak memory (the largest resident set of the step's process or of any process it
-waited for, from ``wait4``). Then the scoring throughput of the decision pipeline (account-actions
-per second, eligibility + design matrix + conversion and value models) next to the learner's bare
-``predict_proba`` on the same matrix, and their ratio.
+waited for, from ``wait4``). Then the seconds of the scoring snapshot's features and the scoring
+throughput of the decision pipeline next to one bare ``Booster.predict`` of the conversion model on
+the same rows, and their ratio, measured by ``benchmarks/scoring_ratio.py`` (``--repeats``:
+alternating timings, medians).
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # benchmarks.scoring_ratio
 
 BIN = Path(sys.executable).parent / "symbiose"
 
@@ -54,49 +56,32 @@ def spark_available(env: dict[str, str]) -> str | None:
     return None
 
 
-def throughput(data_dir: Path, env: dict[str, str]) -> dict[str, float]:
+def throughput(data_dir: Path, env: dict[str, str], repeats: int = 1) -> dict[str, float]:
+    """Seconds of the scoring snapshot's features, then the pipeline / bare-predict throughput of
+    ``benchmarks/scoring_ratio.py`` (the one definition of that ratio) on the same snapshot."""
     os.environ.update(env)
-    from features.actions import action_space, eligible_mask
+    from benchmarks.scoring_ratio import scoring_ratio
+    from features.actions import action_space
     from features.loading import load_dataset
     from features.sample_data import DEFAULT_AS_OF
     from features.snapshot import build_snapshot
-    from models.decision import score_actions
-    from models.design import action_frame
     from models.pipeline import split_snapshot
     from models.recommend import load_model
 
     pipeline, _ = load_model(None)
-    ds = load_dataset(data_dir)
     as_of = pd.Timestamp(DEFAULT_AS_OF)
-    data = ds.before(as_of)
+    data = load_dataset(data_dir).before(as_of)
     actions = action_space(data)
     started = time.perf_counter()
     snap = build_snapshot(data, as_of, pipeline.specs, sorted(set(actions["category"])))
     features_s = time.perf_counter() - started
     frame, state = split_snapshot(snap)
-    started = time.perf_counter()
-    eligible = eligible_mask(state, actions, data.policy)
-    scored = score_actions(frame, eligible, actions, design=pipeline.design, classifier=pipeline.classifier,
-                           value_model=pipeline.value_model, category_margin=data.category_margin_rates(),
-                           prior=pipeline.lift_prior, calibration=pipeline.calibration)
-    score_s = time.perf_counter() - started
-    n_pairs = len(scored.value) + int(np.isfinite(scored.base_p).sum())
-    # The same pair matrix, scored by the learner's bare conversion model only.
-    acts = actions.iloc[scored.pair_action]
-    X = pipeline.design.with_actions(
-        pipeline.design.encode(frame)[scored.pair_row],
-        action_frame(acts["channel"].to_numpy(), acts["offer_id"].to_numpy(),
-                     acts["discount_pct"].to_numpy(), acts["executed_by"].to_numpy()))
-    started = time.perf_counter()
-    pipeline.classifier.predict_proba(X)
-    bare_s = time.perf_counter() - started
-    return {"snapshot_features_s": features_s, "score_s": score_s, "pairs": n_pairs,
-            "pipeline_pairs_per_s": n_pairs / score_s, "bare_predict_rows_per_s": len(X) / bare_s,
-            "ratio_pipeline_to_bare": (n_pairs / score_s) / (len(X) / bare_s)}
+    ratio = scoring_ratio(frame, state, actions, data.policy, data.category_margin_rates(), pipeline, repeats)
+    return {"snapshot_features_s": features_s, **ratio}
 
 
 def run_size(accounts: int, data: Path | None, as_of: str, seed: int, work: Path,
-             with_throughput: bool) -> tuple[list[dict[str, object]], dict[str, float] | None]:
+             with_throughput: bool, repeats: int = 1) -> tuple[list[dict[str, object]], dict[str, float] | None]:
     """The CLI steps (and throughput) for one size, in an MLflow store of its own under ``work``."""
     env = {**os.environ, "SYMBIOSE_HOME": str(work / f"home-{accounts}")}
     env.pop("MLFLOW_TRACKING_URI", None)
@@ -123,8 +108,8 @@ def run_size(accounts: int, data: Path | None, as_of: str, seed: int, work: Path
         print(f"{accounts:,} accounts: Spark step skipped: {why_not}", flush=True)
     if not with_throughput:
         return rows, None
-    done = subprocess.run([sys.executable, __file__, "--throughput-of", str(data)], env=env, check=True,
-                          capture_output=True, text=True)
+    done = subprocess.run([sys.executable, __file__, "--throughput-of", str(data), "--repeats", str(repeats)],
+                          env=env, check=True, capture_output=True, text=True)
     return rows, json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -136,10 +121,11 @@ def main() -> None:
     parser.add_argument("--as-of", default="2025-07-01")
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--no-throughput", action="store_true", help="skip the scoring throughput")
+    parser.add_argument("--repeats", type=int, default=1, help="alternating timings of the throughput (medians)")
     parser.add_argument("--throughput-of", type=Path, help=argparse.SUPPRESS)  # one size's throughput, as JSON
     args = parser.parse_args()
     if args.throughput_of is not None:
-        print(json.dumps(throughput(args.throughput_of, dict(os.environ))))
+        print(json.dumps(throughput(args.throughput_of, dict(os.environ), args.repeats)))
         return
     if args.data and len(args.data) != len(args.accounts):
         parser.error(f"--data names {len(args.data)} directories for {len(args.accounts)} --accounts sizes")
@@ -148,7 +134,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for i, accounts in enumerate(args.accounts):
             data = args.data[i] if args.data else None
-            size_rows, tp = run_size(accounts, data, args.as_of, args.seed, Path(tmp), not args.no_throughput)
+            size_rows, tp = run_size(accounts, data, args.as_of, args.seed, Path(tmp), not args.no_throughput,
+                                     args.repeats)
             rows += size_rows
             if tp is not None:
                 ratios[accounts] = tp

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.dataset import Dataset
+from features.dataset import Dataset, restrict_accounts
 from features.policy import NONE_CHANNEL
 from features.snapshot import build_snapshot
 from models.account_sample import AccountSample
@@ -235,11 +235,14 @@ def _learner_params(model: Any) -> dict[str, Any]:
 
 def reference_lift_prior(data: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipeline,
                          evidence: dict[tuple[str, str], int], cfg: TrainingConfig) -> LiftPrior:
-    """Each action's average lift over (a sample of) the accounts as of training time."""
-    accounts = data.accounts
-    if len(accounts) > cfg.prior_accounts:
-        accounts = accounts.sample(cfg.prior_accounts, random_state=cfg.random_state)
-    sample = replace(data, accounts=accounts.reset_index(drop=True))
+    """Each action's average lift over (a sample of) the accounts as of training time.
+
+    A sample keeps its accounts' events only (each account's features come from its own rows), so
+    its cost does not grow with the data set's other accounts."""
+    sample = data
+    if len(data.accounts) > cfg.prior_accounts:
+        accounts = data.accounts.sample(cfg.prior_accounts, random_state=cfg.random_state).reset_index(drop=True)
+        sample = replace(restrict_accounts(data, accounts["account_id"]), accounts=accounts)
     frame, state = split_snapshot(build_snapshot(sample, as_of, pipeline.specs, pipeline.categories))
     everything = np.ones((len(state), len(pipeline.actions)), dtype=bool)
     scored = score_actions(frame, everything, pipeline.actions, design=pipeline.design,

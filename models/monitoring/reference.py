@@ -11,13 +11,13 @@ works even when the training data is no longer at hand.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from features.dataset import Dataset
+from features.dataset import Dataset, restrict_accounts
 from features.snapshot import build_snapshot
 from models.monitoring.psi import DEFAULT_BINS, ColumnReference, Kind, column_reference
 from models.pipeline import DecisionPipeline
@@ -65,20 +65,14 @@ def sample_accounts(dataset: Dataset, max_accounts: int | None, seed: int = 0) -
     if max_accounts is None or len(ids) <= max_accounts:
         return dataset
     order = np.argsort(pd.util.hash_array(ids.to_numpy(dtype=object), hash_key=f"{seed:016d}"), kind="stable")
-    keep = set(ids.iloc[order[:max_accounts]])
-
-    def cut(frame: pd.DataFrame) -> pd.DataFrame:
-        return frame[frame["account_id"].astype(str).isin(keep)].reset_index(drop=True)
-
-    return replace(dataset, accounts=cut(dataset.accounts), orders=cut(dataset.orders),
-                   touches=cut(dataset.touches), web_events=cut(dataset.web_events))
+    return restrict_accounts(dataset, ids.iloc[order[:max_accounts]])
 
 
 def profile(dataset: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipeline, *,
             max_accounts: int | None = MAX_ACCOUNTS) -> Profile:
     """The features and first suggestions of (a sample of) the accounts of ``dataset`` at ``as_of``."""
     as_of = pd.Timestamp(as_of)
-    data = sample_accounts(dataset.before(as_of), max_accounts)
+    data = sample_accounts(dataset, max_accounts).before(as_of)
     kinds = feature_kinds(pipeline)
     snapshot = build_snapshot(data, as_of, pipeline.specs, pipeline.categories)
     features = snapshot[[c for c in kinds if c in snapshot.columns]]

@@ -118,3 +118,27 @@ def test_holdout_without_propensities_has_metrics_but_no_policy_values(trained_r
     assert all(math.isnan(m[k]) for k in ("dr_policy_value", "dr_policy_value_low", "ips_policy_value"))
     html = write_report(report, tmp_path).read_text()
     assert "policy values cannot be estimated" in html and html.count("data:image/png;base64,") == 1
+
+
+def test_replay_on_its_decisions_accounts_only_gives_the_same_values(trained_run, small_dataset,
+                                                                      monkeypatch) -> None:
+    from models.evaluation import replay as replay_module
+
+    pipeline, validation = trained_run.result.pipeline, trained_run.result.validation
+    fast = replay_module.replay(pipeline, small_dataset, validation, max_decisions=40)
+    cut = replay_module.decisions_accounts(small_dataset, fast.decisions)
+    assert set(cut.accounts["account_id"]) == set(fast.decisions["account_id"])
+    assert len(cut.accounts) < len(small_dataset.accounts) / 2
+    monkeypatch.setattr(replay_module, "decisions_accounts", lambda dataset, dec: dataset)
+    whole = replay_module.replay(pipeline, small_dataset, validation, max_decisions=40)
+    pd.testing.assert_frame_equal(fast.decisions, whole.decisions)
+    for name in ("value", "lift", "baseline", "chosen", "margin", "expected_none"):
+        np.testing.assert_array_equal(getattr(fast, name), getattr(whole, name), err_msg=name)
+
+
+def test_decisions_of_most_accounts_keep_the_whole_data_set(small_dataset) -> None:
+    from models.evaluation.replay import decisions_accounts
+
+    ids = small_dataset.accounts["account_id"]
+    most = pd.DataFrame({"account_id": ids.iloc[: len(ids) // 2 + 1]})
+    assert decisions_accounts(small_dataset, most) is small_dataset

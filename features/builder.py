@@ -391,6 +391,9 @@ KINDS: dict[str, _Compute] = {
     "cat_mean_discount": lambda c, s: _ratio(c.view("category_lines").sum("discount", _window(s)),
                                              c.view("category_lines").count(_window(s))),
 }
+#: Kinds whose value depends on the query's category; all others read only its account and time.
+CATEGORY_KINDS = frozenset({"cat_order_count", "cat_revenue", "cat_days_since_order", "cat_revenue_share",
+                            "cat_web_count", "cat_touch_count", "cat_mean_discount"})
 
 
 def build_features(dataset: Dataset, queries: pd.DataFrame, specs: list[FeatureSpec] | None = None,
@@ -445,18 +448,44 @@ def _coded_queries(events: _Events, queries: pd.DataFrame, category: pd.Series
 def _computed_columns(dataset: Dataset, queries: pd.DataFrame, specs: list[FeatureSpec],
                       numeric_dtype: type[np.floating]) -> dict[str, np.ndarray]:
     """Every spec's values in the queries' order, computed chunk by chunk of :data:`QUERY_CHUNK`
-    queries over event indexes built once (the window views of one chunk are freed before the next)."""
+    queries over event indexes built once (the window views of one chunk are freed before the next).
+
+    Account-scope features whose kind does not read the query's category (all but
+    :data:`CATEGORY_KINDS`) are computed once per distinct (account, at) and copied to that pair's
+    queries: a snapshot asks for every account once per category. Each query's value is computed on
+    its own, so this gives the values a query-by-query computation gives, bit for bit."""
     missing = [c for c in ("account_id", "at") if c not in queries.columns]
     if missing:
         raise ValueError(f"build_features: queries lack columns {missing}; expected {list(QUERY_COLUMNS)}")
     category = queries["category"] if "category" in queries else pd.Series(pd.NA, index=queries.index)
     events = _Events(_queried_accounts_only(dataset, queries), category)
     q_acc, q_cat, at, has_category = _coded_queries(events, queries, category)
-    # Work in (account, category, at) order: binary searches on sorted probes are cache-friendly.
-    perm = np.lexsort((at, q_cat, q_acc))
-    n = len(perm)
-    columns = {s.name: np.empty(n, dtype=numeric_dtype if s.dtype == "numeric" else object) for s in specs}
-    for start in range(0, n, QUERY_CHUNK):
+    columns = {s.name: np.empty(len(q_acc), dtype=numeric_dtype if s.dtype == "numeric" else object) for s in specs}
+    once = [s.scope == "account" and s.kind not in CATEGORY_KINDS for s in specs]
+    per_account = [s for s, o in zip(specs, once, strict=True) if o]
+    per_query = [s for s, o in zip(specs, once, strict=True) if not o]
+    if per_query:
+        # Work in (account, category, at) order: binary searches on sorted probes are cache-friendly.
+        _compute_into(columns, per_query, events, np.lexsort((at, q_cat, q_acc)), q_acc, q_cat, at, has_category)
+    if per_account:
+        order = np.lexsort((at, q_acc))
+        first = np.r_[True, (q_acc[order][1:] != q_acc[order][:-1]) | (at[order][1:] != at[order][:-1])] \
+            if len(order) else np.zeros(0, dtype=bool)
+        distinct = order[first]  # one query per (account, at), in (account, at) order
+        values = {s.name: np.empty(len(distinct), dtype=columns[s.name].dtype) for s in per_account}
+        _compute_into(values, per_account, events, np.arange(len(distinct)), q_acc[distinct], q_cat[distinct],
+                      at[distinct], has_category[distinct])
+        group = np.cumsum(first) - 1  # each sorted query's distinct (account, at)
+        for name, vals in values.items():
+            columns[name][order] = vals[group]
+    return columns
+
+
+def _compute_into(columns: dict[str, np.ndarray], specs: list[FeatureSpec], events: _Events, perm: np.ndarray,
+                  q_acc: np.ndarray, q_cat: np.ndarray, at: np.ndarray, has_category: np.ndarray) -> None:
+    """Write the values of ``specs`` for the queries ``perm`` (in that order, :data:`QUERY_CHUNK` at a time)
+    into ``columns`` at the queries' positions."""
+    for start in range(0, len(perm), QUERY_CHUNK):
         rows = perm[start:start + QUERY_CHUNK]
         context = _Context(events, q_acc[rows], q_cat[rows], at[rows], has_category[rows])
         for spec in specs:
@@ -466,7 +495,6 @@ def _computed_columns(dataset: Dataset, queries: pd.DataFrame, specs: list[Featu
                 if spec.scope == "category":
                     values = np.where(context.has_category, values, np.nan)
             columns[spec.name][rows] = values
-    return columns
 
 
 def _assemble(specs: list[FeatureSpec], columns: dict[str, np.ndarray], numeric_dtype: type[np.floating],

@@ -11,6 +11,7 @@ the same columns on new data.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from functools import lru_cache
 from string import Formatter
 from typing import Any, Literal
 
@@ -298,15 +299,20 @@ def _reason_value(spec: FeatureSpec, value: Any, category: str | None) -> Any:
 
 def _shows_zero(template: str, value: float) -> bool:
     """Whether the template would print the value as zero ("0%", "0 days"): nothing to say."""
-    for _, field, format_spec, _ in Formatter().parse(template):
-        if field == "value" and not any(ch in "123456789" for ch in format(value, format_spec or "")):
-            return True
-    return False
+    return any(not any(ch in "123456789" for ch in format(value, spec)) for spec in _value_formats(template))
+
+
+@lru_cache(maxsize=1024)
+def _value_formats(template: str) -> tuple[str, ...]:
+    """The format specs of the template's ``{value}`` fields, in order."""
+    return tuple(format_spec or "" for _, field, format_spec, _ in Formatter().parse(template) if field == "value")
 
 
 def _missing(value: Any) -> bool:
     if value is None:
         return True
+    if isinstance(value, float):  # also numpy's float64
+        return value != value  # NaN: what pd.isna says of a float, without its dispatch
     try:
         return bool(pd.isna(value))
     except (TypeError, ValueError):

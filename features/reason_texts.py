@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 LANGUAGES = ("en", "de")
@@ -287,6 +288,13 @@ def feature_template(reason_key: str, lang: str = "en", *, days: int | None = No
                      channel: str | None = None, event: str | None = None) -> str:
     """The template of a feature reason with the declaration's window, channel and event type
     filled in; ``{value}``, ``{category}``, ``{money}`` and ``{share}`` stay open."""
+    return _feature_template(reason_key, lang, days, channel, event)
+
+
+@lru_cache(maxsize=4096)
+def _feature_template(reason_key: str, lang: str, days: int | None, channel: str | None, event: str | None) -> str:
+    """:func:`feature_template`, made once per declaration and language (a suggestion file renders
+    the same few templates hundreds of thousands of times)."""
     template = FEATURE_TEXTS[reason_key][_check_lang(lang)]
     if days is not None:
         template = template.replace("{period}", period_words(days, lang)).replace("{days}", str(days))

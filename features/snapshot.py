@@ -3,17 +3,28 @@
 One row per account × category with ``account_id``, ``category``, ``rep_id``, the contact-state
 columns (consent, do-not-contact, touches per channel in the last 30 days, quiet period) and the
 declared feature columns. This is the input of the decision pipeline (CLI, service and pyfunc).
+
+Large data sets are scored in blocks of accounts (:func:`account_blocks`): every feature of an
+account reads only that account's rows and the shared tables, so a block's snapshot rows equal
+the whole data set's, while the event indexes and the scoring of one block bound the memory.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 
 from features.actions import contact_state
 from features.builder import build_features
-from features.dataset import Dataset
+from features.dataset import TIME_COLUMNS, Dataset
 from features.definitions import FeatureSpec
+from features.windows import codes_in
+
+#: Accounts whose snapshot is built and scored at once when a data set is split into blocks.
+BLOCK_ACCOUNTS = 25_000
 
 
 def build_snapshot(dataset: Dataset, as_of: pd.Timestamp, specs: list[FeatureSpec],
@@ -37,3 +48,30 @@ def build_snapshot(dataset: Dataset, as_of: pd.Timestamp, specs: list[FeatureSpe
     keys = queries[["account_id", "category"]]
     feats = feats.drop(columns=[c for c in feats.columns if c in keys.columns or c in repeated.columns])
     return pd.concat([keys, repeated, feats], axis=1)
+
+
+def account_blocks(dataset: Dataset, block_accounts: int = BLOCK_ACCOUNTS) -> Iterator[Dataset]:
+    """``dataset`` in blocks of at most ``block_accounts`` consecutive accounts (the accounts
+    table's order): each block holds its accounts and their orders, touches and web events (in
+    the table's order); offers, reps and the policy are shared. A data set of at most
+    ``block_accounts`` accounts is one block, itself. Rows of accounts that the accounts table
+    does not list belong to no block (no feature reads them)."""
+    if block_accounts < 1:
+        raise ValueError(f"block_accounts must be >= 1, got {block_accounts}")
+    n_acc = len(dataset.accounts)
+    if n_acc <= block_accounts:
+        yield dataset
+        return
+    accounts = pd.Index(dataset.accounts["account_id"])
+    if not accounts.is_unique:
+        raise ValueError("account_blocks: accounts.account_id must be unique")
+    owner = {name: codes_in(getattr(dataset, name)["account_id"], accounts) for name in TIME_COLUMNS}
+    for start in range(0, n_acc, block_accounts):
+        stop = min(start + block_accounts, n_acc)
+        tables = {name: _rows_where(getattr(dataset, name), (code >= start) & (code < stop))
+                  for name, code in owner.items()}
+        yield replace(dataset, accounts=dataset.accounts.iloc[start:stop].reset_index(drop=True), **tables)
+
+
+def _rows_where(table: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
+    return table.loc[mask].reset_index(drop=True)

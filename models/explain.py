@@ -39,12 +39,15 @@ class HistoryExplainer:
         self.by_name = {s.name: s for s in specs}
         self.columns = columns
         self.explainable = [i for i, c in enumerate(columns) if c in self.by_name and self.by_name[c].reason]
+        # Whether each explainable feature's sentence names the category (else the reason is the
+        # same for every category, and made once per value).
+        self._by_category = [_names_category(self.by_name[columns[i]]) for i in self.explainable]
         self.max_reasons = max_reasons
         self.currency = currency
         self._said: dict[tuple[int, Any, Any], tuple[Reason, str] | None] = {}
 
     def _reason(self, j: int, value: Any, category: Any) -> tuple[Reason, str] | None:
-        key = (j, value, category)
+        key = (j, value, category if self._by_category[j] else None)
         try:
             return self._said[key]
         except KeyError:
@@ -85,6 +88,11 @@ class HistoryExplainer:
                     reasons.append(said[0])
             out[r] = (reasons, "; ".join(sentences))
         return out
+
+
+def _names_category(spec: FeatureSpec) -> bool:
+    """Whether the spec's reason depends on the category (``features.definitions.spec_reason``)."""
+    return "{category" in (spec.reason or "")
 
 
 #: Said when an action was seen rarely in the history, so its estimate leans on its average effect.

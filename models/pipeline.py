@@ -188,7 +188,9 @@ class DecisionPipeline:
             held = holdout[none_rows["account_order"].to_numpy()]
             none_rows.loc[held, "reasons"] = HOLDOUT_REASON
             none_rows[_REASON_DATA] = [[HOLDOUT] if h else r for h, r in zip(held, none_rows[_REASON_DATA], strict=True)]
-        result = pd.concat([out, none_rows], ignore_index=True)
+        # An empty part would turn text columns into objects: the dtypes must not depend on whether
+        # some accounts got no action (or all did), so that blocks of accounts concatenate alike.
+        result = pd.concat([part for part in (out, none_rows) if len(part)] or [out], ignore_index=True)
         first = result["rank"].to_numpy() == 1
         order_ = result["account_order"].to_numpy()
         result["propensity"] = np.where(first, propensity[order_], np.nan)

@@ -9,7 +9,7 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 
 from features.dataset import Dataset
-from features.snapshot import build_snapshot
+from features.snapshot import BLOCK_ACCOUNTS, account_blocks, build_snapshot
 from models.model_input import decision_context, snapshot_categories
 from models.pipeline import REASON_CODES, DecisionPipeline, split_snapshot
 from models.pyfunc import load_pipeline
@@ -31,7 +31,8 @@ def score_dataset(dataset: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipel
                   top_k: int | None = 3, model_version: str | None = None,
                   rank_by: str = "incremental_margin", explain: bool = True,
                   explain_depth: int | None = None, reason_codes: bool = False,
-                  explore_epsilon: float = 0.0, seed: int | None = None) -> pd.DataFrame:
+                  explore_epsilon: float = 0.0, seed: int | None = None,
+                  block_accounts: int = BLOCK_ACCOUNTS) -> pd.DataFrame:
     """Ranked recommendations (docs/data-contract.md §3 rows) for every account of ``dataset`` at ``as_of``,
     with the data directory's current offers and policy: the one way the data is scored, used by
     the recommendations file, the service and campaign planning.
@@ -41,13 +42,15 @@ def score_dataset(dataset: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipel
     ``explain_depth`` rows (the costly part); deeper rows carry the value sentence alone.
     ``explore_epsilon`` > 0 mixes random eligible actions and ``none`` holdouts into the first
     place, drawn with ``seed`` (a fresh one when None).
+    Accounts are scored ``block_accounts`` at a time (``features.snapshot.account_blocks``; the
+    rows are the same, in the same order, as in one pass); with exploration in one pass, as its
+    draws run over all accounts.
     """
     as_of = pd.Timestamp(as_of)
     data = dataset.before(as_of)
     catalog = decision_context(data)
     actions = catalog["actions"]
     categories = snapshot_categories(actions, pipeline)
-    frame, state = split_snapshot(build_snapshot(data, as_of, pipeline.specs, categories))
     if top_k is None:
         top_k = max(1, len(actions.drop_duplicates(["offer_id", "channel"])))
     if explore_epsilon > 0 and seed is None:
@@ -55,6 +58,16 @@ def score_dataset(dataset: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipel
     context: dict[str, Any] = {
         **catalog, "model_version": model_version,
         "rank_by": rank_by, "explore_epsilon": explore_epsilon, "seed": seed, "reason_codes": reason_codes}
+    blocks = [data] if explore_epsilon > 0 else account_blocks(data, block_accounts)
+    parts = [_score_block(block, as_of, pipeline, categories, top_k, explain, explain_depth, context)
+             for block in blocks]
+    return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
+
+
+def _score_block(data: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipeline, categories: list[str],
+                 top_k: int, explain: bool, explain_depth: int | None, context: dict[str, Any]) -> pd.DataFrame:
+    """The recommendations of the accounts of ``data`` (see :func:`score_dataset`)."""
+    frame, state = split_snapshot(build_snapshot(data, as_of, pipeline.specs, categories))
     if not explain or explain_depth is None or explain_depth >= top_k:
         return pipeline.recommend(frame, state, top_k=top_k, explain=explain, **context)
     recs = pipeline.recommend(frame, state, top_k=top_k, explain=False, **context)

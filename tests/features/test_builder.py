@@ -447,3 +447,26 @@ def test_queries_for_few_accounts_read_only_their_events_with_the_same_values(mo
     every = build_features(ds, one)
     assert seen == [1, len(ds.accounts)]
     pd.testing.assert_frame_equal(few, every, check_exact=True)
+
+
+def test_account_features_are_computed_once_per_account_and_time_with_the_values_of_single_queries(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Account features are computed once per distinct (account, at) and copied to the queries of
+    every category; each value is that of the query asked on its own, bit for bit."""
+    import features.builder as builder
+
+    ds, queries = _brute_force_world()
+    repeated = pd.concat([queries.assign(category=c) for c in [*CATS, None]], ignore_index=True)
+    sizes: list[int] = []
+    real = builder._Context.__init__
+
+    def spy(self, events, q_acc, *args):  # type: ignore[no-untyped-def]
+        sizes.append(len(q_acc))
+        real(self, events, q_acc, *args)
+
+    monkeypatch.setattr(builder._Context, "__init__", spy)
+    together = build_features(ds, repeated)
+    distinct = len(repeated[["account_id", "at"]].drop_duplicates())
+    assert sorted(sizes) == sorted([len(repeated), distinct]) and distinct < len(queries)
+    alone = pd.concat([build_features(ds, repeated.iloc[[i]]) for i in range(len(repeated))])
+    pd.testing.assert_frame_equal(together, alone, check_exact=True)

@@ -93,6 +93,17 @@ def test_inactive_offers_and_guardrails_never_suggested(trained_run, snapshot) -
     assert (recs["discount_pct"] == 0).all()
 
 
+def test_blocks_of_accounts_give_the_recommendations_of_one_pass(trained_run, small_dataset, as_of) -> None:
+    pipeline = trained_run.result.pipeline
+    n_acc = len(small_dataset.accounts)
+    one_pass = score_dataset(small_dataset, as_of, pipeline, top_k=3, reason_codes=True, block_accounts=n_acc)
+    blocks = score_dataset(small_dataset, as_of, pipeline, top_k=3, reason_codes=True, block_accounts=n_acc // 3)
+    pd.testing.assert_frame_equal(blocks, one_pass, check_exact=True)
+    shallow = score_dataset(small_dataset, as_of, pipeline, top_k=3, explain_depth=1, block_accounts=n_acc // 3)
+    pd.testing.assert_frame_equal(shallow, score_dataset(small_dataset, as_of, pipeline, top_k=3, explain_depth=1),
+                                  check_exact=True)
+
+
 def test_rank_by_conversion_reference_policy(trained_run, small_dataset, as_of) -> None:
     by_p = score_dataset(small_dataset, as_of, trained_run.result.pipeline, top_k=1, rank_by="conversion")
     by_value = score_dataset(small_dataset, as_of, trained_run.result.pipeline, top_k=1)

@@ -319,7 +319,7 @@ MESSAGES["en"].update({
     "why_response": "Recent response: {parts}.",
     "why_response_part": "{channel}: ordered after {ordered} of {touches}",
     "talk_offer": "Offer: {offer}.",
-    "talk_offer_discount": "Offer: {offer}, up to {pct} discount.",
+    "talk_offer_discount": "Offer: {offer} with a {pct} discount.",
     "talk_last_order": "Last order {date}: {category}, {amount}.",
     "talk_no_order": "No order on record yet: ask what they need.",
     "talk_online": "{share} of their revenue in the last 90 days came online.",
@@ -344,7 +344,6 @@ MESSAGES["en"].update({
     "contact_email": "E-mail",
     "crm": "CRM",
     "open_in_crm": "Open in CRM",
-    "touch_holdout": "No outreach (holdout)",
     "attr_segment": "Segment",
     "attr_credit_limit_eur": "Credit limit",
 })
@@ -370,7 +369,7 @@ MESSAGES["de"].update({
     "why_response": "Reaktion zuletzt: {parts}.",
     "why_response_part": "{channel}: nach {ordered} von {touches} bestellt",
     "talk_offer": "Angebot: {offer}.",
-    "talk_offer_discount": "Angebot: {offer}, bis zu {pct} Rabatt.",
+    "talk_offer_discount": "Angebot: {offer} mit {pct} Rabatt.",
     "talk_last_order": "Letzte Bestellung {date}: {category}, {amount}.",
     "talk_no_order": "Noch keine Bestellung: nach dem Bedarf fragen.",
     "talk_online": "{share} des Umsatzes der letzten 90 Tage kamen online.",
@@ -395,7 +394,6 @@ MESSAGES["de"].update({
     "contact_email": "E-Mail",
     "crm": "CRM",
     "open_in_crm": "Im CRM öffnen",
-    "touch_holdout": "Keine Ansprache (Kontrollgruppe)",
     "attr_segment": "Segment",
     "attr_credit_limit_eur": "Kreditlimit",
 })

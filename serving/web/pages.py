@@ -285,6 +285,7 @@ def feedback(page: PageDep, suggestion_id: Annotated[str, Form(max_length=64)] =
         with page.runtime.sessions() as session:
             shown = find_shown(session, suggestion_id)
             if shown is not None and shown.executed_by == "marketing" and page.principal.role == "rep":
+                page.access.account(page.runtime.snapshot.directory, shown.account_id)  # 404 outside scope
                 return page.render("error.html", status_code=422, message=page.texts("marketing_read_only"))
             row, _created = views.submit_feedback(page.runtime, session, page.access,
                                                   suggestion_id=suggestion_id, status=chosen.status,

@@ -40,10 +40,9 @@ def sign_in(api: Api, user: str, **headers: str):
 
 
 def own_account(api: Api, user: str) -> str:
-    """An account owned by the rep ``user`` (side a for rep, side b for rep_other)."""
-    snapshot = api.runtime.snapshot
-    positions = snapshot.directory.rep_accounts(api.scopes[user]["rep_id"])
-    return str(snapshot.suggestions.accounts[positions[0]])
+    """An account owned by the rep ``user`` (side a for rep, side b for rep_other) with a call or
+    visit among its suggestions (a rep can act on its cards)."""
+    return account_where(api, user, has_rep_action)
 
 
 def account_where(api: Api, user: str, wanted, skip: int = 0) -> str:

@@ -220,3 +220,14 @@ def test_call_outcomes_are_stored_and_not_reached_keeps_the_call(web) -> None:
     bad = client.post("/ui/feedback", data={"suggestion_id": sid, "action": "done:maybe",
                                             "csrf_token": csrf_of(page.text)})
     assert bad.status_code == 422
+
+
+def test_another_reps_marketing_action_answers_not_found(web) -> None:
+    account = account_where(web, "rep_other", has_marketing_action)
+    shown = web.client.get(f"/v1/accounts/{account}/suggestions?k=3", headers=web.headers("admin")).json()
+    sid = next(s["suggestion_id"] for s in shown["suggestions"] if s["executed_by"] == "marketing")
+    client = sign_in(web, "rep")
+    csrf = csrf_of(client.get("/ui/").text)
+    answer = client.post("/ui/feedback", data={"suggestion_id": sid, "action": "accepted", "csrf_token": csrf},
+                         headers={"HX-Request": "true"})
+    assert answer.status_code == 404 and sid not in answer.text and account not in answer.text

@@ -23,6 +23,7 @@ import pandas as pd
 
 from features.dataset import (
     ACCOUNT_COLUMNS,
+    DISPLAY_ACCOUNT_COLUMNS,
     OFFER_COLUMNS,
     ORDER_COLUMNS,
     REP_COLUMNS,
@@ -111,6 +112,7 @@ class Column:
     also_allowed: tuple[str, ...] = ()
     default: str | None = None
     default_max_of: str | None = None
+    prefixes: tuple[str, ...] = ()
 
     @property
     def is_list(self) -> bool:
@@ -128,6 +130,8 @@ class Column:
             words = f"{words} {self.range.describe()}"
         if self.allowed:
             words = f"one of: {', '.join(self.allowed)}"
+        if self.prefixes:
+            words = f"{words} starting with {' or '.join(self.prefixes)}"
         return words
 
 
@@ -141,6 +145,8 @@ class Table:
     may_be_empty: bool = True
     #: Extra columns are model features: numbers stay numeric, everything else becomes text.
     extra_columns_are_features: bool = False
+    #: Optional columns checked when present, kept as they are and never model features.
+    display_columns: tuple[Column, ...] = ()
 
     @property
     def column_names(self) -> list[str]:
@@ -204,6 +210,12 @@ ACCOUNTS = Table("accounts", required=True, may_be_empty=False, extra_columns_ar
     Column("country", "string"),
     Column("consent_email", "boolean", default="false"),
     Column("do_not_contact", "boolean", default="false"),
+), display_columns=(
+    Column("name", "string"),
+    Column("contact_name", "string"),
+    Column("contact_phone", "string"),
+    Column("contact_email", "string"),
+    Column("crm_url", "string", prefixes=("https://", "http://")),
 ))
 
 REPS = Table("reps", required=False, columns=(
@@ -281,6 +293,9 @@ for _table in TABLES:
     if _table.column_names != _DATASET_COLUMNS[_table.name]:
         raise RuntimeError(f"contract table {_table.name} declares {_table.column_names}; "
                            f"features.dataset expects {_DATASET_COLUMNS[_table.name]}")
-    for _col in _table.columns:
+    for _col in (*_table.columns, *_table.display_columns):
         if _col.type == "boolean" and _col.default is None:
             raise RuntimeError(f"boolean column {_table.name}.{_col.name} needs a default")
+if [c.name for c in ACCOUNTS.display_columns] != DISPLAY_ACCOUNT_COLUMNS:
+    raise RuntimeError(f"contract display columns {[c.name for c in ACCOUNTS.display_columns]}; "
+                       f"features.dataset expects {DISPLAY_ACCOUNT_COLUMNS}")

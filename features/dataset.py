@@ -30,6 +30,8 @@ ORDER_COLUMNS = ["order_id", "account_id", "ordered_at", "channel", "product_cat
 TOUCH_COLUMNS = ["touch_id", "account_id", "touched_at", "channel", "offer_id", "discount_pct",
                  "rep_id", "campaign_id", "propensity"]
 WEB_EVENT_COLUMNS = ["account_id", "occurred_at", "event_type", "product_category"]
+#: Optional accounts columns shown to people and never used as model features (contract v1.1).
+DISPLAY_ACCOUNT_COLUMNS = ["name", "contact_name", "contact_phone", "contact_email", "crm_url"]
 
 #: Time column of each table that has one (as-of filtering uses these).
 TIME_COLUMNS = {"orders": "ordered_at", "touches": "touched_at", "web_events": "occurred_at"}
@@ -50,8 +52,15 @@ class Dataset:
 
     @property
     def extra_account_columns(self) -> list[str]:
-        """The contract's "any other column" attributes of accounts (model features)."""
-        return [c for c in self.accounts.columns if c not in ACCOUNT_COLUMNS]
+        """The contract's "any other column" attributes of accounts (model features); the
+        display-only columns (:data:`DISPLAY_ACCOUNT_COLUMNS`) are not among them."""
+        return [c for c in self.accounts.columns
+                if c not in ACCOUNT_COLUMNS and c not in DISPLAY_ACCOUNT_COLUMNS]
+
+    @property
+    def display_account_columns(self) -> list[str]:
+        """The display-only account columns the data has (names, contacts, CRM link)."""
+        return [c for c in DISPLAY_ACCOUNT_COLUMNS if c in self.accounts.columns]
 
     @property
     def categories(self) -> list[str]:

@@ -24,6 +24,7 @@ import pandas as pd
 
 from features.dataset import Dataset, as_utc_timestamp, write_dataset
 from features.policy import NONE_CHANNEL, Policy
+from features.sample_names import display_columns
 from features.sample_simulation import DAY_SECONDS, EVENT_TYPES, SimulationLog, simulate
 from features.sample_truth import truth_frame
 from features.sample_world import (
@@ -69,8 +70,9 @@ def generate_dataset(n_accounts: int | None = None, seed: int = 0,
     built = build_world(spec.default_accounts if n_accounts is None else int(n_accounts), rng,
                         as_of, Policy(), spec)
     log = simulate(built, rng)
+    accounts = pd.concat([built.accounts, display_columns(built.accounts["account_id"], seed)], axis=1)
     dataset = Dataset(
-        accounts=built.accounts, offers=built.offers, orders=_orders(built, log),
+        accounts=accounts, offers=built.offers, orders=_orders(built, log),
         touches=_touches(built, log), web_events=_web_events(built, log), reps=built.reps,
         policy=built.policy,
     )

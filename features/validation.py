@@ -236,6 +236,10 @@ def _check_scalar(table: str, col: Column, raw: pd.Series,
             values = values.str.strip().str.lower().map(spelling).fillna(values).astype("str")
         outside = values.notna().to_numpy() & ~is_in(values, allowed)
         problems += _row_problem(table, col.name, outside, raw, _allowed_words(col, allowed))
+    if col.prefixes:
+        text = values.astype("str").str.strip().str.lower()
+        starts = text.str.startswith(col.prefixes).fillna(True).to_numpy(dtype=bool)
+        problems += _row_problem(table, col.name, values.notna().to_numpy() & ~starts, raw, col.describe())
     if col.unique:
         dup = values.duplicated(keep=False).to_numpy() & values.notna().to_numpy()
         problems += _row_problem(table, col.name, dup, values,
@@ -311,7 +315,8 @@ def check_table(raw: pd.DataFrame, table: Table,
 
     ``channels`` are the policy's channel names (``None`` when the policy could not be read:
     channel names are then not checked). Missing optional columns get their default or empty
-    cells; extra columns are kept after the contract's columns.
+    cells; display-only columns (checked) and extra columns are kept after the contract's
+    columns, in the file's order.
     """
     names = pd.Index([str(c).strip() for c in raw.columns])
     problems = [Problem(table.name, name, (), (),
@@ -342,8 +347,12 @@ def check_table(raw: pd.DataFrame, table: Table,
         if col.default_max_of is not None:
             largest = out[col.default_max_of].explode().astype("float64").groupby(level=0).max()
             out[col.name] = out[col.name].fillna(largest).astype("float64")
+    display = {col.name: col for col in table.display_columns}
     for name in raw.columns:
-        if name not in declared:
+        if name in display:
+            out[name], col_problems = _check_scalar(table.name, display[name], raw[name], channels)
+            problems += col_problems
+        elif name not in declared:
             out[name] = _extra_column(raw[name], table.extra_columns_are_features)
     frame = pd.DataFrame(out, index=pd.RangeIndex(len(raw)))
     return CheckedTable(table, frame, problems, tuple(raw.columns))

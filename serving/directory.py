@@ -40,6 +40,8 @@ class AccountDirectory:
         reps = data.reps.assign(rep_id=data.reps["rep_id"].astype(str)).set_index("rep_id")
         self.rep_names = reps["name"].dropna().astype(str).to_dict() if "name" in reps else {}
         self.rep_regions = reps["region"].dropna().astype(str).to_dict() if "region" in reps else {}
+        self.rep_capacity = reps["weekly_capacity"].dropna().astype(int).to_dict() \
+            if "weekly_capacity" in reps else {}
         owned = pd.Series(np.arange(len(accounts)), index=pd.Index(self.rep_id, dtype=object))
         owned = owned[pd.notna(owned.index)]
         self._by_rep = {str(rep): grp.to_numpy() for rep, grp in owned.groupby(level=0)}

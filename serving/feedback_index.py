@@ -66,7 +66,7 @@ class FeedbackIndex:
     def add(self, row: Feedback) -> None:
         """Take a feedback row this process just committed."""
         self._put([(row.id, (row.suggestion_id, row.account_id, row.channel, row.offer_id, row.status,
-                             row.executed_by, row.created_at))])
+                             row.executed_by, row.created_at, row.snooze_until, row.outcome))])
 
     def refresh(self) -> None:
         """Read rows committed since the last refresh (by any process) and drop aged-out ones.
@@ -101,7 +101,7 @@ class FeedbackIndex:
         with self._lock:
             for account in list(self._by_account):
                 rows = self._by_account[account]
-                for row_id in [i for i, r in rows.items() if r[6] < since]:
+                for row_id in [i for i, r in rows.items() if r[6] < since and (r[7] is None or r[7] < since)]:
                     del rows[row_id]
                 if not rows:
                     del self._by_account[account]

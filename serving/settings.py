@@ -30,6 +30,9 @@ class Settings(RegistrySettings):
         "used only when its sidecar shows the same model, data and as-of"))
     database_url: str | None = Field(None, description="SQLAlchemy URL of the feedback/decision database")
     suppress_days: int = Field(14, ge=0, le=3650, description="days a dismissed or done suggestion stays hidden")
+    minor_value: float = Field(5.0, ge=0, le=1e9, description=(
+        "expected incremental margin (in the data's currency) below which a suggestion is marked minor on "
+        "account pages and left out of a rep's day list"))
     candidates: int = Field(20, ge=1, le=50, description="ranked suggestions precomputed per account")
     explain_depth: int = Field(3, ge=0, le=50, description="candidates per account given history reasons at start")
     sqlite_synchronous: str = Field("FULL", pattern="^(FULL|NORMAL|EXTRA)$",

@@ -62,6 +62,8 @@ class Snapshot:
     #: offer_id -> product category; days after a touch in which an order counts as converted.
     offer_category: dict[str, str] = field(default_factory=dict)
     attribution_window_days: int = 30
+    #: offer_id -> the offer's name, for offers that have one (shown instead of ids).
+    offer_names: dict[str, str] = field(default_factory=dict)
     #: Where the suggestions came from: scored at start, or the batch scores file served.
     scored_from: str = "scored at start"
 
@@ -132,7 +134,14 @@ def build_snapshot_state(dataset: Dataset, pipeline: DecisionPipeline, version: 
                     max_discount=offer_guardrails(dataset), currency=dataset.policy.currency,
                     offer_category=dict(zip(dataset.offers["offer_id"].astype(str),
                                             dataset.offers["product_category"].astype(str), strict=True)),
-                    attribution_window_days=dataset.policy.attribution_window_days, scored_from=scored_from)
+                    attribution_window_days=dataset.policy.attribution_window_days, scored_from=scored_from,
+                    offer_names=offer_names(dataset))
+
+
+def offer_names(dataset: Dataset) -> dict[str, str]:
+    """offer_id -> name of the offers that have a name."""
+    named = dataset.offers.dropna(subset=["name"])
+    return dict(zip(named["offer_id"].astype(str), named["name"].astype(str), strict=True))
 
 
 def attributed_lines(dataset: Dataset, as_of: pd.Timestamp) -> pd.DataFrame:

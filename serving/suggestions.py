@@ -240,6 +240,14 @@ class SuggestionService:
         """Position of ``account_id`` in the snapshot, -1 when unknown."""
         return self._positions.get(account_id, -1)
 
+    def candidate_rows(self, account_id: str) -> range:
+        """Row positions of the account's candidates held now, best first (empty when unknown)."""
+        pos = self.position(account_id)
+        if pos < 0:
+            return range(0)
+        table = self._table
+        return range(int(table.start[pos]), int(table.end[pos]))
+
     def reason_codes(self, account_id: str) -> dict[str, str]:
         """suggestion_id -> reasons as JSON data (``features.reason_texts``) of the account's
         candidates that carry them."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -99,9 +100,11 @@ def rep_suggestions(runtime: Runtime, access: Access, rep_id: str, *,
 
 def submit_feedback(runtime: Runtime, session: Session, access: Access, *, suggestion_id: str,
                     status: str, reason: str | None, note: str | None,
-                    idempotency_key: str | None, reason_text: str | None = None) -> tuple[Feedback, bool]:
+                    idempotency_key: str | None, reason_text: str | None = None, outcome: str | None = None,
+                    snooze_until: datetime | None = None) -> tuple[Feedback, bool]:
     """Store feedback on a shown suggestion of an account the caller may see (durable on return);
-    ``reason`` is a reason code, ``reason_text`` the reason in the client's words."""
+    ``reason`` is a reason code, ``reason_text`` the reason in the client's words, ``outcome`` how
+    a rep action went and ``snooze_until`` when a snooze ends."""
     shown = find_shown(session, suggestion_id)
     if shown is None:
         raise NotFoundError(f"suggestion {suggestion_id!r} not found: only suggestions that were shown "
@@ -113,7 +116,7 @@ def submit_feedback(runtime: Runtime, session: Session, access: Access, *, sugge
     try:
         row, created = record_feedback(session, shown=shown, status=status, reason=reason, note=note,
                                        user_id=access.principal.user_id, idempotency_key=idempotency_key,
-                                       reason_text=reason_text)
+                                       reason_text=reason_text, outcome=outcome, snooze_until=snooze_until)
     except IdempotencyConflict as exc:
         raise ConflictError(str(exc)) from None
     if created:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -17,6 +17,12 @@ from serving.store.tables import Decision, Feedback
 from serving.store.users import utcnow
 
 STATUSES = ("accepted", "dismissed", "done")
+#: Statuses of the rep pages besides the contract's: ``snoozed`` hides the account and the action
+#: until ``snooze_until``; ``undone`` cancels the earlier feedback on the same suggestion.
+PAGE_STATUSES = ("snoozed", "undone")
+#: How a rep action went, given with ``done``: ``not_reached`` (tried, nobody reached) counts as a
+#: contact but does not hide the action, so it comes back for another try.
+OUTCOMES = ("reached", "not_reached", "order_expected")
 REASONS = ("not_relevant", "already_in_contact", "customer_declined", "wrong_timing", "other")
 #: Phrasings of each reason code besides the code itself, in English and German (compared
 #: ignoring case, spacing, "-", "_" and a final full stop). Any other text counts as ``other``.
@@ -56,19 +62,24 @@ class FeedbackEffects:
     """What recent feedback does to the accounts' next suggestions.
 
     ``suppressed``: (account_id, channel, offer_id) dismissed or done within the suppression
-    window; ``contacts``: (account_id, channel) -> rep actions accepted or done in the last
-    30 days (each suggestion counted once), which use up the channel's contact cap.
+    window, or snoozed until a later time; ``contacts``: (account_id, channel) -> rep actions
+    accepted or done in the last 30 days (each suggestion counted once), which use up the
+    channel's contact cap; ``snoozed``: account_id -> the time its latest running snooze ends.
+    Feedback followed by an ``undone`` on the same suggestion has no effect.
     """
 
     suppressed: frozenset[tuple[str, str, str | None]]
     contacts: dict[tuple[str, str], int]
+    snoozed: dict[str, datetime] = field(default_factory=dict)
 
 
 def record_feedback(session: Session, *, shown: Decision, status: str, reason: str | None,
                     note: str | None, user_id: int, idempotency_key: str | None,
-                    reason_text: str | None = None) -> tuple[Feedback, bool]:
+                    reason_text: str | None = None, outcome: str | None = None,
+                    snooze_until: datetime | None = None) -> tuple[Feedback, bool]:
     """Store one feedback for the shown suggestion ``shown``; committed before returning.
-    ``reason`` is a code of :data:`REASONS`, ``reason_text`` the reason as the client wrote it.
+    ``reason`` is a code of :data:`REASONS`, ``reason_text`` the reason as the client wrote it,
+    ``outcome`` one of :data:`OUTCOMES` and ``snooze_until`` the end of a ``snoozed`` status.
 
     Returns (feedback, created). With an ``idempotency_key`` already used by this user for the
     same suggestion and status, the stored feedback is returned with created=False (a retried
@@ -82,6 +93,7 @@ def record_feedback(session: Session, *, shown: Decision, status: str, reason: s
         row = Feedback(suggestion_id=shown.suggestion_id, account_id=shown.account_id, channel=shown.channel,
                        offer_id=shown.offer_id, discount_pct=shown.discount_pct, executed_by=shown.executed_by,
                        status=status, reason=reason, reason_text=reason_text, note=note, user_id=user_id,
+                       outcome=outcome, snooze_until=snooze_until,
                        idempotency_key=idempotency_key, created_at=utcnow())
         session.add(row)
         try:
@@ -107,11 +119,12 @@ def _replay(existing: Feedback, suggestion_id: str, status: str) -> Feedback:
     return existing
 
 
-#: One feedback row as :func:`effects_from_rows` reads it:
-#: (suggestion_id, account_id, channel, offer_id, status, executed_by, created_at).
-FeedbackRow = tuple[str, str, str, "str | None", str, "str | None", datetime]
+#: One feedback row as :func:`effects_from_rows` reads it: (suggestion_id, account_id, channel,
+#: offer_id, status, executed_by, created_at, snooze_until, outcome).
+FeedbackRow = tuple[str, str, str, "str | None", str, "str | None", datetime, "datetime | None", "str | None"]
 EFFECT_COLUMNS = (Feedback.suggestion_id, Feedback.account_id, Feedback.channel, Feedback.offer_id,
-                  Feedback.status, Feedback.executed_by, Feedback.created_at)
+                  Feedback.status, Feedback.executed_by, Feedback.created_at, Feedback.snooze_until,
+                  Feedback.outcome)
 
 
 def effects_since(now: datetime, suppress_days: int) -> datetime:
@@ -123,17 +136,29 @@ def effects_from_rows(rows: Iterable[FeedbackRow], *, now: datetime, suppress_da
     """Suppressed actions and used-up contacts at ``now`` from feedback ``rows``."""
     suppress_from = now - timedelta(days=suppress_days)
     contact_from = now - CONTACT_WINDOW
+    rows = list(rows)
+    undone: dict[str, datetime] = {}
+    for row in rows:
+        if row[4] == "undone":
+            undone[row[0]] = max(row[6], undone.get(row[0], row[6]))
     suppressed: set[tuple[str, str, str | None]] = set()
     counted: set[tuple[str, str, str]] = set()
-    for sid, account, channel, offer, status, executed_by, created in rows:
-        if status in ("dismissed", "done") and created >= suppress_from:
+    snoozed: dict[str, datetime] = {}
+    for sid, account, channel, offer, status, executed_by, created, until, outcome in rows:
+        if sid in undone and created <= undone[sid]:
+            continue
+        if status == "snoozed" and until is not None and until > now:
             suppressed.add((account, channel, offer))
+            snoozed[account] = max(until, snoozed.get(account, until))
+        if status == "dismissed" or (status == "done" and outcome != "not_reached"):
+            if created >= suppress_from:
+                suppressed.add((account, channel, offer))
         if status in ("accepted", "done") and executed_by == "rep" and created >= contact_from:
             counted.add((account, channel, sid))
     contacts: dict[tuple[str, str], int] = {}
     for account, channel, _sid in counted:
         contacts[(account, channel)] = contacts.get((account, channel), 0) + 1
-    return FeedbackEffects(frozenset(suppressed), contacts)
+    return FeedbackEffects(frozenset(suppressed), contacts, snoozed)
 
 
 def feedback_effects(session: Session, account_ids: Sequence[str], *, now: datetime,
@@ -141,17 +166,20 @@ def feedback_effects(session: Session, account_ids: Sequence[str], *, now: datet
     """Suppressed actions and used-up contacts of ``account_ids`` from feedback before ``now``."""
     if not account_ids:
         return FeedbackEffects(frozenset(), {})
+    since = effects_since(now, suppress_days)
     query = (select(*EFFECT_COLUMNS)
              .where(Feedback.account_id.in_(list(account_ids)),
-                    Feedback.created_at >= effects_since(now, suppress_days)))
+                    or_(Feedback.created_at >= since, Feedback.snooze_until >= since)))
     return effects_from_rows(session.execute(query), now=now, suppress_days=suppress_days)
 
 
 def recent_feedback(session: Session, *, since: datetime, after_id: int = 0) -> list[tuple[int, FeedbackRow]]:
-    """(id, row) of the feedback with an id above ``after_id`` created at or after ``since``, by id."""
+    """(id, row) of the feedback with an id above ``after_id`` created (or snoozed until) at or
+    after ``since``, by id."""
     query = (select(Feedback.id, *EFFECT_COLUMNS)
-             .where(Feedback.id > after_id, Feedback.created_at >= since).order_by(Feedback.id))
-    return [(int(r[0]), tuple(r[1:])) for r in session.execute(query)]  # type: ignore[misc]
+             .where(Feedback.id > after_id, or_(Feedback.created_at >= since, Feedback.snooze_until >= since))
+             .order_by(Feedback.id))
+    return [(int(r[0]), tuple(r[1:])) for r in session.execute(query)]
 
 
 def count_feedback(session: Session, **filters: object) -> int:

@@ -68,6 +68,8 @@ class Feedback(Base):
     reason: Mapped[str | None] = mapped_column(String(40))
     reason_text: Mapped[str | None] = mapped_column(String(1000))
     note: Mapped[str | None] = mapped_column(String(1000))
+    outcome: Mapped[str | None] = mapped_column(String(20))
+    snooze_until: Mapped[datetime | None] = mapped_column(DateTime)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), nullable=False)
     idempotency_key: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)

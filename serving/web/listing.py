@@ -1,9 +1,18 @@
 """The "my accounts" list: the caller's visible accounts with their next best action, filtered,
-searched and sorted by expected incremental margin (same picking and logging as the API)."""
+searched and sorted by expected incremental margin (same picking and logging as the API).
+
+A rep's day (``Filters.rep_day``) lists instead the best action *the rep executes* (call, visit)
+of each of their accounts that is worth at least the ``minor_value`` setting, without snoozed
+accounts, with a due date: the ranked list is spread over the working days from as-of by the
+rep's weekly capacity (``reps.weekly_capacity``, 25 when not given). Contact caps and quiet days
+already decide which actions appear (an action over its channel's cap, counting accepted rep
+actions as contacts, or in an account's quiet period after an order is not eligible).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
@@ -16,10 +25,12 @@ from serving.runtime import Runtime
 from serving.snapshot import Snapshot
 from serving.store.decisions import decision_rows
 from serving.store.users import utcnow
-from serving.suggestions import Shown
+from serving.suggestions import Shown, SuggestionService
 
 PAGE_SIZE = 50
 MAX_QUERY = 100
+DEFAULT_WEEKLY_CAPACITY = 25
+WORKING_DAYS = 5
 
 
 @dataclass(frozen=True)
@@ -31,6 +42,7 @@ class Filters:
     channel: str = ""
     query: str = ""
     offset: int = 0
+    rep_day: bool = False
 
 
 @dataclass
@@ -71,7 +83,8 @@ def account_names(snap: Snapshot, positions: np.ndarray) -> np.ndarray:
 
 def account_listing(runtime: Runtime, access: Access, filters: Filters,
                     limit: int = PAGE_SIZE) -> Listing:
-    """The visible accounts matching ``filters``, best rank-1 value first, one page of ``limit``."""
+    """The visible accounts matching ``filters``, best rank-1 value first, one page of ``limit``
+    (for a rep's day: their accounts with rep work worth it, see the module)."""
     snap = runtime.snapshot
     directory, service = snap.directory, snap.suggestions
     positions = access.visible_positions(directory)
@@ -84,16 +97,23 @@ def account_listing(runtime: Runtime, access: Access, filters: Filters,
     if filters.query:
         positions = positions[_matches(snap, positions, filters.query[:MAX_QUERY])]
     ids = service.account_ids[positions].tolist()
-    shown = service.pick(positions, 1, runtime.feedback.effects(ids, utcnow()))
-    # One suggestion per account, in the order of ``positions``.
-    assert len(shown.rows) == len(positions), "pick(k=1) gives one suggestion per account"
+    effects = runtime.feedback.effects(ids, utcnow())
+    if filters.rep_day:
+        positions = positions[~np.isin(service.account_ids[positions], list(effects.snoozed))]
+        shown = _rep_work(service, service.pick(positions, runtime.settings.candidates, effects),
+                          runtime.settings.minor_value)
+        positions = positions[np.isin(positions, shown.accounts)]
+    else:
+        shown = service.pick(positions, 1, effects)
+        # One suggestion per account, in the order of ``positions``.
+        assert len(shown.rows) == len(positions), "pick(k=1) gives one suggestion per account"
     channel = np.where(shown.rows >= 0, service.cols["channel"][np.maximum(shown.rows, 0)], NONE_CHANNEL)
     channels = _distinct(channel)
     if filters.channel:
         keep = channel == filters.channel
         positions = positions[keep]
         shown = Shown(shown.rows[keep], shown.accounts[keep], shown.ranks[keep])
-    best = service.best_value(shown, positions)
+    best = _first_value(service, shown, positions)
     order = np.lexsort((service.account_ids[positions].astype(str), -best))
     offset = max(0, min(filters.offset, max(len(positions) - 1, 0)))
     page = positions[order][offset:offset + limit]
@@ -101,11 +121,14 @@ def account_listing(runtime: Runtime, access: Access, filters: Filters,
     records = service.records(Shown(shown.rows[in_page], shown.accounts[in_page], shown.ranks[in_page]))
     by_account: dict[str, Suggestion] = {r.account_id: r for r in records}
     names = account_names(snap, page)
+    phones = _display(snap, "contact_phone", page)
+    due = _due_dates(snap, access.principal.rep_id or filters.rep_id, offset, len(page)) \
+        if filters.rep_day else [None] * len(page)
     rows = []
-    for p, name in zip(page.tolist(), names.tolist(), strict=True):
+    for p, name, phone, when in zip(page.tolist(), names.tolist(), phones.tolist(), due, strict=True):
         account = str(service.account_ids[p])
         rep = directory.rep_id[p]
-        rows.append({"account_id": account, "name": name,
+        rows.append({"account_id": account, "name": name, "contact_phone": phone, "due": when,
                      "region": directory.region[p], "rep_id": rep,
                      "rep_name": directory.rep_names.get(rep, rep) if rep else None,
                      "suggestion": by_account.get(account)})
@@ -113,6 +136,51 @@ def account_listing(runtime: Runtime, access: Access, filters: Filters,
                         requested_at=utcnow(), user_id=access.principal.user_id)
     return Listing(rows=rows, total=int(len(positions)), offset=offset, limit=limit, regions=regions,
                    reps=reps, channels=channels, log_rows=log)
+
+
+def _rep_work(service: SuggestionService, shown: Shown, minor_value: float) -> Shown:
+    """Of each account's picked suggestions, the first one a rep executes that is worth at least
+    ``minor_value`` (accounts without one are left out)."""
+    real = np.maximum(shown.rows, 0)
+    keep = (shown.rows >= 0) & (service.cols["executed_by"][real] == "rep") \
+        & (service.cols["expected_incremental_margin"][real] >= minor_value)
+    rows, accounts, ranks = shown.rows[keep], shown.accounts[keep], shown.ranks[keep]
+    first = ~pd.Series(accounts).duplicated().to_numpy()
+    return Shown(rows[first], accounts[first], ranks[first])
+
+
+def _first_value(service: SuggestionService, shown: Shown, positions: np.ndarray) -> np.ndarray:
+    """Expected incremental margin of each account's first picked suggestion (0 for none)."""
+    first = ~pd.Series(shown.accounts).duplicated().to_numpy()
+    rows = shown.rows[first]
+    value = np.where(rows >= 0, service.cols["expected_incremental_margin"][np.maximum(rows, 0)], 0.0)
+    return pd.Series(value, index=shown.accounts[first]).reindex(positions, fill_value=0.0).to_numpy()
+
+
+def _due_dates(snap: Snapshot, rep_id: str, offset: int, count: int) -> list[date | None]:
+    """Due dates of the rows ``offset .. offset + count`` of a rep's day: the rep's daily share of
+    their weekly capacity per working day, from the as-of day on."""
+    capacity = snap.directory.rep_capacity.get(rep_id, DEFAULT_WEEKLY_CAPACITY)
+    per_day = max(1, -(-int(capacity) // WORKING_DAYS))
+    start: date = snap.as_of.date()
+    if start.weekday() >= WORKING_DAYS:
+        start += timedelta(days=7 - start.weekday())
+    return [_working_day(start, (offset + i) // per_day) for i in range(count)]
+
+
+def _working_day(start: date, n: int) -> date:
+    """The ``n``-th working day (Monday to Friday) after the working day ``start``."""
+    weeks, days = divmod(n, WORKING_DAYS)
+    day = start + timedelta(weeks=weeks)
+    for _ in range(days):
+        day += timedelta(days=3 if day.weekday() == 4 else 1)
+    return day
+
+
+def _display(snap: Snapshot, column: str, positions: np.ndarray) -> np.ndarray:
+    """A display-only accounts column at ``positions``; "" when the data has none."""
+    values = snap.directory.attribute(column, positions)
+    return values if values is not None else np.full(len(positions), "", dtype=object)
 
 
 def _matches(snap: Snapshot, positions: np.ndarray, query: str) -> np.ndarray:

@@ -5,26 +5,34 @@ outside the caller's scope answers a 404 page that names nothing of it."""
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from sqlalchemy import select
 from starlette.responses import RedirectResponse, Response
 
+from features.dataset import DISPLAY_ACCOUNT_COLUMNS
+from features.reason_texts import CURRENCY_SYMBOLS
+from models.suggestion import Suggestion
 from serving.api import views
 from serving.api.deps import RuntimeDep
 from serving.api.routers import ID_PATTERN
 from serving.errors import NotFoundError
-from serving.reasons import in_language
+from serving.reasons import card_reasons, in_language
 from serving.runtime import Runtime
+from serving.snapshot import Snapshot
 from serving.store.decisions import find_shown
+from serving.store.feedback import OUTCOMES
 from serving.store.tables import Feedback
-from serving.store.users import principal_for_token
+from serving.store.users import principal_for_token, utcnow
 from serving.store.web_sessions import open_web_session
 from serving.suggestions import logged_suggestion
 from serving.web import charts
 from serving.web.context import Page, PageDep, codec, render, sign_out, texts_for, web_principal
+from serving.web.i18n import MESSAGES, Texts
 from serving.web.listing import Filters, account_listing, visible_reps
 from serving.web.scoreboard import funnel, monthly_revenue, rep_accounts, scoreboard
 from serving.web.session import LOGIN_COOKIE
@@ -32,7 +40,6 @@ from serving.web.session import LOGIN_COOKIE
 router = APIRouter(prefix="/ui", include_in_schema=False)
 SUGGESTIONS_SHOWN = 3
 FILTER = Annotated[str, Query(max_length=100, pattern=r"^[^\x00-\x1f]*$")]
-STATUSES = ("accepted", "done", "dismissed")
 REASONS = ("not_relevant", "already_in_contact", "customer_declined", "wrong_timing", "other")
 
 
@@ -88,19 +95,24 @@ def logout(page: PageDep, csrf_token: Annotated[str, Form(max_length=200)] = "")
 
 @router.get("/")
 def my_accounts(page: PageDep, rep_id: FILTER = "", region: FILTER = "", channel: FILTER = "",
-                q: FILTER = "", offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> Response:
-    filters = Filters(rep_id=rep_id if page.principal.role != "rep" else "", region=region,
-                      channel=channel, query=q, offset=offset)
+                q: FILTER = "", view: Annotated[str, Query(pattern="^(|day|all)$")] = "",
+                offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> Response:
+    is_rep = page.principal.role == "rep"
+    rep_day = is_rep and view != "all"
+    filters = Filters(rep_id=rep_id if not is_rep else "", region=region,
+                      channel=channel, query=q, offset=offset, rep_day=rep_day)
     listing = account_listing(page.runtime, page.access, filters)
     page.runtime.decision_log.write(listing.log_rows)
-    base = {k: v for k, v in (("rep_id", filters.rep_id), ("region", region), ("channel", channel), ("q", q)) if v}
+    base = {k: v for k, v in (("rep_id", filters.rep_id), ("region", region), ("channel", channel), ("q", q),
+                              ("view", "all" if is_rep and not rep_day else "")) if v}
     previous = max(0, listing.offset - listing.limit)
     links = {"previous": f"?{urlencode({**base, 'offset': previous})}" if listing.offset > 0 else None,
              "next": f"?{urlencode({**base, 'offset': listing.offset + listing.limit})}"
              if listing.offset + listing.limit < listing.total else None}
     template = "_account_rows.html" if page.request.headers.get("hx-request") else "accounts.html"
-    return page.render(template, listing=listing, filters=filters, links=links,
-                       currency=page.runtime.snapshot.currency, as_of=page.runtime.snapshot.as_of)
+    return page.render(template, listing=listing, filters=filters, links=links, rep_day=rep_day,
+                       currency=page.runtime.snapshot.currency, as_of=page.runtime.snapshot.as_of,
+                       minor_value=page.runtime.settings.minor_value)
 
 
 @router.get("/accounts/{account_id:path}")
@@ -109,48 +121,176 @@ def account_page(page: PageDep, account_id: str) -> Response:
         return not_found(page)
     try:
         summary = views.account_summary(page.runtime, page.access, account_id)
-        answer = views.account_suggestions(page.runtime, page.access, account_id, SUGGESTIONS_SHOWN)
+        rep_view = page.principal.role == "rep"
+        k = page.runtime.settings.candidates if rep_view else SUGGESTIONS_SHOWN
+        answer = views.account_suggestions(page.runtime, page.access, account_id, k)
     except NotFoundError:
         return not_found(page)
-    page.runtime.decision_log.write(answer.log_rows)
+    shown = with_rep_work(answer.body["suggestions"], page.runtime.settings.minor_value) if rep_view \
+        else answer.body["suggestions"]
+    ids = {s.suggestion_id for s in shown}
+    page.runtime.decision_log.write([row for row in answer.log_rows if row["suggestion_id"] in ids])
     snap = page.runtime.snapshot
-    name = (summary.get("attributes") or {}).get("name")
-    suggestions = in_language(answer.body["suggestions"], snap.suggestions, page.texts.lang, snap.currency)
-    return page.render("account.html", summary=summary, name=name, suggestions=suggestions,
-                       statuses=latest_status(page.runtime, [s.suggestion_id for s in suggestions]),
-                       guardrails=snap.max_discount, currency=snap.currency, reasons=REASONS)
+    attributes = dict(summary.get("attributes") or {})
+    display = {k: attributes.pop(k) for k in DISPLAY_ACCOUNT_COLUMNS if k in attributes}
+    suggestions = in_language(shown, snap.suggestions, page.texts.lang, snap.currency)
+    return page.render("account.html", summary=summary, name=display.get("name"), display=display,
+                       attributes=attribute_rows(page.texts, attributes),
+                       crm_url=safe_link(display.get("crm_url")), offer_names=snap.offer_names,
+                       snoozed=snoozed_cards(page, account_id),
+                       **card_context(page, suggestions, summary))
+
+
+def with_rep_work(ranked: list[Suggestion], minor_value: float) -> list[Suggestion]:
+    """The first :data:`SUGGESTIONS_SHOWN` of an account's ranked suggestions, plus its best rep
+    action worth ``minor_value`` when none of those is one (the action a rep's day lists)."""
+    first = ranked[:SUGGESTIONS_SHOWN]
+    if any(s.executed_by == "rep" and s.expected_incremental_margin >= minor_value for s in first):
+        return first
+    extra = [s for s in ranked[SUGGESTIONS_SHOWN:]
+             if s.executed_by == "rep" and s.expected_incremental_margin >= minor_value][:1]
+    return first + extra
+
+
+def card_context(page: Page, suggestions: list[Suggestion], summary: dict[str, Any] | None) -> dict[str, Any]:
+    """What ``_suggestion.html`` needs besides the suggestion: statuses, reasons, guardrails."""
+    snap = page.runtime.snapshot
+    if summary is None:
+        summary = views.account_summary(page.runtime, page.access, suggestions[0].account_id) if suggestions else {}
+    why = card_reasons(suggestions, snap.suggestions, summary, page.texts, snap.currency,
+                       minor_value=page.runtime.settings.minor_value, window_days=snap.attribution_window_days)
+    return {"suggestions": suggestions, "why": why, "reasons": REASONS, "outcomes": OUTCOMES,
+            "statuses": latest_status(page.runtime, [s.suggestion_id for s in suggestions]),
+            "guardrails": snap.max_discount, "currency": snap.currency, "snooze_default": _snooze_default(snap),
+            "minor_value": page.runtime.settings.minor_value, "rep_view": page.principal.role == "rep"}
+
+
+def _snooze_default(snap: Snapshot) -> str:
+    """A week after as-of (or today, when later), as the snooze date field's value."""
+    start = max(snap.as_of.to_pydatetime().date(), utcnow().date())
+    return (start + timedelta(days=7)).isoformat()
+
+
+def attribute_rows(texts: Texts, attributes: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, value) of an account's extra attributes in the page's language: known names
+    labelled, amounts of ``*_eur``-style columns as money, other numbers with the language's
+    separators."""
+    rows = []
+    for key, value in attributes.items():
+        label_key = f"attr_{key}"
+        label = texts(label_key) if label_key in MESSAGES["en"] else key.replace("_", " ").capitalize()
+        currency = key.rsplit("_", 1)[-1].upper() if "_" in key else ""
+        if value is None or value == "":
+            shown = "–"
+        elif isinstance(value, bool):
+            shown = texts("yes") if value else texts("no")
+        elif isinstance(value, (int, float)) and currency in CURRENCY_SYMBOLS:
+            shown = texts.money(value, currency)
+        elif isinstance(value, (int, float)):
+            shown = texts.number(value, 0 if float(value).is_integer() else 2)
+        else:
+            shown = str(value)
+        rows.append((label, shown))
+    return rows
+
+
+def safe_link(url: str | None) -> str | None:
+    """``url`` when it is an http(s) address (never ``javascript:`` or the like), else None."""
+    if url and url.strip().lower().startswith(("https://", "http://")):
+        return url.strip()
+    return None
+
+
+def snoozed_cards(page: Page, account_id: str) -> list[tuple[str, str, datetime]]:
+    """(suggestion_id, channel, until) of the account's snoozes still running (latest first)."""
+    now = utcnow()
+    with page.runtime.sessions() as session:
+        rows = session.execute(select(Feedback.suggestion_id, Feedback.channel, Feedback.snooze_until,
+                                      Feedback.status, Feedback.created_at)
+                               .where(Feedback.account_id == account_id,
+                                      Feedback.status.in_(("snoozed", "undone")))
+                               .order_by(Feedback.id)).all()
+    running: dict[str, tuple[str, str, datetime]] = {}
+    for sid, channel, until, status, _created in rows:
+        if status == "undone":
+            running.pop(sid, None)
+        elif until is not None and until > now:
+            running[sid] = (sid, channel, until)
+    return list(reversed(running.values()))
 
 
 def latest_status(runtime: Runtime, suggestion_ids: list[str]) -> dict[str, tuple[str, str | None]]:
-    """suggestion_id -> (status, reason) of its latest feedback, for those that have any."""
+    """suggestion_id -> (status, reason or outcome) of its latest feedback still in effect (an
+    ``undone`` one clears the card), for those that have any."""
     if not suggestion_ids:
         return {}
     with runtime.sessions() as session:
-        rows = session.execute(select(Feedback.suggestion_id, Feedback.status, Feedback.reason)
+        rows = session.execute(select(Feedback.suggestion_id, Feedback.status, Feedback.reason, Feedback.outcome)
                                .where(Feedback.suggestion_id.in_(suggestion_ids)).order_by(Feedback.id)).all()
-    return {sid: (status, reason) for sid, status, reason in rows}
+    found: dict[str, tuple[str, str | None]] = {}
+    for sid, status, reason, outcome in rows:
+        if status == "undone":
+            found.pop(sid, None)
+        else:
+            found[sid] = (status, outcome or reason)
+    return found
 
 
 def not_found(page: Page) -> Response:
     return page.render("not_found.html", status_code=404)
 
 
+@dataclass(frozen=True)
+class CardAction:
+    """A card button's feedback: status, reason code, outcome, snooze end."""
+
+    status: str
+    reason: str | None = None
+    outcome: str | None = None
+    snooze_until: datetime | None = None
+
+
+def card_action(action: str, snooze_until: str) -> CardAction | None:
+    """The feedback a card button stands for (``accepted``, ``done``, ``done:<outcome>``,
+    ``dismissed:<reason>``, ``snoozed`` with a date after today, ``undone``); None when invalid."""
+    status, _, detail = action.partition(":")
+    if status in ("accepted", "undone") and not detail:
+        return CardAction(status)
+    if status == "done" and (not detail or detail in OUTCOMES):
+        return CardAction(status, outcome=detail or None)
+    if status == "dismissed" and (not detail or detail in REASONS):
+        return CardAction(status, reason=detail or "other")
+    if status == "snoozed" and not detail:
+        try:
+            until = date.fromisoformat(snooze_until.strip())
+        except ValueError:
+            return None
+        if until <= utcnow().date() or until > utcnow().date() + timedelta(days=366):
+            return None
+        return CardAction(status, snooze_until=datetime.combine(until, time.min))
+    return None
+
+
 @router.post("/feedback")
 def feedback(page: PageDep, suggestion_id: Annotated[str, Form(max_length=64)] = "",
              action: Annotated[str, Form(max_length=60)] = "",
+             snooze_until: Annotated[str, Form(max_length=20)] = "",
+             note: Annotated[str, Form(max_length=1000)] = "",
              csrf_token: Annotated[str, Form(max_length=200)] = "") -> Response:
     page.check_csrf(csrf_token)
-    status, _, reason = action.partition(":")
-    if status not in STATUSES or (reason and reason not in REASONS) or (reason and status != "dismissed"):
+    chosen = card_action(action, snooze_until)
+    if chosen is None:
         return page.render("error.html", status_code=422, message=page.texts("bad_form"))
-    if status == "dismissed" and not reason:
-        reason = "other"
     try:
         with page.runtime.sessions() as session:
-            row, _created = views.submit_feedback(page.runtime, session, page.access,
-                                                  suggestion_id=suggestion_id, status=status,
-                                                  reason=reason or None, note=None, idempotency_key=None)
             shown = find_shown(session, suggestion_id)
+            if shown is not None and shown.executed_by == "marketing" and page.principal.role == "rep":
+                page.access.account(page.runtime.snapshot.directory, shown.account_id)  # 404 outside scope
+                return page.render("error.html", status_code=422, message=page.texts("marketing_read_only"))
+            row, _created = views.submit_feedback(page.runtime, session, page.access,
+                                                  suggestion_id=suggestion_id, status=chosen.status,
+                                                  reason=chosen.reason, note=_note(note), idempotency_key=None,
+                                                  outcome=chosen.outcome, snooze_until=chosen.snooze_until)
     except NotFoundError:
         return not_found(page)
     if not page.request.headers.get("hx-request") or shown is None:
@@ -158,8 +298,16 @@ def feedback(page: PageDep, suggestion_id: Annotated[str, Form(max_length=64)] =
     snap = page.runtime.snapshot
     suggestion = snap.suggestions.candidate(row.account_id, suggestion_id) or logged_suggestion(shown)
     suggestion = in_language([suggestion], snap.suggestions, page.texts.lang, snap.currency)[0]
-    return page.render("_suggestion.html", s=suggestion, status=status, reason=reason,
-                       guardrails=snap.max_discount, currency=snap.currency, reasons=REASONS)
+    status = None if chosen.status == "undone" else chosen.status
+    return page.render("_suggestion.html", s=suggestion, status=status, reason=chosen.outcome or chosen.reason,
+                       snoozed_until=chosen.snooze_until, note=_note(note) if status else None,
+                       **card_context(page, [suggestion], None))
+
+
+def _note(text: str) -> str | None:
+    """The note as stored: stripped, None when empty; control characters other than line breaks dropped."""
+    cleaned = "".join(ch for ch in text if ch in "\n\t" or ord(ch) >= 32).strip()
+    return cleaned or None
 
 
 def _scoreboard_rep(page: Page, rep_id: str) -> str | None:

@@ -40,7 +40,31 @@ def sign_in(api: Api, user: str, **headers: str):
 
 
 def own_account(api: Api, user: str) -> str:
-    """An account owned by the rep ``user`` (side a for rep, side b for rep_other)."""
+    """An account owned by the rep ``user`` (side a for rep, side b for rep_other) with a call or
+    visit among its suggestions (a rep can act on its cards)."""
+    return account_where(api, user, has_rep_action)
+
+
+def account_where(api: Api, user: str, wanted, skip: int = 0) -> str:
+    """An account of the rep ``user`` whose top three suggestions (before feedback) satisfy
+    ``wanted`` (a predicate over the list of suggestions); the ``skip``-th such account."""
+    import numpy as np
+
+    from serving.feedback_index import NO_EFFECTS
+
     snapshot = api.runtime.snapshot
-    positions = snapshot.directory.rep_accounts(api.scopes[user]["rep_id"])
-    return str(snapshot.suggestions.accounts[positions[0]])
+    service = snapshot.suggestions
+    for pos in snapshot.directory.rep_accounts(api.scopes[user]["rep_id"]).tolist():
+        if wanted(service.records(service.pick(np.array([pos]), 3, NO_EFFECTS))):
+            if skip == 0:
+                return str(service.accounts[pos])
+            skip -= 1
+    raise AssertionError(f"no account of {user} has such suggestions")
+
+
+def has_rep_action(suggestions) -> bool:
+    return any(s.executed_by == "rep" for s in suggestions)
+
+
+def has_marketing_action(suggestions) -> bool:
+    return any(s.executed_by == "marketing" for s in suggestions)

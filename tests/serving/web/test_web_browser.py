@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.serving.web.conftest import own_account
+from tests.serving.web.conftest import account_where, has_rep_action
 
 CHROMIUM = os.environ.get("SYMBIOSE_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts" / "web"
@@ -116,7 +116,7 @@ def test_rep_workflow_in_the_browser(web, live, browser) -> None:
     assert listed and listed <= own
     page.screenshot(path=str(ARTIFACTS / "my-accounts.png"), full_page=True)
 
-    account = own_account(web, "rep")
+    account = account_where(web, "rep", has_rep_action)
     page.goto(f"{base}/ui/accounts/{account}")
     cards = page.locator("article.card:has(button[value=accepted])")
     assert cards.count() >= 1
@@ -126,7 +126,7 @@ def test_rep_workflow_in_the_browser(web, live, browser) -> None:
     page.locator(f"#{card_id}.accepted").wait_for(timeout=10_000)
     assert page.locator(f"#{card_id} button[value=accepted]").count() == 0
     assert page.locator(f"#{card_id} .status").is_visible()
-    page.locator(f"#{card_id} button[value=done]").click()
+    page.locator(f"#{card_id} button[value^=done]").first.click()
     page.locator(f"#{card_id}.closed").wait_for(timeout=10_000)
     page.screenshot(path=str(ARTIFACTS / "account-after-feedback.png"), full_page=True)
 

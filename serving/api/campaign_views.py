@@ -66,6 +66,14 @@ _planning_data: dict[tuple[str, ...], Any] = {}
 _planning_lock = threading.Lock()
 
 
+class NobodyToContact(ConflictError):
+    """409: the campaign would contact nobody; ``summary`` says why (``summary["empty"]``)."""
+
+    def __init__(self, message: str, summary: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.summary = summary
+
+
 def _dataset(runtime: Runtime) -> Any:
     """The data directory as it is now (reports count the orders that arrived since planning)."""
     from features.loading import load_dataset
@@ -189,7 +197,9 @@ def create(runtime: Runtime, session: Session, planner: Access, body: CampaignIn
         campaign, _plan = plan_and_store(session, request, recommendations=snapshot_recommendations(snap.suggestions),
                                          dataset=dataset, as_of=snap.as_of, model_version=snap.model.version,
                                          user_id=planner.principal.user_id, now=utcnow())
-    except (CampaignExists, EmptyCampaign) as exc:
+    except EmptyCampaign as exc:
+        raise NobodyToContact(str(exc), exc.summary) from None
+    except CampaignExists as exc:
         raise ConflictError(str(exc)) from None
     except InputError as exc:  # names a channel or offer the data directory does not have
         raise ConflictError(str(exc)) from None

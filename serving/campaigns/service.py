@@ -176,7 +176,11 @@ def plan_warnings(summary: dict[str, Any]) -> list[str]:
 
 
 class EmptyCampaign(InputError):
-    """The campaign would contact nobody (the message says why)."""
+    """The campaign would contact nobody (the message says why; ``summary`` is the plan's summary)."""
+
+    def __init__(self, message: str, summary: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.summary = summary
 
 
 def plan_and_store(session: Session, request: CampaignRequest, *, recommendations: pd.DataFrame,
@@ -190,7 +194,7 @@ def plan_and_store(session: Session, request: CampaignRequest, *, recommendation
                         model_version=model_version, now=now, time_limit=time_limit)
     reason = empty_reason_text(plan.summary)
     if reason is not None:
-        raise EmptyCampaign(f"campaign {request.name!r} would contact nobody: {reason}")
+        raise EmptyCampaign(f"campaign {request.name!r} would contact nobody: {reason}", plan.summary)
     campaign = save_campaign(session, campaign_id=plan.campaign_id, name=request.name,
                              as_of=pd.Timestamp(as_of).to_pydatetime(), model_version=model_version,
                              parameters=asdict(request), summary=plan.summary, members=plan.members,

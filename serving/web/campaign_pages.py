@@ -245,6 +245,9 @@ async def save_campaign(page: PageDep) -> Response:
         return _form_page(page, values, error=body, status_code=422)
     try:
         created = await run_in_threadpool(_create, page, body)
+    except campaign_views.NobodyToContact as exc:
+        reason = empty_text(page.texts, exc.summary, page.runtime.snapshot.currency)
+        return _form_page(page, values, error=page.texts("campaign_refused", detail=reason), status_code=409)
     except ConflictError as exc:
         return _form_page(page, values, error=page.texts("campaign_refused", detail=str(exc)), status_code=409)
     return _see_other(f"/ui/campaigns/{created}")

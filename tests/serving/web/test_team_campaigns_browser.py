@@ -13,7 +13,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.serving.web.test_web_browser import _page, _sign_in, browser, live, pytestmark  # noqa: F401
+from tests.serving.web import test_web_browser as driven
+from tests.serving.web.test_web_browser import _page, _sign_in
+
+pytestmark = driven.pytestmark
+#: The live server and the browser of the rep pages' browser tests (module-scoped fixtures).
+live = driven.live
+browser = driven.browser
 
 SIZES = {"desktop": {"width": 1366, "height": 800}, "phone": {"width": 390, "height": 844}}
 CASES = [(size, lang) for size in SIZES for lang in ("en", "de")]

@@ -220,3 +220,49 @@ def _interval(estimate: float, low: float, high: float, spec: str) -> str:
     if not (math.isfinite(low) and math.isfinite(high)):
         return spec.format(estimate)
     return f"{spec.format(estimate)} [{spec.format(low)}, {spec.format(high)}]"
+
+
+@campaign_app.command("list")
+def list_command() -> None:
+    """Every stored campaign, newest first: status, sizes, spend and expected margin."""
+    import json
+
+    from serving.store.campaigns import list_campaigns
+    from serving.store.db import Database
+
+    with command_errors():
+        with Database.open(settings().resolved_database_url()) as database, database() as session:
+            campaigns = list_campaigns(session)
+        table = Table(title="campaigns (newest first)")
+        for column in ("name", "id", "planned", "as-of", "status", "contacted", "holdout", "cost",
+                       "expected incremental margin"):
+            table.add_column(column, justify="right" if column in ("contacted", "holdout", "cost",
+                                                                   "expected incremental margin") else "left")
+        for c in campaigns:
+            summary = json.loads(c.summary)
+            status = f"cancelled {c.cancelled_at:%Y-%m-%d}" if c.cancelled_at is not None else "active"
+            table.add_row(escape(c.name), c.id, f"{c.created_at:%Y-%m-%d %H:%M}", f"{c.as_of:%Y-%m-%d}", status,
+                          f"{summary.get('contacted', 0):,}", f"{summary.get('holdout', 0):,}",
+                          f"{summary.get('cost', 0.0):,.2f}", f"{summary.get('expected_incremental_margin', 0.0):,.2f}")
+        out.print(table if campaigns else "no campaigns yet; plan one with `symbiose campaign plan`")
+
+
+@campaign_app.command("cancel")
+def cancel_command(name: Annotated[str, typer.Argument(help="campaign name or id")]) -> None:
+    """Cancel a campaign: its rep actions leave the reps' lists (running services: within 30 s),
+    its accounts are free for new campaigns."""
+    from serving.store.campaigns import cancel_campaign, find_campaign
+    from serving.store.db import Database
+    from serving.store.users import utcnow
+
+    with command_errors():
+        with Database.open(settings().resolved_database_url()) as database, database() as session:
+            found = find_campaign(session, name)
+            if found is None:
+                raise CommandError(f"no campaign named {name!r}; `symbiose campaign list` shows them")
+            already = found.cancelled_at is not None
+            campaign = cancel_campaign(session, found.id, utcnow())
+        assert campaign is not None and campaign.cancelled_at is not None
+        verb = "was already cancelled" if already else "cancelled"
+        out.print(escape(f"campaign {campaign.name} ({campaign.id}) {verb} at {campaign.cancelled_at:%Y-%m-%d %H:%M} UTC"),
+                  highlight=False)

@@ -362,7 +362,7 @@ MESSAGES["en"].update({
                                    "action are left out — {in_other} are already in an active campaign ({names}), "
                                    "{accepted} have a rep action accepted in the last 14 days. Cancel a campaign "
                                    "or plan after its attribution window.",
-    "campaign_empty_no_room": "This campaign would contact nobody: the budgets leave no room (the cheapest "
+    "campaign_empty_no_room": "This campaign would contact nobody: the budgets and limits leave no room (the cheapest "
                               "contact costs {cost}, total budget {budget}).",
     "campaign_empty_all_held_out": "This campaign would contact nobody: its {members} account(s) all went to "
                                    "the control group. Lower the control group or widen the limits.",
@@ -471,7 +471,7 @@ MESSAGES["de"].update({
                                    "Kampagne ({names}), bei {accepted} hat der Außendienst in den letzten 14 Tagen "
                                    "eine Aktion angenommen. Eine Kampagne abbrechen oder nach ihrem "
                                    "Zuordnungszeitraum planen.",
-    "campaign_empty_no_room": "Diese Kampagne würde niemanden erreichen: die Budgets lassen keinen Kontakt zu "
+    "campaign_empty_no_room": "Diese Kampagne würde niemanden erreichen: Budgets und Grenzen lassen keinen Kontakt zu "
                               "(der günstigste Kontakt kostet {cost}, Gesamtbudget {budget}).",
     "campaign_empty_all_held_out": "Diese Kampagne würde niemanden erreichen: ihre {members} Kunden sind alle in "
                                    "der Kontrollgruppe. Kontrollgruppe verkleinern oder Grenzen erweitern.",

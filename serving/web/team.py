@@ -64,7 +64,7 @@ def team_regions(runtime: Runtime, access: Access) -> list[str]:
 def open_tasks(runtime: Runtime) -> Counter[str]:
     """account_id -> suggestions whose latest feedback is "accepted" (the rep took them on and has
     neither done nor dismissed them yet)."""
-    latest = select(func.max(Feedback.id)).group_by(Feedback.suggestion_id).scalar_subquery()
+    latest = select(func.max(Feedback.id)).group_by(Feedback.suggestion_id)
     with runtime.sessions() as session:
         accounts = session.scalars(select(Feedback.account_id)
                                    .where(Feedback.id.in_(latest), Feedback.status == "accepted")).all()

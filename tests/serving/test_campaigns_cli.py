@@ -69,6 +69,23 @@ def test_report_without_plot_writes_no_file_and_never_prints_nan(app, trained_ru
     assert "not measurable" in stdout  # some offer has fewer than two held-out accounts: shown as –
 
 
+def test_list_and_cancel(app, trained_run, small_data_dir, tmp_path) -> None:
+    env = {"SYMBIOSE_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    code, _stdout, stderr = run(app, env, "plan", "--data", small_data_dir, "--as-of", "2025-01-15",
+                                "--name", "winter", "--max-accounts", "10", "--out", tmp_path / "winter.csv")
+    assert code == 0, stderr
+    code, stdout, _stderr = run(app, env, "list")
+    assert code == 0 and "winter" in stdout and "active" in stdout
+    code, stdout, stderr = run(app, env, "cancel", "winter")
+    assert code == 0 and "campaign winter" in stdout and " cancelled at " in stdout, stderr
+    code, stdout, _stderr = run(app, env, "cancel", "winter")
+    assert code == 0 and "was already cancelled" in stdout
+    code, stdout, _stderr = run(app, env, "list")
+    assert "cancelled 20" in stdout
+    code, _stdout, stderr = run(app, env, "cancel", "nope")
+    assert code == 1 and "no campaign named 'nope'" in stderr
+
+
 def test_unknown_campaign_and_bad_options_fail_clearly(app, small_data_dir, tmp_path) -> None:
     env = {"SYMBIOSE_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
     code, _out, stderr = run(app, env, "report", "nope", "--data", small_data_dir)

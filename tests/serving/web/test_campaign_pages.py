@@ -85,7 +85,7 @@ def test_an_empty_plan_says_why_in_both_languages(web) -> None:
     assert "would contact nobody: no account has an eligible action" in english.text
     german = client.post("/ui/campaigns/preview?lang=de", data=fields, headers={"HX-Request": "true"})
     assert "würde niemanden erreichen" in german.text
-    refused = client.post("/ui/campaigns", data=fields)
+    refused = client.post("/ui/campaigns?lang=en", data=fields)
     assert refused.status_code == 409 and "would contact nobody" in refused.text
     bad = client.post("/ui/campaigns/preview?lang=en", data={**fields, "holdout_pct": "abc"},
                       headers={"HX-Request": "true"})

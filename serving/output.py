@@ -46,6 +46,24 @@ def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: Digits kept in spreadsheet CSVs for float columns not named otherwise.
+CSV_DIGITS = 4
+
+
+def spreadsheet_csv(frame: pd.DataFrame, *, sep: str = ",", bom: bool = False,
+                    digits: dict[str, int] | None = None) -> bytes:
+    """``frame`` as CSV bytes for spreadsheets: UTF-8 (with a byte-order mark when ``bom``), CRLF,
+    formulas neutralized, float columns rounded (``digits`` per column, else ``CSV_DIGITS``); with
+    ``sep=";"`` numbers get a decimal comma, as German spreadsheets read them."""
+    if sep not in (",", ";"):
+        raise InputError(f"separator must be one of (',', ';'), got {sep!r}")
+    floats = [c for c in frame.columns if pd.api.types.is_float_dtype(frame[c].dtype)]
+    rounded = frame.round({c: (digits or {}).get(c, CSV_DIGITS) for c in floats}) if floats else frame
+    text = neutralize_formulas(rounded).to_csv(index=False, sep=sep, decimal="," if sep == ";" else ".",
+                                               lineterminator="\r\n")
+    return ("\ufeff" if bom else "").encode("utf-8") + text.encode("utf-8")
+
+
 def write_frame_atomic(frame: pd.DataFrame, path: str | Path) -> Path:
     """Write ``frame`` as CSV or Parquet (by extension); no partial file is left on failure."""
     path = Path(path)

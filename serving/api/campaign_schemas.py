@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -51,8 +51,53 @@ class CampaignOut(BaseModel):
     as_of: UtcDateTime
     model_version: str
     created_at: UtcDateTime
+    status: Literal["active", "cancelled"]
+    cancelled_at: UtcDateTime | None = None
     summary: dict[str, Any]
     download: dict[str, str] = Field(description="paths of the export (contacted accounts only)")
+
+
+class CampaignListItem(BaseModel):
+    campaign_id: str
+    name: str
+    as_of: UtcDateTime
+    created_at: UtcDateTime
+    status: Literal["active", "cancelled"]
+    cancelled_at: UtcDateTime | None = None
+    members: int
+    contacted: int
+    holdout: int
+    cost: float
+    expected_incremental_margin: float
+
+
+class CampaignListOut(BaseModel):
+    campaigns: list[CampaignListItem] = Field(description="newest first")
+
+
+class AudienceMember(BaseModel):
+    account_id: str
+    name: str | None = None
+    region: str | None = None
+    rep_id: str | None = None
+    channel: str
+    offer_id: str
+    discount_pct: float
+    expected_incremental_margin: float
+    executed_by: str
+
+
+class CampaignPreviewOut(BaseModel):
+    """A plan that is not stored: the solver's summary, why it would contact nobody, the audience."""
+
+    name: str
+    as_of: UtcDateTime
+    summary: dict[str, Any]
+    empty_reason: str | None = Field(description="why the campaign would contact nobody (saving it is "
+                                                 "refused then); null when it contacts someone")
+    warnings: list[str] = Field(description="what narrowed the audience, in plain words")
+    per_region: dict[str, int] = Field(description="contacted accounts per region")
+    audience: list[AudienceMember] = Field(description="the most valuable contacted accounts (at most 20)")
 
 
 class CampaignReportOut(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from typing import Any
 
 import numpy as np
@@ -14,14 +15,36 @@ from sqlalchemy.orm import Session
 
 from features.errors import InputError
 from serving.access import Access
-from serving.api.campaign_schemas import CampaignIn, CampaignOut, CampaignReportOut
+from serving.api.campaign_schemas import (
+    AudienceMember,
+    CampaignIn,
+    CampaignListItem,
+    CampaignListOut,
+    CampaignOut,
+    CampaignPreviewOut,
+    CampaignReportOut,
+)
 from serving.campaigns.export import csv_bytes, export_frame, parquet_bytes
 from serving.campaigns.rep_actions import rep_actions
 from serving.campaigns.reports import report_for
-from serving.campaigns.service import CampaignRequest, plan_and_store
+from serving.campaigns.service import (
+    CampaignRequest,
+    EmptyCampaign,
+    empty_reason_text,
+    plan_and_store,
+    plan_warnings,
+    prepare_plan,
+)
 from serving.errors import ConflictError, NotFoundError
 from serving.runtime import Runtime
-from serving.store.campaigns import CampaignExists, campaign_members, find_campaign
+from serving.snapshot import Snapshot
+from serving.store.campaigns import (
+    CampaignExists,
+    campaign_members,
+    cancel_campaign,
+    find_campaign,
+    list_campaigns,
+)
 from serving.store.tables import Campaign
 from serving.store.users import utcnow
 from serving.suggestions import SuggestionService
@@ -38,7 +61,21 @@ def snapshot_recommendations(service: SuggestionService) -> pd.DataFrame:
     return frame
 
 
+AUDIENCE_SHOWN = 20
+_planning_data: dict[tuple[str, ...], Any] = {}
+_planning_lock = threading.Lock()
+
+
+class NobodyToContact(ConflictError):
+    """409: the campaign would contact nobody; ``summary`` says why (``summary["empty"]``)."""
+
+    def __init__(self, message: str, summary: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.summary = summary
+
+
 def _dataset(runtime: Runtime) -> Any:
+    """The data directory as it is now (reports count the orders that arrived since planning)."""
     from features.loading import load_dataset
 
     data_dir = runtime.snapshot.data_dir
@@ -47,12 +84,93 @@ def _dataset(runtime: Runtime) -> Any:
     return load_dataset(data_dir)
 
 
+def planning_dataset(runtime: Runtime) -> Any:
+    """The data the served snapshot was scored on, loaded once per snapshot (previews and plans of
+    one snapshot share it)."""
+    key = runtime.snapshot.key
+    with _planning_lock:
+        found = _planning_data.get(key)
+        if found is None:
+            _planning_data.clear()
+            found = _planning_data[key] = _dataset(runtime)
+    return found
+
+
+def account_names(snap: Snapshot, account_ids: list[str]) -> pd.Series | None:
+    """account_id -> name for the served accounts with an accounts-table ``name`` column (else None)."""
+    directory = snap.directory
+    positions = np.array([directory.position(a) for a in account_ids], dtype=np.int64)
+    known = positions >= 0
+    names = directory.attribute("name", positions[known])
+    if names is None:
+        return None
+    return pd.Series(names, index=np.asarray(account_ids, dtype=object)[known])
+
+
+def status_of(campaign: Campaign) -> str:
+    return "cancelled" if campaign.cancelled_at is not None else "active"
+
+
 def _out(campaign: Campaign) -> CampaignOut:
     base = f"/v1/campaigns/{campaign.id}"
     return CampaignOut(campaign_id=campaign.id, name=campaign.name, as_of=campaign.as_of,
                        model_version=campaign.model_version, created_at=campaign.created_at,
+                       status=status_of(campaign), cancelled_at=campaign.cancelled_at,
                        summary=_finite(json.loads(campaign.summary)),
                        download={"csv": f"{base}/export.csv", "parquet": f"{base}/export.parquet"})
+
+
+def listing(session: Session) -> CampaignListOut:
+    """Every stored campaign, newest first, with its size, spend and expected margin."""
+    items = []
+    for c in list_campaigns(session):
+        summary = json.loads(c.summary)
+        items.append(CampaignListItem(
+            campaign_id=c.id, name=c.name, as_of=c.as_of, created_at=c.created_at, status=status_of(c),
+            cancelled_at=c.cancelled_at, members=int(summary.get("members", 0)),
+            contacted=int(summary.get("contacted", 0)), holdout=int(summary.get("holdout", 0)),
+            cost=float(summary.get("cost", 0.0)),
+            expected_incremental_margin=float(summary.get("expected_incremental_margin", 0.0))))
+    return CampaignListOut(campaigns=items)
+
+
+def cancel(runtime: Runtime, session: Session, campaign_id: str) -> CampaignOut:
+    """Cancel the campaign (again: no change): its rep actions leave the reps' lists at once."""
+    _campaign(session, campaign_id)
+    campaign = cancel_campaign(session, campaign_id, utcnow())
+    if campaign is None:
+        raise NotFoundError(f"campaign {campaign_id!r} not found")
+    rep_actions(runtime.sessions).reload()
+    return _out(campaign)
+
+
+def preview(runtime: Runtime, session: Session, body: CampaignIn) -> CampaignPreviewOut:
+    """Plan without storing: the summary, why it would contact nobody, warnings, the audience."""
+    snap = runtime.snapshot
+    try:
+        plan = prepare_plan(session, CampaignRequest(**body.model_dump()),
+                            recommendations=snapshot_recommendations(snap.suggestions),
+                            dataset=planning_dataset(runtime), as_of=snap.as_of, model_version=snap.model.version,
+                            now=utcnow())
+    except InputError as exc:  # names a channel or offer the data directory does not have
+        raise ConflictError(str(exc)) from None
+    warnings = plan_warnings(plan.summary)
+    if find_campaign(session, body.name) is not None:
+        warnings.insert(0, f"a campaign named {body.name!r} already exists; saving needs another name")
+    contacted = plan.contacted.sort_values(["expected_incremental_margin", "account_id"],
+                                           ascending=[False, True], kind="mergesort")
+    top = contacted.head(AUDIENCE_SHOWN)
+    names = account_names(snap, top["account_id"].astype(str).tolist())
+    audience = [AudienceMember(
+        account_id=str(r.account_id), name=(names.get(str(r.account_id)) or None) if names is not None else None,
+        region=None if r.region is None else str(r.region), rep_id=None if r.rep_id is None else str(r.rep_id),
+        channel=str(r.channel), offer_id=str(r.offer_id), discount_pct=float(r.discount_pct),
+        expected_incremental_margin=float(r.expected_incremental_margin), executed_by=str(r.executed_by))
+        for r in top.itertuples(index=False)]
+    per_region = contacted["region"].fillna("–").astype(str).value_counts().sort_index()
+    return CampaignPreviewOut(name=body.name, as_of=snap.as_of, summary=_finite(plan.summary),
+                              empty_reason=empty_reason_text(plan.summary), warnings=warnings,
+                              per_region={str(k): int(v) for k, v in per_region.items()}, audience=audience)
 
 
 def _finite(value: Any) -> Any:
@@ -73,12 +191,14 @@ def create(runtime: Runtime, session: Session, planner: Access, body: CampaignIn
     if find_campaign(session, body.name) is not None:
         raise ConflictError(f"a campaign named {body.name!r} already exists; choose another name")
     request = CampaignRequest(**body.model_dump())
-    dataset = _dataset(runtime)
+    dataset = planning_dataset(runtime)
     snap = runtime.snapshot
     try:
         campaign, _plan = plan_and_store(session, request, recommendations=snapshot_recommendations(snap.suggestions),
                                          dataset=dataset, as_of=snap.as_of, model_version=snap.model.version,
                                          user_id=planner.principal.user_id, now=utcnow())
+    except EmptyCampaign as exc:
+        raise NobodyToContact(str(exc), exc.summary) from None
     except CampaignExists as exc:
         raise ConflictError(str(exc)) from None
     except InputError as exc:  # names a channel or offer the data directory does not have
@@ -98,11 +218,13 @@ def describe(session: Session, campaign_id: str) -> CampaignOut:
     return _out(_campaign(session, campaign_id))
 
 
-def export(session: Session, campaign_id: str, fmt: str, *, bom: bool = False,
+def export(session: Session, snapshot: Snapshot, campaign_id: str, fmt: str, *, bom: bool = False,
            sep: str = ",") -> Response:
-    """The contacted members as a download (CSV with Excel options, or Parquet)."""
+    """The contacted members as a download (CSV with Excel options, or Parquet), with the names of
+    the served accounts when their table has a ``name`` column."""
     campaign = _campaign(session, campaign_id)
-    frame = export_frame(campaign_members(session, campaign.id))
+    members = campaign_members(session, campaign.id)
+    frame = export_frame(members, account_names(snapshot, members["account_id"].astype(str).tolist()))
     if fmt == "csv":
         body, media = csv_bytes(frame, bom=bom, sep=sep), "text/csv; charset=utf-8"
     else:

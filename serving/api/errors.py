@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, SQLAlchemyError
+from starlette.routing import Match
 
 from features.errors import SymbioseError
 from serving.decision_log import DecisionLogUnavailable
@@ -32,6 +33,19 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DataError, _refused_value)
     app.add_exception_handler(SQLAlchemyError, _database_error)
     app.add_exception_handler(DecisionLogUnavailable, _database_error)
+    app.add_exception_handler(status.HTTP_405_METHOD_NOT_ALLOWED, _method_not_allowed)
+
+
+async def _method_not_allowed(request: Request, _exc: Exception) -> JSONResponse:
+    """405 whose ``Allow`` names the methods of every route on the path (Starlette names only the
+    first route's when a path has several, e.g. ``GET`` and ``POST /v1/campaigns``)."""
+    allowed: set[str] = set()
+    for route in request.app.router.routes:
+        methods = getattr(route, "methods", None)
+        if methods and route.matches(request.scope)[0] != Match.NONE:
+            allowed |= set(methods)
+    return JSONResponse({"detail": "Method Not Allowed"}, status_code=status.HTTP_405_METHOD_NOT_ALLOWED,
+                        headers={"Allow": ", ".join(sorted(allowed))})
 
 
 async def _symbiose_error(_request: Request, exc: Exception) -> JSONResponse:

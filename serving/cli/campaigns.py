@@ -7,6 +7,7 @@ service database (``SYMBIOSE_DATABASE_URL``, default the embedded SQLite file).
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -81,13 +82,14 @@ def plan(
                                               "latest)")] = None,
     bom: Annotated[bool, typer.Option("--excel-bom/--no-excel-bom", help="start the CSV with a UTF-8 "
                                       "byte-order mark (Excel)")] = False,
-    sep: Annotated[str, typer.Option("--sep", help="CSV separator: , or ;")] = ",",
+    sep: Annotated[str, typer.Option("--sep", help="CSV separator: , or ; (with decimal comma, for "
+                                     "German spreadsheets)")] = ",",
 ) -> None:
     """Plan a campaign: best action per account under the limits, a control group, an export file."""
     from features.dataset import resolve_as_of
     from models.campaigns.candidates import score_recommendations
     from models.recommend import load_model
-    from serving.campaigns.export import SEPARATORS, write_export
+    from serving.campaigns.export import SEPARATORS, account_names, write_export
     from serving.campaigns.service import CampaignRequest, plan_and_store
     from serving.output import output_format
     from serving.store.db import Database
@@ -112,7 +114,7 @@ def plan(
             with database() as session, progress("optimizing"):
                 _campaign, result = plan_and_store(session, request, recommendations=recs, dataset=dataset,
                                                    as_of=ts, model_version=version, user_id=None, now=utcnow())
-            write_export(result.members, out_file, bom=bom, sep=sep)
+            write_export(result.members, out_file, bom=bom, sep=sep, names=account_names(dataset.accounts))
         print_plan(name, result.campaign_id, result.summary, dataset.policy.currency, out)
         out.print(f"[green]wrote[/] {escape(str(out_file))}: {result.summary['contacted']:,} contacted accounts "
                   f"(holdout not exported)", highlight=False)
@@ -147,15 +149,12 @@ def _method(summary: dict[str, Any]) -> str:
 def report(
     name: Annotated[str, typer.Argument(help="campaign name or id")],
     data: Annotated[Path, typer.Option("--data", help="data directory with the orders since the campaign")],
-    plot: Annotated[Path | None, typer.Option("--plot", help="PNG to write (default: <name>-report.png "
-                                              "in the current directory)")] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="also draw the comparison as a PNG")] = None,
     out_file: Annotated[Path | None, typer.Option("--out", help="also write the comparison rows "
                                                   "(.csv or .parquet)")] = None,
 ) -> None:
     """Contacted vs holdout: conversion and margin with 95 % intervals, per channel and offer,
     and the measured incremental margin against the plan."""
-    import re
-
     from serving.campaigns.plot import plot_report
     from serving.campaigns.reports import report_for, report_rows
     from serving.output import output_format, write_frame_atomic
@@ -172,16 +171,15 @@ def report(
             campaign, result = report_for(session, name, dataset)
         if campaign is None or result is None:
             raise CommandError(f"no campaign named {name!r}; plan one with `symbiose campaign plan`")
-        safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", campaign.name).strip("_") or campaign.id
-        plot_target = plot or Path(f"{safe}-report.png")
-        check_out_file(plot_target, "--plot")
-        plot_path = plot_report(result, plot_target, f"campaign {campaign.name}")
-        rows = report_rows(result)
+        written = []
+        if plot is not None:
+            written.append(str(plot_report(result, plot, f"campaign {campaign.name}")))
         if out_file is not None:
-            write_frame_atomic(rows, out_file)
+            write_frame_atomic(report_rows(result), out_file)
+            written.append(str(out_file))
         print_report(campaign.name, result, dataset.policy.currency, out)
-        out.print("[green]wrote[/] " + escape(f"{plot_path}" + (f" and {out_file}" if out_file else "")),
-                  highlight=False)
+        if written:
+            out.print("[green]wrote[/] " + escape(" and ".join(written)), highlight=False)
 
 
 def print_report(name: str, result: Any, currency: str, console: Console) -> None:
@@ -198,10 +196,73 @@ def print_report(name: str, result: Any, currency: str, console: Console) -> Non
         table.add_column(column, justify="left" if column == "group" else "right")
     for c in [result.overall, *result.by_channel, *result.by_offer]:
         lift, net = c.conversion_lift, c.incremental_margin
-        table.add_row(escape(str(c.group)), f"{c.contacted:,}", f"{c.holdout:,}", f"{c.conversion_contacted:.1%}",
-                      f"{c.conversion_holdout:.1%}",
-                      f"{lift.estimate * 100:+.1f} [{lift.low * 100:+.1f}, {lift.high * 100:+.1f}]",
-                      f"{net.estimate:+,.2f} [{net.low:+,.2f}, {net.high:+,.2f}]",
-                      f"{c.planned_incremental_margin:,.2f}",
+        table.add_row(escape(str(c.group)), f"{c.contacted:,}", f"{c.holdout:,}",
+                      _shown(c.conversion_contacted, "{:.1%}"), _shown(c.conversion_holdout, "{:.1%}"),
+                      _interval(lift.estimate * 100, lift.low * 100, lift.high * 100, "{:+.1f}"),
+                      _interval(net.estimate, net.low, net.high, "{:+,.2f}"),
+                      _shown(c.planned_incremental_margin, "{:,.2f}"),
                       "–" if c.lift_vs_plan is None else f"{c.lift_vs_plan:.2f}")
     console.print(table)
+    if any(c.contacted < 2 or c.holdout < 2 for c in [result.overall, *result.by_channel, *result.by_offer]):
+        console.print("– : not measurable, a group has fewer than two contacted or held-out accounts",
+                      highlight=False)
+
+
+def _shown(value: float, spec: str) -> str:
+    """``value`` formatted, or ``–`` when it is not a number (a group without members)."""
+    return spec.format(value) if math.isfinite(value) else "–"
+
+
+def _interval(estimate: float, low: float, high: float, spec: str) -> str:
+    """``estimate [low, high]``; the estimate alone when there is no interval; ``–`` without either."""
+    if not math.isfinite(estimate):
+        return "–"
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return spec.format(estimate)
+    return f"{spec.format(estimate)} [{spec.format(low)}, {spec.format(high)}]"
+
+
+@campaign_app.command("list")
+def list_command() -> None:
+    """Every stored campaign, newest first: status, sizes, spend and expected margin."""
+    import json
+
+    from serving.store.campaigns import list_campaigns
+    from serving.store.db import Database
+
+    with command_errors():
+        with Database.open(settings().resolved_database_url()) as database, database() as session:
+            campaigns = list_campaigns(session)
+        table = Table(title="campaigns (newest first)")
+        for column in ("name", "id", "planned", "as-of", "status", "contacted", "holdout", "cost",
+                       "expected incremental margin"):
+            table.add_column(column, justify="right" if column in ("contacted", "holdout", "cost",
+                                                                   "expected incremental margin") else "left")
+        for c in campaigns:
+            summary = json.loads(c.summary)
+            status = f"cancelled {c.cancelled_at:%Y-%m-%d}" if c.cancelled_at is not None else "active"
+            table.add_row(escape(c.name), c.id, f"{c.created_at:%Y-%m-%d %H:%M}", f"{c.as_of:%Y-%m-%d}", status,
+                          f"{summary.get('contacted', 0):,}", f"{summary.get('holdout', 0):,}",
+                          f"{summary.get('cost', 0.0):,.2f}", f"{summary.get('expected_incremental_margin', 0.0):,.2f}")
+        out.print(table if campaigns else "no campaigns yet; plan one with `symbiose campaign plan`")
+
+
+@campaign_app.command("cancel")
+def cancel_command(name: Annotated[str, typer.Argument(help="campaign name or id")]) -> None:
+    """Cancel a campaign: its rep actions leave the reps' lists (running services: within 30 s),
+    its accounts are free for new campaigns."""
+    from serving.store.campaigns import cancel_campaign, find_campaign
+    from serving.store.db import Database
+    from serving.store.users import utcnow
+
+    with command_errors():
+        with Database.open(settings().resolved_database_url()) as database, database() as session:
+            found = find_campaign(session, name)
+            if found is None:
+                raise CommandError(f"no campaign named {name!r}; `symbiose campaign list` shows them")
+            already = found.cancelled_at is not None
+            campaign = cancel_campaign(session, found.id, utcnow())
+        assert campaign is not None and campaign.cancelled_at is not None
+        verb = "was already cancelled" if already else "cancelled"
+        out.print(escape(f"campaign {campaign.name} ({campaign.id}) {verb} at {campaign.cancelled_at:%Y-%m-%d %H:%M} UTC"),
+                  highlight=False)

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import insert, or_, select
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -90,11 +90,37 @@ def campaign_members(session: Session, campaign_id: str) -> pd.DataFrame:
     return pd.DataFrame(result.all(), columns=list(MEMBER_FIELDS))
 
 
+def list_campaigns(session: Session, limit: int = 500) -> list[Campaign]:
+    """Stored campaigns, newest first (at most ``limit``)."""
+    return list(session.scalars(select(Campaign).order_by(Campaign.created_at.desc(), Campaign.id).limit(limit)))
+
+
+def cancel_campaign(session: Session, campaign_id: str, now: datetime) -> Campaign | None:
+    """Mark the campaign cancelled at ``now`` (kept when it already was); None when unknown."""
+    with writing(session):
+        session.execute(update(Campaign).where(Campaign.id == campaign_id, Campaign.cancelled_at.is_(None))
+                        .values(cancelled_at=now))
+        session.commit()
+    return session.get(Campaign, campaign_id, populate_existing=True)
+
+
 def accounts_in_campaigns(session: Session, start: datetime, end: datetime) -> set[str]:
-    """Accounts that are members (contacted or held out) of campaigns with ``start <= as_of < end``."""
+    """Accounts that are members (contacted or held out) of active (not cancelled) campaigns with
+    ``start <= as_of < end``."""
     query = (select(CampaignMember.account_id).join(Campaign, Campaign.id == CampaignMember.campaign_id)
-             .where(Campaign.as_of >= start, Campaign.as_of < end))
+             .where(Campaign.as_of >= start, Campaign.as_of < end, Campaign.cancelled_at.is_(None)))
     return set(session.scalars(query))
+
+
+def active_campaigns_between(session: Session, start: datetime, end: datetime,
+                             limit: int = 5) -> list[tuple[str, int]]:
+    """(name, members) of the active campaigns with ``start <= as_of < end``, largest first (to
+    say which campaigns hold the accounts a new plan has to leave out)."""
+    held = func.count(CampaignMember.account_id)
+    query = (select(Campaign.name, held).join(CampaignMember, Campaign.id == CampaignMember.campaign_id)
+             .where(Campaign.as_of >= start, Campaign.as_of < end, Campaign.cancelled_at.is_(None))
+             .group_by(Campaign.name).order_by(held.desc(), Campaign.name))
+    return [(name, int(n)) for name, n in session.execute(query.limit(limit))]
 
 
 def accounts_with_accepted_rep_actions(session: Session, since: datetime) -> set[str]:
@@ -109,7 +135,7 @@ def campaign_rep_actions_since(session: Session, since: datetime) -> dict[str, l
     query = (select(CampaignMember, Campaign.name)
              .join(Campaign, Campaign.id == CampaignMember.campaign_id)
              .where(CampaignMember.holdout.is_(False), CampaignMember.executed_by == "rep",
-                    Campaign.created_at >= since)
+                    Campaign.created_at >= since, Campaign.cancelled_at.is_(None))
              .order_by(Campaign.created_at, CampaignMember.member_id))
     out: dict[str, list[dict[str, Any]]] = {}
     for member, name in session.execute(query):

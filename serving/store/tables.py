@@ -111,6 +111,8 @@ class Campaign(Base):
     summary: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[datetime] = mapped_column(DateTime, nullable=False)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: When marketing cancelled it: its rep actions leave the reps' lists, its accounts are free again.
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class CampaignMember(Base):

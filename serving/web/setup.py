@@ -8,6 +8,8 @@ from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import RedirectResponse, Response
 
+from serving.web import campaign_pages, team_pages
+from serving.web.campaign_cards import install_campaign_names
 from serving.web.context import CsrfRejected, SignInRequired, render, texts_for
 from serving.web.pages import router
 
@@ -17,6 +19,9 @@ STATIC = Path(__file__).parent / "static"
 def install_web(app: FastAPI) -> None:
     """Add the ``/ui`` pages, ``/ui/static`` files and their error answers to ``app``."""
     app.include_router(router)
+    app.include_router(team_pages.router)
+    app.include_router(campaign_pages.router)
+    install_campaign_names()
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")
     app.add_exception_handler(SignInRequired, _sign_in)
     app.add_exception_handler(CsrfRejected, _csrf_rejected)

@@ -32,7 +32,7 @@ def test_csv_neutralizes_formulas_and_keeps_numbers(tmp_path) -> None:
     assert raw.startswith(b"\xef\xbb\xbf")
     text = raw.decode("utf-8-sig")
     assert "'=HYPERLINK" in text and "'+A1" in text and "'@SUM(1)" in text and "'-2+3" in text
-    back = pd.read_csv(tmp_path / "c.csv", sep=";", encoding="utf-8-sig")
+    back = pd.read_csv(tmp_path / "c.csv", sep=";", decimal=",", encoding="utf-8-sig")
     assert back["expected_incremental_margin"].tolist() == [2.0, -0.5]  # negative numbers stay numbers
     assert back["region"].tolist() == ["Nord", "Süd"]
     assert not list(tmp_path.glob(".*tmp"))
@@ -56,3 +56,24 @@ def test_parquet_round_trip(tmp_path) -> None:
 def test_unknown_extension_is_refused(tmp_path) -> None:
     with pytest.raises(ValueError, match="expected a file ending in .csv or .parquet"):
         write_export(members(), tmp_path / "c.xlsx")
+
+
+def test_semicolon_csv_has_decimal_commas_and_rounded_values() -> None:
+    frame = members().assign(p_convert=[0.1 + 0.2, 0.123456789012345, 0.5],
+                             expected_incremental_margin=[1 / 3, 82.456789, 3.0])
+    text = csv_bytes(export_frame(frame), sep=";").decode()
+    row = next(line for line in text.splitlines() if line.startswith("m1;"))
+    assert ";0,1235;82,46;" in row  # four digits for probabilities, cents for money
+    assert "0,30000000000000004" not in text and "0.3" not in text
+    assert "0,3;" in text and "0,33;" in text
+    plain = csv_bytes(export_frame(frame)).decode()
+    assert ",0.1235,82.46," in plain  # comma-separated files keep decimal points, rounded too
+
+
+def test_names_are_exported_beside_the_account_and_neutralized() -> None:
+    names = pd.Series({"+A1": "=cmd|' /C calc'!A0", "=HYPERLINK(\"x\")": "Müller GmbH"})
+    frame = export_frame(members(), names)
+    assert list(frame.columns) == [*EXPORT_COLUMNS[:2], "name", *EXPORT_COLUMNS[2:]]
+    assert frame["name"].tolist() == ["=cmd|' /C calc'!A0", "Müller GmbH"]
+    text = csv_bytes(frame, sep=";").decode()
+    assert "'=cmd|" in text and "Müller GmbH" in text

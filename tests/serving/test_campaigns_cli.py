@@ -27,7 +27,10 @@ def test_plan_then_report(app, trained_run, small_data_dir, tmp_path) -> None:
                                "--holdout", "0.1", "--seed", "3", "--out", out, "--sep", ";", "--excel-bom")
     assert code == 0, stderr
     assert "MILP (HiGHS), gap" in stdout and "held out (10" in stdout
-    exported = pd.read_csv(out, sep=";", encoding="utf-8-sig")
+    exported = pd.read_csv(out, sep=";", decimal=",", encoding="utf-8-sig")
+    raw = out.read_text(encoding="utf-8-sig")
+    assert "." not in raw.splitlines()[1].split(";")[6]  # decimal comma for German spreadsheets
+    assert all(len(v.split(",")[-1]) <= 4 for v in raw.splitlines()[1].split(";")[5:7])  # rounded, not 17 digits
     assert {"member_id", "account_id", "channel", "offer_id", "discount_pct", "p_convert",
             "expected_incremental_margin", "executed_by", "rep_id"} <= set(exported.columns)
     assert exported.loc[exported["channel"] == "email"].shape[0] * 0.5 <= 10.0
@@ -46,6 +49,41 @@ def test_plan_then_report(app, trained_run, small_data_dir, tmp_path) -> None:
     assert plot.read_bytes().startswith(b"\x89PNG")
     rows = pd.read_csv(tmp_path / "report.csv")
     assert rows.loc[0, "group"] == "all" and rows.loc[0, "contacted"] == len(exported)
+
+
+def test_report_without_plot_writes_no_file_and_never_prints_nan(app, trained_run, small_data_dir, tmp_path,
+                                                                  monkeypatch) -> None:
+    env = {"SYMBIOSE_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    code, _stdout, stderr = run(app, env, "plan", "--data", small_data_dir, "--as-of", "2025-03-01",
+                                "--name", "small offers", "--holdout", "0.1", "--seed", "5",
+                                "--out", tmp_path / "small.csv")
+    assert code == 0, stderr
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    code, stdout, stderr = run(app, env, "report", "small offers", "--data", small_data_dir)
+    assert code == 0, stderr
+    assert list(work.iterdir()) == []  # no PNG unless --plot asks for one
+    assert "wrote" not in stdout
+    assert "nan" not in stdout.lower()
+    assert "not measurable" in stdout  # some offer has fewer than two held-out accounts: shown as –
+
+
+def test_list_and_cancel(app, trained_run, small_data_dir, tmp_path) -> None:
+    env = {"SYMBIOSE_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+    code, _stdout, stderr = run(app, env, "plan", "--data", small_data_dir, "--as-of", "2025-01-15",
+                                "--name", "winter", "--max-accounts", "10", "--out", tmp_path / "winter.csv")
+    assert code == 0, stderr
+    code, stdout, _stderr = run(app, env, "list")
+    assert code == 0 and "winter" in stdout and "active" in stdout
+    code, stdout, stderr = run(app, env, "cancel", "winter")
+    assert code == 0 and "campaign winter" in stdout and " cancelled at " in stdout, stderr
+    code, stdout, _stderr = run(app, env, "cancel", "winter")
+    assert code == 0 and "was already cancelled" in stdout
+    code, stdout, _stderr = run(app, env, "list")
+    assert "cancelled 20" in stdout
+    code, _stdout, stderr = run(app, env, "cancel", "nope")
+    assert code == 1 and "no campaign named 'nope'" in stderr
 
 
 def test_unknown_campaign_and_bad_options_fail_clearly(app, small_data_dir, tmp_path) -> None:

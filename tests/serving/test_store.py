@@ -43,7 +43,7 @@ def test_migrations_create_the_orm_schema_and_are_idempotent(database_url: str) 
         version = conn.execute(text("select version_num from alembic_version")).scalar_one()
     engine.dispose()
     assert diffs == []
-    assert version == "0005"
+    assert version == "0006"
     assert {"users", "feedback", "decisions"} <= set(inspect(make_engine(database_url)).get_table_names())
 
 

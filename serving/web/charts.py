@@ -36,7 +36,7 @@ def _style() -> AbstractContextManager[None]:
 
 def _svg(fig: Figure) -> str:
     buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", bbox_inches="tight")
+    fig.savefig(buffer, format="svg")  # exactly WIDTH_IN wide: long labels shrink the plot, not the text
     return buffer.getvalue()
 
 
@@ -44,7 +44,7 @@ def revenue_svg(months: pd.DataFrame, texts: Texts, currency: str) -> str:
     """Stacked monthly bars: ``months`` has a month index and ``offline``/``online`` columns. The
     title is the page's (a heading above the image, in the page's text size)."""
     with _lock, _style():
-        fig = Figure(figsize=(WIDTH_IN, 3.4))
+        fig = Figure(figsize=(WIDTH_IN, 3.4), layout="constrained")
         ax = fig.subplots()
         labels = [texts.month(m) for m in months.index]
         offline = months["offline"].to_numpy()
@@ -63,7 +63,7 @@ def funnel_svg(counts: dict[str, int], texts: Texts) -> str:
     """Horizontal bars shown → accepted → done → converted."""
     stages = ["shown", "accepted", "done", "converted"]
     with _lock, _style():
-        fig = Figure(figsize=(WIDTH_IN, 2.8))
+        fig = Figure(figsize=(WIDTH_IN, 2.8), layout="constrained")
         ax = fig.subplots()
         labels = [texts(f"stage_{s}") for s in stages]
         values = [counts.get(s, 0) for s in stages]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -158,6 +158,38 @@ def load_data(data: Path) -> Dataset:
     if not data.is_dir():
         raise CommandError(f"--data {data}: expected a directory, got a file")
     return load_dataset(data)
+
+
+@contextmanager
+def step_progress(steps: Sequence[str]) -> Iterator[Callable[[int, str], None]]:
+    """A progress bar over ``steps`` (step i of n, its text, the time elapsed) on a terminal; a
+    plain line per step otherwise. Yields ``start(i, text)`` to call as step ``i`` begins."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    total = len(steps)
+    if not out.is_terminal:
+        def start_plain(i: int, text: str) -> None:
+            out.print(f"step {i + 1}/{total}: {text}", highlight=False, markup=False)
+
+        yield start_plain
+        return
+    bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), console=out, transient=False)
+    with bar:
+        task = bar.add_task(steps[0] if steps else "", total=total)
+
+        def start(i: int, text: str) -> None:
+            bar.update(task, completed=i, description=text)
+
+        yield start
+        bar.update(task, completed=total, description="done")
 
 
 @contextmanager

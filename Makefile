@@ -44,8 +44,10 @@ java:
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev java
 
+# make demo PORT=8080 serves the demo on another port.
+PORT ?= 8000
 demo: install
-	$(BIN)/symbiose demo
+	$(BIN)/symbiose demo --port $(PORT)
 
 # Passive OpenMP waiting: LightGBM's threads otherwise spin against the test workers.
 test: install-dev chromium

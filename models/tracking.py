@@ -1,14 +1,22 @@
-"""One ``symbiose train`` = one MLflow run: parameters, data summary, metrics, the pyfunc model."""
+"""One ``symbiose train`` = one MLflow run: parameters, data summary, metrics, the pyfunc model.
+
+The run spans the whole training (its start is when training began, its end when the model was
+registered), names the data by its absolute path, carries the evaluation's verdict and the
+learner selection, and the registered version gets a description saying what it was trained on.
+"""
 
 from __future__ import annotations
 
 import json
 import tempfile
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import mlflow
 import pandas as pd
+from mlflow.tracking import MlflowClient
 
 from features.dataset import Dataset, restrict_accounts
 from features.snapshot import build_snapshot
@@ -18,11 +26,16 @@ from models.evaluation.run_log import log_written_evaluation
 from models.monitoring.reference import log_training_reference, training_reference
 from models.pyfunc import log_and_register
 from models.registry import configure_tracking, ensure_experiment, register_challenger
+from models.selection import Selection
 from models.training import TrainingConfig, TrainingResult, train_pipeline
 from models.validation_policy import policy_value_metrics
 
 #: Bootstrap resamples of the evaluation logged with every training run.
 TRAINING_BOOTSTRAP = 200
+#: What :func:`train_and_log` reports to its ``on_step`` callback, in order.
+TRAIN_STEPS = ("building features and training the model", "evaluating on the validation period",
+               "preparing the input example and the monitoring reference",
+               "logging the run to MLflow and registering the model")
 
 
 @dataclass(frozen=True)
@@ -39,14 +52,20 @@ class TrainRun:
 
 def train_and_log(dataset: Dataset, as_of: pd.Timestamp | None = None, *,
                   config: TrainingConfig | None = None, register: bool = True,
-                  example_accounts: int = 5) -> TrainRun:
+                  example_accounts: int = 5, on_step: Callable[[int, str], None] | None = None) -> TrainRun:
     """Train, evaluate and log everything in one MLflow run; register the model unless told not to.
 
     A registered version gets the alias ``challenger``, and ``champion`` too when there is none yet.
+    ``on_step(i, text)`` is told when each of :data:`TRAIN_STEPS` starts.
 
-    All computation happens before the run starts, so a failure leaves no run and no model version.
+    All computation happens before the run is written, so a failure leaves no run and no model
+    version; the run's start time is still the moment training began.
     """
+    step = on_step or (lambda _i, _text: None)
+    started_ms = int(time.time() * 1000)
+    step(0, TRAIN_STEPS[0])
     result = train_pipeline(dataset, as_of, config)
+    step(1, TRAIN_STEPS[1])
     pipeline = result.pipeline
     as_of_ts = pd.Timestamp(pipeline.as_of)
     evaluation = evaluate_holdout(pipeline, dataset.before(as_of_ts), result.validation,
@@ -56,17 +75,25 @@ def train_and_log(dataset: Dataset, as_of: pd.Timestamp | None = None, *,
     policy_metrics = policy_value_metrics(evaluation)
     result.metrics.update(policy_metrics)
     pipeline.metrics = dict(result.metrics)
+    step(2, TRAIN_STEPS[2])
     example = build_snapshot(_first_accounts(dataset, example_accounts), as_of_ts, pipeline.specs,
                              pipeline.categories)
     reference = training_reference(dataset, pipeline)  # what `symbiose monitor` compares with
 
+    step(3, TRAIN_STEPS[3])
     configure_tracking()
     experiment_id = ensure_experiment()
-    with mlflow.start_run(experiment_id=experiment_id, run_name=f"train as of {as_of_ts:%Y-%m-%d}") as run:
+    data_dir = None if dataset.source is None else str(Path(dataset.source).resolve())
+    verdict = evaluation.verdict()
+    created = MlflowClient().create_run(experiment_id, start_time=started_ms,
+                                        run_name=f"train as of {as_of_ts:%Y-%m-%d}")
+    with mlflow.start_run(run_id=created.info.run_id) as run:
         mlflow.log_params({k: _param(v) for k, v in result.params.items()})
         mlflow.log_params({f"data_{k}": v for k, v in result.data_summary.items()})
-        if dataset.source is not None:
-            mlflow.set_tag("data_dir", str(dataset.source))
+        if data_dir is not None:
+            mlflow.set_tag("data_dir", data_dir)
+        mlflow.set_tag("verdict", verdict)
+        mlflow.log_text(verdict + "\n", "evaluation/verdict.txt")
         mlflow.log_metrics({k: float(v) for k, v in result.metrics.items() if pd.notna(v)})
         mlflow.log_dict({"features": [s.__dict__ for s in pipeline.specs]}, "features.json")
         mlflow.log_text(json.dumps(pipeline.policy, indent=2), "policy.json")
@@ -80,13 +107,31 @@ def train_and_log(dataset: Dataset, as_of: pd.Timestamp | None = None, *,
         evaluation.model_version = version or pipeline.model_version
         write_html(evaluation, Path(report_dir.name))  # with the registered version's name
         log_written_evaluation(evaluation, run.info.run_id, Path(report_dir.name))
+        description = version_description(pipeline.learner, as_of_ts, data_dir, result.data_summary,
+                                          verdict, result.selection)
+        mlflow.set_tag("mlflow.note.content", description)
         if version:
             mlflow.set_tag("model_version", version)
+            name, number = version.rsplit("/", 1)
+            MlflowClient().update_model_version(name, number, description=description)
+        mlflow.log_metric("run_seconds", time.time() - started_ms / 1000)  # training to registration
     champion = False
     if version:  # the registry URI, which `recommend --model` and the service accept
         model_uri = f"models:/{version}"
         champion = register_challenger(int(version.rsplit("/", 1)[1]))
     return TrainRun(run.info.run_id, model_uri, version, result, champion, evaluation)
+
+
+def version_description(learner: str, as_of: pd.Timestamp, data_dir: str | None,
+                        data_summary: Mapping[str, object], verdict: str, selection: Selection | None) -> str:
+    """What a model version is, in a few lines: learner, as-of, data, the evaluation's verdict and,
+    when learners were compared, which one was chosen and why."""
+    counts = ", ".join(f"{k} {v}" for k, v in data_summary.items())
+    lines = [f"Learner {learner}, trained as of {as_of:%Y-%m-%d} on {data_dir or 'data given in memory'}"
+             + (f" ({counts})" if counts else "") + ".", f"Verdict: {verdict}"]
+    if selection is not None:
+        lines.append(f"Selection: {selection.chosen} — {selection.reason}")
+    return "\n".join(lines)
 
 
 def _first_accounts(dataset: Dataset, n: int) -> Dataset:

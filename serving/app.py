@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.middleware.gzip import GZipMiddleware
 
 from serving.api.access_log import AccessLog, log_to_stderr
 from serving.api.errors import install_error_handlers
@@ -26,11 +27,14 @@ DESCRIPTION = """Next best actions per account, ranked by expected incremental m
 All `/v1` paths need `Authorization: Bearer <token>` (tokens from `symbiose users add`).
 Reps see their own accounts, managers their region, marketing and admin all accounts."""
 
+#: Answers smaller than this are sent uncompressed (gzip would not save a round trip).
+GZIP_MIN_BYTES = 500
+
 
 def create_api(lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
                settings: Settings | None = None) -> FastAPI:
     """The routes, error handlers, OpenAPI schema and the middleware around them (outermost
-    first: access log, security headers, request limits, relative redirects, the account
+    first: access log, security headers, gzip, request limits, relative redirects, the account
     suggestions' fast path), with nothing loaded yet (limits from ``settings``, default: the
     settings' defaults)."""
     settings = settings or Settings()
@@ -46,6 +50,7 @@ def create_api(lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] 
     app.add_middleware(RelativeRedirects)
     app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes,
                        max_header_bytes=settings.max_header_bytes)
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=5)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog)
     return app

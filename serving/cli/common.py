@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -269,6 +269,38 @@ def load_data(data: Path) -> Dataset:
         loaded.count(accounts=len(dataset.accounts), orders=len(dataset.orders), touches=len(dataset.touches),
                      web_events=len(dataset.web_events))
     return dataset
+
+
+@contextmanager
+def step_progress(steps: Sequence[str]) -> Iterator[Callable[[int, str], None]]:
+    """A progress bar over ``steps`` (step i of n, its text, the time elapsed) on a terminal; a
+    plain line per step otherwise. Yields ``start(i, text)`` to call as step ``i`` begins."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    total = len(steps)
+    if not out.is_terminal:
+        def start_plain(i: int, text: str) -> None:
+            out.print(f"step {i + 1}/{total}: {text}", highlight=False, markup=False)
+
+        yield start_plain
+        return
+    bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), console=out, transient=False)
+    with bar:
+        task = bar.add_task(steps[0] if steps else "", total=total)
+
+        def start(i: int, text: str) -> None:
+            bar.update(task, completed=i, description=text)
+
+        yield start
+        bar.update(task, completed=total, description="done")
 
 
 @contextmanager

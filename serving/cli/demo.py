@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -83,13 +84,29 @@ def _print_summary(console: Console, recs: pd.DataFrame, cmp: PolicyComparison, 
 
 
 DEMO_USERS = ("demo-rep", "demo-manager", "demo-marketing")
+TOKEN_FILE = "demo-tokens.txt"
+
+
+def write_token_file(path: Path, tokens: dict[str, str],
+                     scopes: dict[str, tuple[str, str | None, str | None]]) -> Path:
+    """Write ``user<TAB>role<TAB>token`` lines to ``path``, readable and writable by the owner
+    only (0600, also when the file existed); returns the absolute path."""
+    path = Path(path).resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        for name, token in tokens.items():
+            handle.write(f"{name}\t{scopes[name][0]}\t{token}\n")
+    return path
 
 
 def serve_demo(data_dir: Path, *, model: str | None = None, host: str = "127.0.0.1", port: int = 8000,
                console: Console | None = None, serve: bool = True) -> dict[str, str]:
     """Serve ``data_dir`` with the registered model, with a demo rep, manager and marketing user.
 
-    Prints each user's token and ready-to-paste ``curl`` lines, then serves until interrupted
+    Prints each user's token whole (also written to :data:`TOKEN_FILE` beside ``data_dir``, mode
+    0600) and ready-to-paste ``curl`` lines, then serves until interrupted
     (``serve=False`` returns right after printing). Returns {user name: token}.
     """
     import uvicorn
@@ -119,13 +136,15 @@ def serve_demo(data_dir: Path, *, model: str | None = None, host: str = "127.0.0
             _user, tokens[name] = add_user(session, name=name, role=role, rep_id=rep, region=reg)
     account = str(directory.accounts[directory.rep_accounts(rep_id)[0]])
     base = f"http://{host}:{port}"
-    users = Table(title=f"Demo users (tokens shown once; API docs at {base}/docs)")
-    for col in ("user", "role", "scope", "token"):
-        users.add_column(col)
-    users.add_row("demo-rep", "rep", f"rep {rep_id}", tokens["demo-rep"])
-    users.add_row("demo-manager", "manager", f"region {region}", tokens["demo-manager"])
-    users.add_row("demo-marketing", "marketing", "all accounts", tokens["demo-marketing"])
-    console.print(users)
+    token_file = write_token_file(Path(data_dir).parent / TOKEN_FILE, tokens, scopes)
+    console.print(f"Demo users (API docs at {base}/docs):", highlight=False, markup=False)
+    for name, (role, rep, reg) in scopes.items():
+        scope = f"rep {rep}" if rep else f"region {reg}" if reg else "all accounts"
+        # One plain line per user, never a table cell: a narrow terminal wraps it but never cuts it.
+        console.print(f"  {name} ({role}, {scope}): {tokens[name]}", highlight=False, markup=False,
+                      soft_wrap=True)
+    console.print(f"The same tokens are in {token_file} (readable by you only).", highlight=False,
+                  markup=False, soft_wrap=True)
     console.print("Try:", highlight=False)
     auth = f"-H 'Authorization: Bearer {tokens['demo-rep']}'"
     for line in (f"curl -s {base}/health",

@@ -20,6 +20,7 @@ from serving.cli.common import (
     parse_as_of,
     progress,
     step,
+    step_progress,
 )
 
 
@@ -43,7 +44,7 @@ def train(
 ) -> None:
     """Build features, train, evaluate, log to MLflow and register a model version."""
     from features.dataset import check_as_of
-    from models.tracking import train_and_log
+    from models.tracking import TRAIN_STEPS, train_and_log
 
     with command_errors():
         cfg = _training_config(config, learner, sample_accounts)
@@ -52,8 +53,8 @@ def train(
         ts = None if given is None else check_as_of(ds, given)
         out.print("training with " + ", ".join(f"{k}={v}" for k, v in cfg.as_params().items()),
                   highlight=False, markup=False)
-        with progress("training"):
-            run = train_and_log(ds, ts, config=cfg)
+        with step_progress(TRAIN_STEPS) as start:
+            run = train_and_log(ds, ts, config=cfg, on_step=start)
         _print_training(run)
         if run.result.sample is not None:
             out.print(run.result.sample.describe(), highlight=False, markup=False)

@@ -1,5 +1,9 @@
 """The scoreboard's suggestion funnel (shown, accepted, done, converted), counted incrementally.
 
+Counts are per period: the suggestions of one data snapshot (their decision rows' ``as_of``),
+each counted once however often a page showed it. A new snapshot starts a new period; rows of
+earlier snapshots never add to the current one.
+
 Reading the whole decision log and feedback table on every scoreboard would cost more the longer
 the service runs. :class:`FunnelCounts` keeps per-account counts instead and, per request, reads
 only the rows added since its last read: a primary-key range (``id > last``), so an indexed query
@@ -58,18 +62,31 @@ class _Judged:
     converted: dict[str, bool] = field(default_factory=dict)
 
 
+Period = tuple[str, str]  # (account_id, the snapshot's as-of as naive UTC ISO text)
+
+
+def period_key(as_of: Any) -> str:
+    """An as-of as the databases give it back: naive UTC, ISO text (tz-aware values converted)."""
+    stamp = pd.Timestamp(as_of)
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    return stamp.isoformat()
+
+
 class FunnelCounts:
-    """Per-account funnel counts of one database, brought up to date by :meth:`refresh`."""
+    """Per-account, per-period funnel counts of one database, brought up to date by :meth:`refresh`."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._decision_id = 0
         self._feedback_id = 0
-        self.shown: dict[str, set[str]] = {}
-        self.accepted: dict[str, set[str]] = {}
+        #: suggestion_id -> the as-of of the snapshot that showed it (the first one, if several did)
+        self.period_of: dict[str, str] = {}
+        self.shown: dict[Period, set[str]] = {}
+        self.accepted: dict[Period, set[str]] = {}
         #: suggestion_id -> (account, offer, first time it was marked done)
         self.done: dict[str, tuple[str, str | None, datetime]] = {}
-        self.done_by_account: dict[str, set[str]] = {}
+        self.done_by_period: dict[Period, set[str]] = {}
         self._judged: dict[tuple[str, ...], _Judged] = {}
 
     def refresh(self, sessions: Database) -> None:
@@ -77,34 +94,41 @@ class FunnelCounts:
         with self._lock:
             with sessions() as session:
                 decisions = session.execute(
-                    select(Decision.id, Decision.account_id, Decision.suggestion_id)
+                    select(Decision.id, Decision.account_id, Decision.suggestion_id, Decision.as_of)
                     .where(Decision.id > self._decision_id - OVERLAP)).all()
                 feedback = session.execute(
                     select(Feedback.id, Feedback.suggestion_id, Feedback.account_id, Feedback.offer_id,
                            Feedback.status, Feedback.created_at)
                     .where(Feedback.id > self._feedback_id - OVERLAP)
                     .where(Feedback.status.in_(FUNNEL_STATUSES))).all()
-            for row_id, account, sid in decisions:
-                self.shown.setdefault(account, set()).add(sid)
+            for row_id, account, sid, as_of in decisions:
+                period = self.period_of.setdefault(sid, period_key(as_of))
+                self.shown.setdefault((account, period), set()).add(sid)
                 self._decision_id = max(self._decision_id, row_id)
             for row_id, sid, account, offer, status, created in feedback:
-                self.accepted.setdefault(account, set()).add(sid)
+                self._feedback_id = max(self._feedback_id, row_id)
+                shown_in = self.period_of.get(sid)
+                if shown_in is None:  # feedback needs a shown suggestion; its decision row came first
+                    continue
+                self.accepted.setdefault((account, shown_in), set()).add(sid)
                 if status == "done":
                     known = self.done.get(sid)
                     if known is None or created < known[2]:
                         self.done[sid] = (account, offer, created)
                         for judged in self._judged.values():
                             judged.converted.pop(sid, None)
-                    self.done_by_account.setdefault(account, set()).add(sid)
-                self._feedback_id = max(self._feedback_id, row_id)
+                    self.done_by_period.setdefault((account, shown_in), set()).add(sid)
 
-    def funnel(self, account_ids: list[str], key: tuple[str, ...], lines: pd.DataFrame,
+    def funnel(self, account_ids: list[str], as_of: Any, key: tuple[str, ...], lines: pd.DataFrame,
                offer_category: dict[str, str], window_days: int) -> dict[str, int]:
-        """Suggestions of these accounts shown, accepted, done, and converted (done, then an order
-        of the offer's category — any category for a generic contact — within ``window_days``).
-        ``key`` names the snapshot whose order ``lines`` judge conversions."""
+        """Suggestions of these accounts shown in the period ``as_of`` (each once), accepted, done,
+        and converted (done, then an order of the offer's category — any category for a generic
+        contact — within ``window_days``). ``key`` names the snapshot whose order ``lines`` judge
+        conversions."""
+        period = period_key(as_of)
+        periods = [(a, period) for a in account_ids]
         with self._lock:
-            done = [sid for a in account_ids for sid in self.done_by_account.get(a, ())]
+            done = [sid for p in periods for sid in self.done_by_period.get(p, ())]
             judged = self._judged_for(key, lines)
             window = timedelta(days=window_days)
             converted = 0
@@ -113,8 +137,8 @@ class FunnelCounts:
                 if hit is None:
                     hit = judged.converted[sid] = _converts(judged.index, *self.done[sid], offer_category, window)
                 converted += hit
-            return {"shown": sum(len(self.shown.get(a, ())) for a in account_ids),
-                    "accepted": sum(len(self.accepted.get(a, ())) for a in account_ids),
+            return {"shown": sum(len(self.shown.get(p, ())) for p in periods),
+                    "accepted": sum(len(self.accepted.get(p, ())) for p in periods),
                     "done": len(done), "converted": converted}
 
     def _judged_for(self, key: tuple[str, ...], lines: pd.DataFrame) -> _Judged:

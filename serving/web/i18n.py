@@ -615,3 +615,31 @@ MESSAGES["de"].update({
     "campaign_all": "Alle",
     "campaign_card": "Kampagne: {name}",
 })
+
+
+# Scoreboard, accessibility and offline texts.
+MESSAGES["en"].update({
+    "chart_revenue_region_average": "Monthly revenue of the average rep in region {name}",
+    "credited_online_rep": "Online after the rep's outreach",
+    "region_average_of": "Region average: the average of the {count} reps in region {region}",
+    "funnel_period": "Suggestions of the current data (as of {date}), each counted once",
+    "skip_to_content": "Skip to content",
+    "offline_banner": "You are offline: this page was saved at {time}; it is read-only until the network is back.",
+    "offline_queued": "Saved offline – it is sent when the network is back.",
+    "offline_pending": "{count} answers waiting to be sent",
+    "offline_sent": "Answers given offline have been sent.",
+})
+MESSAGES["de"].update({
+    "scoreboard": "Kennzahlen",
+    "region_average": "Durchschnitt der Region",
+    "chart_revenue_region_average": "Monatsumsatz des durchschnittlichen Außendienstlers der Region {name}",
+    "credited_online_rep": "Online nach Ansprache durch den Außendienst",
+    "region_average_of": "Durchschnitt der Region: Mittelwert der {count} Außendienstler der Region {region}",
+    "funnel_period": "Vorschläge des aktuellen Datenstands ({date}), jeder einmal gezählt",
+    "skip_to_content": "Zum Inhalt springen",
+    "offline_banner": "Sie sind offline: Diese Seite wurde um {time} gespeichert; bis das Netz zurück ist, "
+                      "kann sie nur gelesen werden.",
+    "offline_queued": "Offline gespeichert – wird gesendet, sobald das Netz zurück ist.",
+    "offline_pending": "{count} Antworten warten auf das Senden",
+    "offline_sent": "Offline gegebene Antworten wurden gesendet.",
+})

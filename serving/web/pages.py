@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Header, Query, Request
 from sqlalchemy import select
 from starlette.responses import RedirectResponse, Response
 
@@ -20,7 +20,7 @@ from models.suggestion import Suggestion
 from serving.api import views
 from serving.api.deps import RuntimeDep
 from serving.api.routers import ID_PATTERN
-from serving.errors import NotFoundError
+from serving.errors import ConflictError, NotFoundError
 from serving.reasons import card_reasons, in_language
 from serving.runtime import Runtime
 from serving.snapshot import Snapshot
@@ -34,7 +34,13 @@ from serving.web import charts
 from serving.web.context import Page, PageDep, codec, render, sign_out, texts_for, web_principal
 from serving.web.i18n import MESSAGES, Texts
 from serving.web.listing import Filters, account_listing, visible_reps
-from serving.web.scoreboard import funnel, monthly_revenue, rep_accounts, scoreboard
+from serving.web.scoreboard import (
+    funnel,
+    monthly_revenue,
+    region_average_monthly,
+    rep_accounts,
+    scoreboard,
+)
 from serving.web.session import LOGIN_COOKIE
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
@@ -276,7 +282,11 @@ def feedback(page: PageDep, suggestion_id: Annotated[str, Form(max_length=64)] =
              action: Annotated[str, Form(max_length=60)] = "",
              snooze_until: Annotated[str, Form(max_length=20)] = "",
              note: Annotated[str, Form(max_length=1000)] = "",
-             csrf_token: Annotated[str, Form(max_length=200)] = "") -> Response:
+             csrf_token: Annotated[str, Form(max_length=200)] = "",
+             idempotency_key: Annotated[str | None, Header(min_length=1, max_length=100,
+                                                           pattern=r"^[\x21-\x7e]+$")] = None) -> Response:
+    """Store a card's feedback; an ``Idempotency-Key`` header (sent by the page's script, also when
+    it replays answers given offline) makes a repeated POST store nothing new."""
     page.check_csrf(csrf_token)
     chosen = card_action(action, snooze_until)
     if chosen is None:
@@ -287,21 +297,29 @@ def feedback(page: PageDep, suggestion_id: Annotated[str, Form(max_length=64)] =
             if shown is not None and shown.executed_by == "marketing" and page.principal.role == "rep":
                 page.access.account(page.runtime.snapshot.directory, shown.account_id)  # 404 outside scope
                 return page.render("error.html", status_code=422, message=page.texts("marketing_read_only"))
-            row, _created = views.submit_feedback(page.runtime, session, page.access,
-                                                  suggestion_id=suggestion_id, status=chosen.status,
-                                                  reason=chosen.reason, note=_note(note), idempotency_key=None,
-                                                  outcome=chosen.outcome, snooze_until=chosen.snooze_until)
+            row, created = views.submit_feedback(page.runtime, session, page.access,
+                                                 suggestion_id=suggestion_id, status=chosen.status,
+                                                 reason=chosen.reason, note=_note(note),
+                                                 idempotency_key=idempotency_key,
+                                                 outcome=chosen.outcome, snooze_until=chosen.snooze_until)
     except NotFoundError:
         return not_found(page)
+    except ConflictError:
+        return page.render("error.html", status_code=409, message=page.texts("bad_form"))
+    replayed = {} if created else {"Idempotency-Replayed": "true"}
     if not page.request.headers.get("hx-request") or shown is None:
-        return _see_other(f"/ui/accounts/{quote(row.account_id, safe='')}")
+        answer: Response = _see_other(f"/ui/accounts/{quote(row.account_id, safe='')}")
+        answer.headers.update(replayed)
+        return answer
     snap = page.runtime.snapshot
     suggestion = snap.suggestions.candidate(row.account_id, suggestion_id) or logged_suggestion(shown)
     suggestion = in_language([suggestion], snap.suggestions, page.texts.lang, snap.currency)[0]
     status = None if chosen.status == "undone" else chosen.status
-    return page.render("_suggestion.html", s=suggestion, status=status, reason=chosen.outcome or chosen.reason,
+    card = page.render("_suggestion.html", s=suggestion, status=status, reason=chosen.outcome or chosen.reason,
                        snoozed_until=chosen.snooze_until, note=_note(note) if status else None,
                        **card_context(page, [suggestion], None))
+    card.headers.update(replayed)
+    return card
 
 
 def _note(text: str) -> str | None:
@@ -339,27 +357,26 @@ def revenue_chart(page: PageDep, rep_id: FILTER = "", region: FILTER = "") -> Re
     if rep_id:
         if _scoreboard_rep(page, rep_id) is None:
             return not_found(page)
-        title = page.texts("chart_revenue_rep", name=snap.directory.rep_names.get(rep_id, rep_id))
     elif region:
         if not page.access.may_see_region(snap.directory, region):
             return not_found(page)
-        title = page.texts("chart_revenue_region", name=region)
     else:
         return not_found(page)
-    svg = _revenue_svg((*snap.key, *page.access.figures_key), rep_id, region, page.texts.lang, title, page)
+    svg = _revenue_svg((*snap.key, *page.access.figures_key), rep_id, region, page)
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "private, max-age=300"})
 
 
 _charts: dict[tuple[str, ...], str] = {}
 
 
-def _revenue_svg(scope_key: tuple[str, ...], rep_id: str, region: str, lang: str, title: str, page: Page) -> str:
+def _revenue_svg(scope_key: tuple[str, ...], rep_id: str, region: str, page: Page) -> str:
     """The monthly revenue chart, drawn once per (snapshot and caller's scope, rep or region, language)."""
-    key = (*scope_key, rep_id, region, lang)
+    key = (*scope_key, rep_id, region, page.texts.lang)
     found = _charts.get(key)
     if found is None:
-        months = monthly_revenue(page.runtime, page.access, rep_id=rep_id or None, region=None if rep_id else region)
-        found = charts.revenue_svg(months, title, page.texts, page.runtime.snapshot.currency)
+        months = (monthly_revenue(page.runtime, page.access, rep_id=rep_id) if rep_id
+                  else region_average_monthly(page.runtime, page.access, region))
+        found = charts.revenue_svg(months, page.texts, page.runtime.snapshot.currency)
         if len(_charts) > 512:
             _charts.clear()
         _charts[key] = found
@@ -372,7 +389,6 @@ def funnel_chart(page: PageDep, rep_id: FILTER = "") -> Response:
     if chosen is None:
         return not_found(page)
     counts = funnel(page.runtime, rep_accounts(page.runtime, page.access, chosen))
-    name = page.runtime.snapshot.directory.rep_names.get(chosen, chosen)
-    svg = charts.funnel_svg(counts, page.texts("chart_funnel", name=name), page.texts)
+    svg = charts.funnel_svg(counts, page.texts)
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-store"})
 

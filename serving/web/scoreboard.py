@@ -104,12 +104,20 @@ def monthly_revenue(runtime: Runtime, access: Access, *, rep_id: str | None = No
                          for c in ("offline", "online")}, index=months)
 
 
+def region_average_monthly(runtime: Runtime, access: Access, region: str) -> pd.DataFrame:
+    """:func:`monthly_revenue` of ``region`` divided by its number of reps: the average rep's
+    month, comparable with one rep's chart (the region's total would not be)."""
+    reps = max(1, len(region_reps(runtime, region)))
+    return monthly_revenue(runtime, access, region=region) / reps
+
+
 def funnel(runtime: Runtime, account_ids: list[str], counts: FunnelCounts | None = None) -> dict[str, int]:
-    """Suggestions of these accounts shown, accepted, done, and converted (done, then an order of
-    the offer's category — any category for a generic contact — within the attribution window)."""
+    """Suggestions of these accounts shown in the served snapshot's period (each counted once,
+    however often it was shown), accepted, done, and converted (done, then an order of the offer's
+    category — any category for a generic contact — within the attribution window)."""
     snap = runtime.snapshot
     counts = counts or funnel_counts(runtime.sessions)
-    return counts.funnel(account_ids, snap.key, snap.attributed_lines(), snap.offer_category,
+    return counts.funnel(account_ids, snap.as_of, snap.key, snap.attributed_lines(), snap.offer_category,
                          snap.attribution_window_days)
 
 
@@ -133,5 +141,6 @@ def scoreboard(runtime: Runtime, access: Access, rep_id: str) -> dict[str, Any]:
     peer_funnels = [funnel(runtime, rep_accounts(runtime, access, r), counts) for r in peers]
     average = {k: float(np.mean([f[k] for f in peer_funnels])) for k in own}
     return {"rep_id": rep_id, "rep_name": snap.directory.rep_names.get(rep_id, rep_id),
-            "region": month["region"], "periods": p, "month": month, "year": year,
+            "region": month["region"], "reps_in_region": len(peers), "as_of": snap.as_of,
+            "periods": p, "month": month, "year": year,
             "funnel": own, "funnel_average": average}

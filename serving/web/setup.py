@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import FileResponse, RedirectResponse, Response
 
 from serving.web import campaign_pages, team_pages
 from serving.web.campaign_cards import install_campaign_names
@@ -26,7 +26,14 @@ def install_web(app: FastAPI) -> None:
     app.add_exception_handler(SignInRequired, _sign_in)
     app.add_exception_handler(CsrfRejected, _csrf_rejected)
     app.add_api_route("/ui", _to_pages, include_in_schema=False)
+    app.add_api_route("/ui/sw.js", _service_worker, include_in_schema=False)
 
+
+async def _service_worker() -> Response:
+    """The pages' service worker (``static/sw.js``), served from ``/ui/`` so that it may control
+    every page below it; browsers check for a new version on each visit (no-cache)."""
+    return FileResponse(STATIC / "sw.js", media_type="text/javascript",
+                        headers={"Cache-Control": "no-cache", "Service-Worker-Allowed": "/ui/"})
 
 async def _to_pages() -> Response:
     return RedirectResponse("/ui/", status_code=307)

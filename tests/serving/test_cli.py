@@ -212,6 +212,14 @@ def test_train_prints_the_effective_configuration_and_a_verdict(cli_trained: Tra
     assert "sample_accounts=20000," in out and f"trained on all {N_ACCOUNTS:,} accounts" in out, out
 
 
+def test_train_reports_each_of_its_steps(cli_trained: Trained) -> None:
+    from models.tracking import TRAIN_STEPS
+
+    out = cli_trained.result.stdout
+    positions = [out.index(f"step {i + 1}/{len(TRAIN_STEPS)}: {text}") for i, text in enumerate(TRAIN_STEPS)]
+    assert positions == sorted(positions), out
+
+
 def test_train_on_a_sample_of_accounts_prints_and_logs_both_sizes(symbiose_home: Path, generated: Generated) -> None:
     result = run_cli("train", "--data", generated.data_dir, "--sample-accounts", 100)
 

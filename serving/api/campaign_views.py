@@ -74,7 +74,7 @@ class NobodyToContact(ConflictError):
         self.summary = summary
 
 
-def _dataset(runtime: Runtime) -> Any:
+def current_dataset(runtime: Runtime) -> Any:
     """The data directory as it is now (reports count the orders that arrived since planning)."""
     from features.loading import load_dataset
 
@@ -92,7 +92,7 @@ def planning_dataset(runtime: Runtime) -> Any:
         found = _planning_data.get(key)
         if found is None:
             _planning_data.clear()
-            found = _planning_data[key] = _dataset(runtime)
+            found = _planning_data[key] = current_dataset(runtime)
     return found
 
 
@@ -236,7 +236,7 @@ def export(session: Session, snapshot: Snapshot, campaign_id: str, fmt: str, *, 
 def report(runtime: Runtime, session: Session, campaign_id: str) -> CampaignReportOut:
     """Contacted vs holdout on the data directory as it is now (re-read, so new orders count)."""
     campaign = _campaign(session, campaign_id)
-    _found, result = report_for(session, campaign.id, _dataset(runtime))
+    _found, result = report_for(session, campaign.id, current_dataset(runtime))
     if result is None:
         raise NotFoundError(f"campaign {campaign_id!r} not found")
     return CampaignReportOut(campaign_id=campaign.id, name=campaign.name, report=_finite(result.to_dict()))

@@ -272,7 +272,7 @@ def measured(page: Page, campaign: Campaign) -> CampaignReport:
         found = _reports.get(key)
     if found is not None and now - found[0] < REPORT_SECONDS:
         return found[1]
-    dataset = campaign_views._dataset(page.runtime)
+    dataset = campaign_views.current_dataset(page.runtime)
     with page.runtime.sessions() as session:
         _found, result = report_for(session, campaign.id, dataset)
     if result is None:

@@ -144,7 +144,7 @@ def test_language_from_accept_language_and_switch(web) -> None:
     assert "My accounts" in german.get("/ui/scoreboard").text  # remembered in a cookie
     english = sign_in(web, "rep", **{"Accept-Language": "en-US,en;q=0.9"})
     assert "My accounts" in english.get("/ui/").text
-    assert "Bilanz" in english.get("/ui/scoreboard?lang=de").text
+    assert "Kennzahlen" in english.get("/ui/scoreboard?lang=de").text
 
 
 def test_pages_send_a_strict_content_security_policy_and_no_framing(web) -> None:

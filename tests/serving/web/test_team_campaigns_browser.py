@@ -63,6 +63,10 @@ def test_team_page(web, live, browser, shots, size: str, lang: str) -> None:
     reps = page.locator("#team tbody tr").evaluate_all("rows => rows.map(r => r.dataset.rep)")
     assert reps == region_reps(web.runtime, region)
     _no_horizontal_scroll(page)
+    if size == "desktop":  # the whole table fits its panel: no column hidden behind a scroll bar
+        fit = page.evaluate("() => { const t = document.getElementById('team'); "
+                            "return [t.scrollWidth, t.parentElement.clientWidth]; }")
+        assert fit[0] <= fit[1], f"team table {fit[0]} px wide in a {fit[1]} px panel"
     page.screenshot(path=str(shots / f"team-{size}-{lang}.png"), full_page=True)
 
     page.select_option("select[name=period]", "month")

@@ -96,3 +96,14 @@ def test_admin_list_filters_by_channel_and_sorts_by_value(web) -> None:
         page = account_listing(web.runtime, admin, Filters(channel=channel), limit=5)
         assert page.total == count and len(page.rows) == min(5, count)
         assert all(r["suggestion"].channel == channel for r in page.rows)
+
+
+def test_a_manager_reads_the_reps_cards_as_the_reps_not_their_own(web) -> None:
+    """A rep's card says "by you"; the same card on a manager's screen says "by the rep"."""
+    account = account_where(web, "rep", has_rep_action)
+    for user, lang, own, other in (("rep", "en", "(by you)", "(by the rep)"),
+                                   ("manager", "en", "(by the rep)", "(by you)"),
+                                   ("manager", "de", "(durch den Außendienst)", "(durch Sie)")):
+        page = sign_in(web, user, **{"Accept-Language": lang}).get(f"/ui/accounts/{account}")
+        assert page.status_code == 200, page.text
+        assert own in page.text and other not in page.text, (user, lang)

@@ -233,18 +233,19 @@ def list_command() -> None:
     with command_errors():
         with Database.open(settings().resolved_database_url()) as database, database() as session:
             campaigns = list_campaigns(session)
-        table = Table(title="campaigns (newest first)")
-        for column in ("name", "id", "planned", "as-of", "status", "contacted", "holdout", "cost",
-                       "expected incremental margin"):
-            table.add_column(column, justify="right" if column in ("contacted", "holdout", "cost",
-                                                                   "expected incremental margin") else "left")
+        if not campaigns:
+            out.print("no campaigns yet; plan one with `symbiose campaign plan`")
+            return
+        # One line per campaign (not a table): nothing is cut off on a narrow terminal.
+        out.print("campaigns (newest first)", highlight=False)
         for c in campaigns:
             summary = json.loads(c.summary)
             status = f"cancelled {c.cancelled_at:%Y-%m-%d}" if c.cancelled_at is not None else "active"
-            table.add_row(escape(c.name), c.id, f"{c.created_at:%Y-%m-%d %H:%M}", f"{c.as_of:%Y-%m-%d}", status,
-                          f"{summary.get('contacted', 0):,}", f"{summary.get('holdout', 0):,}",
-                          f"{summary.get('cost', 0.0):,.2f}", f"{summary.get('expected_incremental_margin', 0.0):,.2f}")
-        out.print(table if campaigns else "no campaigns yet; plan one with `symbiose campaign plan`")
+            out.print(f"{c.name} ({c.id}): {status}; planned {c.created_at:%Y-%m-%d %H:%M}, as of {c.as_of:%Y-%m-%d}; "
+                      f"{summary.get('contacted', 0):,} contacted, {summary.get('holdout', 0):,} in the control group; "
+                      f"cost {summary.get('cost', 0.0):,.2f}, expected incremental margin "
+                      f"{summary.get('expected_incremental_margin', 0.0):,.2f}",
+                      markup=False, highlight=False, soft_wrap=True)
 
 
 @campaign_app.command("cancel")

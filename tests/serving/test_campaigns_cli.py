@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 import typer
@@ -81,7 +83,7 @@ def test_list_and_cancel(app, trained_run, small_data_dir, tmp_path) -> None:
     code, stdout, _stderr = run(app, env, "cancel", "winter")
     assert code == 0 and "was already cancelled" in stdout
     code, stdout, _stderr = run(app, env, "list")
-    assert "cancelled 20" in stdout
+    assert re.search(r"winter \([0-9a-f]+\): cancelled 20\d\d-\d\d-\d\d;", stdout), stdout
     code, _stdout, stderr = run(app, env, "cancel", "nope")
     assert code == 1 and "no campaign named 'nope'" in stderr
 

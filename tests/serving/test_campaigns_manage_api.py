@@ -104,7 +104,7 @@ def test_export_with_semicolons_has_decimal_commas(api) -> None:
     raw = api.client.get(f"/v1/campaigns/{campaign_id}/export.csv?sep=;", headers=api.headers("marketing")).content
     text = raw.decode()
     header, first = text.splitlines()[:2]
-    assert header.split(";")[:3] == ["member_id", "account_id", "channel"]  # no names in this data
+    assert header.split(";")[:4] == ["member_id", "account_id", "name", "channel"]  # generated accounts have names
     cells = dict(zip(header.split(";"), first.split(";"), strict=True))
     assert "," in cells["p_convert"] and "." not in cells["p_convert"]
     assert len(cells["p_convert"].split(",")[1]) <= 4
@@ -122,5 +122,6 @@ def test_account_names_come_from_the_accounts_table(small_dataset) -> None:
     directory = AccountDirectory(named, small_dataset.default_as_of(), ids)
     names = account_names(SimpleNamespace(directory=directory), [ids[3], "unknown", ids[0]])
     assert names is not None and names.to_dict() == {ids[3]: "Firma 3", ids[0]: "Firma 0"}
-    plain = AccountDirectory(small_dataset, small_dataset.default_as_of(), ids)
+    unnamed = replace(small_dataset, accounts=small_dataset.accounts.drop(columns=["name"], errors="ignore"))
+    plain = AccountDirectory(unnamed, small_dataset.default_as_of(), ids)
     assert account_names(SimpleNamespace(directory=plain), list(ids[:2])) is None

@@ -64,9 +64,9 @@ def test_answers_of_the_fast_path_and_of_the_route_agree_and_are_logged(api, cap
     assert second.headers["x-request-id"] and second.headers["content-type"] == "application/json"
     with api.runtime.sessions() as session:
         assert count_decisions(session, account) == before + 8, "both answers logged"
-    lines = [r.getMessage() for r in caplog.records if r.name == "symbiose.access"]
-    assert sum("GET /v1/accounts/{account_id}/suggestions 200" in line and "role=marketing" in line
-               for line in lines) == 2
+    lines = [r.fields for r in caplog.records if r.name == "symbiose.access"]
+    assert sum((line["method"], line["route"], line["status"], line["role"])
+               == ("GET", "/v1/accounts/{account_id}/suggestions", 200, "marketing") for line in lines) == 2
 
 
 def test_errors_still_come_from_the_route(api) -> None:

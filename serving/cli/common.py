@@ -12,7 +12,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -274,7 +274,8 @@ def load_data(data: Path) -> Dataset:
 @contextmanager
 def step_progress(steps: Sequence[str]) -> Iterator[Callable[[int, str], None]]:
     """A progress bar over ``steps`` (step i of n, its text, the time elapsed) on a terminal; a
-    plain line per step otherwise. Yields ``start(i, text)`` to call as step ``i`` begins."""
+    plain line per step otherwise. Yields ``start(i, text)`` to call as step ``i`` begins; each
+    step is also a :func:`step` (its ``--log-json`` line when the next one begins or all end)."""
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -285,22 +286,29 @@ def step_progress(steps: Sequence[str]) -> Iterator[Callable[[int, str], None]]:
     )
 
     total = len(steps)
-    if not out.is_terminal:
-        def start_plain(i: int, text: str) -> None:
-            out.print(f"step {i + 1}/{total}: {text}", highlight=False, markup=False)
+    with ExitStack() as current:
+        def begin(text: str) -> None:
+            current.close()  # the step before ends here
+            current.enter_context(step(text))
 
-        yield start_plain
-        return
-    bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), console=out, transient=False)
-    with bar:
-        task = bar.add_task(steps[0] if steps else "", total=total)
+        if not out.is_terminal:
+            def start_plain(i: int, text: str) -> None:
+                begin(text)
+                out.print(f"step {i + 1}/{total}: {text}", highlight=False, markup=False)
 
-        def start(i: int, text: str) -> None:
-            bar.update(task, completed=i, description=text)
+            yield start_plain
+            return
+        bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                       TimeElapsedColumn(), console=out, transient=False)
+        with bar:
+            task = bar.add_task(steps[0] if steps else "", total=total)
 
-        yield start
-        bar.update(task, completed=total, description="done")
+            def start(i: int, text: str) -> None:
+                begin(text)
+                bar.update(task, completed=i, description=text)
+
+            yield start
+            bar.update(task, completed=total, description="done")
 
 
 @contextmanager

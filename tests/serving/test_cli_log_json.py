@@ -65,3 +65,25 @@ def test_notes_are_json_and_the_token_stays_on_stdout(tmp_path: Path, monkeypatc
     note = next(r for r in records if r["event"] == "note")
     assert note["command"] == "users" and "shown only once" in note["message"]
     assert records[-1]["event"] == "command" and records[-1]["exit_code"] == 0
+
+
+def test_each_step_of_a_progress_bar_is_a_step_line(monkeypatch, caplog) -> None:
+    """`train` reports its steps through a progress bar; with --log-json each ends in a step line."""
+    import logging
+
+    from serving.cli import common
+
+    monkeypatch.setitem(common._JSON, "on", True)
+    monkeypatch.setitem(common._JSON, "command", "train")
+    with caplog.at_level(logging.INFO, logger=common.LOG.name), common.step_progress(["a", "b"]) as start:
+        start(0, "first")
+        start(1, "second")
+    steps = [r.fields for r in caplog.records if getattr(r, "fields", {}).get("event") == "step"]
+    assert [(s["step"], s["status"]) for s in steps] == [("first", "ok"), ("second", "ok")]
+    caplog.clear()
+    with pytest.raises(RuntimeError), caplog.at_level(logging.INFO, logger=common.LOG.name), \
+            common.step_progress(["a"]) as start:
+        start(0, "failing")
+        raise RuntimeError("stop")
+    assert [(r.fields["step"], r.fields["status"]) for r in caplog.records
+            if getattr(r, "fields", {}).get("event") == "step"] == [("failing", "error")]

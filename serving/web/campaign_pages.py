@@ -259,6 +259,9 @@ def _create(page: Page, body: CampaignIn) -> str:
 
 
 def _campaign(page: Page, campaign_id: str) -> Campaign | None:
+    """The campaign with exactly this id, for a caller who may plan campaigns; None otherwise."""
+    if not _planner_page(page):
+        return None
     with page.runtime.sessions() as session:
         found = find_campaign(session, campaign_id)
     return found if found is not None and found.id == campaign_id else None
@@ -319,8 +322,6 @@ def _finite(estimate: float, low: float, high: float) -> tuple[float | None, flo
 
 @router.get("/{campaign_id}")
 def campaign_page(page: PageDep, campaign_id: CampaignId) -> Response:
-    if not _planner_page(page):
-        return _not_found(page)
     campaign = _campaign(page, campaign_id)
     if campaign is None:
         return _not_found(page)
@@ -342,7 +343,7 @@ def campaign_page(page: PageDep, campaign_id: CampaignId) -> Response:
 def cancel_campaign(page: PageDep, campaign_id: CampaignId,
                     csrf_token: Annotated[str, Form(max_length=200)] = "") -> Response:
     page.check_csrf(csrf_token)
-    if not _planner_page(page) or _campaign(page, campaign_id) is None:
+    if _campaign(page, campaign_id) is None:
         return _not_found(page)
     with page.runtime.sessions() as session:
         campaign_views.cancel(page.runtime, session, campaign_id)
@@ -351,8 +352,6 @@ def cancel_campaign(page: PageDep, campaign_id: CampaignId,
 
 @router.get("/{campaign_id}/export.csv")
 def export_csv(page: PageDep, campaign_id: CampaignId, sep: SEP = "") -> Response:
-    if not _planner_page(page):
-        return _not_found(page)
     campaign = _campaign(page, campaign_id)
     if campaign is None:
         return _not_found(page)
@@ -365,8 +364,6 @@ def export_csv(page: PageDep, campaign_id: CampaignId, sep: SEP = "") -> Respons
 
 @router.get("/{campaign_id}/report.svg")
 def report_chart(page: PageDep, campaign_id: CampaignId) -> Response:
-    if not _planner_page(page):
-        return _not_found(page)
     campaign = _campaign(page, campaign_id)
     if campaign is None:
         return _not_found(page)

@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from serving.web.context import Page, PageDep
 from serving.web.downloads import csv_download, separator
+from serving.web.i18n import Texts
 from serving.web.list_query import account_filters
 from serving.web.listing import account_listing
 from serving.web.pages import scoreboard_rep
@@ -61,7 +62,8 @@ def accounts_csv(page: PageDep, rep_id: TEXT = "", region: TEXT = "", channel: T
                         digits={t("discount"): 2, margin: 2})
 
 
-def _account_row(row: dict[str, Any], t: Any) -> dict[str, Any]:
+def _account_row(row: dict[str, Any], t: Texts) -> dict[str, Any]:
+    """One listed account as an export row (the suggestion's channel named in the page's language)."""
     s = row["suggestion"]
     return {"account_id": row["account_id"], "name": row["name"] or None,
             "contact_phone": row.get("contact_phone") or None, "region": row["region"],

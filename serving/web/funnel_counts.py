@@ -9,7 +9,8 @@ the service runs. :class:`FunnelCounts` keeps per-account counts instead and, pe
 only the rows added since its last read: a primary-key range (``id > last``), so an indexed query
 whose cost follows the new rows, not the log's size. As in ``serving.feedback_index``, the last
 ``OVERLAP`` ids are read again each time because concurrent transactions may commit out of id
-order; every count is a set or a minimum, so reading a row twice changes nothing.
+order; every count is a set, and feedback moves a suggestion between them only when it is the
+suggestion's latest row so far, so reading a row twice changes nothing.
 
 Accepted and done follow each suggestion's final status (``models.feedback_state``): feedback
 taken back by an undo no longer counts, and a suggestion counts as accepted while its final status

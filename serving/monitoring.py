@@ -38,9 +38,10 @@ def read_decisions(session: Session) -> pd.DataFrame:
 
 
 def read_feedback(session: Session) -> pd.DataFrame:
-    """(suggestion_id, status) of every stored feedback, once per pair."""
-    rows = session.execute(select(Feedback.suggestion_id, Feedback.status).distinct()).all()
-    return pd.DataFrame(rows, columns=["suggestion_id", "status"])
+    """(id, suggestion_id, status) of every stored feedback, by id: the order that decides each
+    suggestion's final status (``models.feedback_state``)."""
+    rows = session.execute(select(Feedback.id, Feedback.suggestion_id, Feedback.status).order_by(Feedback.id)).all()
+    return pd.DataFrame(rows, columns=["id", "suggestion_id", "status"])
 
 
 def monitor_served(dataset: Dataset, model_uri: str, version: str, database: Database, *,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from datetime import date, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -54,14 +55,36 @@ def spreadsheet_csv(frame: pd.DataFrame, *, sep: str = ",", bom: bool = False,
                     digits: dict[str, int] | None = None) -> bytes:
     """``frame`` as CSV bytes for spreadsheets: UTF-8 (with a byte-order mark when ``bom``), CRLF,
     formulas neutralized, float columns rounded (``digits`` per column, else ``CSV_DIGITS``); with
-    ``sep=";"`` numbers get a decimal comma, as German spreadsheets read them."""
+    ``sep=";"`` numbers get a decimal comma and dates read ``dd.mm.yyyy``, as German spreadsheets
+    read them (else dates are ``yyyy-mm-dd``)."""
     if sep not in (",", ";"):
         raise InputError(f"separator must be one of (',', ';'), got {sep!r}")
     floats = [c for c in frame.columns if pd.api.types.is_float_dtype(frame[c].dtype)]
     rounded = frame.round({c: (digits or {}).get(c, CSV_DIGITS) for c in floats}) if floats else frame
+    rounded = dates_as_text(rounded, "%d.%m.%Y" if sep == ";" else "%Y-%m-%d")
     text = neutralize_formulas(rounded).to_csv(index=False, sep=sep, decimal="," if sep == ";" else ".",
                                                lineterminator="\r\n")
     return ("\ufeff" if bom else "").encode("utf-8") + text.encode("utf-8")
+
+
+def dates_as_text(frame: pd.DataFrame, date_format: str) -> pd.DataFrame:
+    """``frame`` with its date columns (datetime dtype, or objects that are all dates) as text in
+    ``date_format``, a time of day (``HH:MM``) added where one is not midnight; empty stays empty."""
+    out = frame
+    for column in frame.columns:
+        values = frame[column]
+        if pd.api.types.is_datetime64_any_dtype(values.dtype):
+            stamps = values
+        elif values.dtype == object and len(values) and values.notna().any() and all(
+                isinstance(v, (date, datetime)) for v in values.dropna()):
+            stamps = pd.to_datetime(values)
+        else:
+            continue
+        timed = bool((stamps.dropna() != stamps.dropna().dt.normalize()).any())
+        text = stamps.dt.strftime(date_format + (" %H:%M" if timed else "")).astype(object)
+        out = out.copy() if out is frame else out
+        out[column] = text.where(stamps.notna(), None)
+    return out
 
 
 def write_frame_atomic(frame: pd.DataFrame, path: str | Path) -> Path:

@@ -110,9 +110,9 @@ def later_worlds(trained_run) -> LaterWorlds:
                        carried_out_decisions(drifted, pipeline, since, version))
 
 
-def write_decisions(url: str, decisions: pd.DataFrame, feedback: dict[str, str] | None = None) -> None:
+def write_decisions(url: str, decisions: pd.DataFrame, feedback: dict[str, str | list[str]] | None = None) -> None:
     """Store ``decisions`` in the decision log of the database at ``url`` (migrated first), and
-    ``feedback`` ({suggestion_id: status}) from one admin user."""
+    ``feedback`` ({suggestion_id: status, or statuses in the order given}) from one admin user."""
     from serving.store.db import Database
     from serving.store.decisions import DECISION_FIELDS, find_shown, log_decisions
     from serving.store.feedback import record_feedback
@@ -127,8 +127,9 @@ def write_decisions(url: str, decisions: pd.DataFrame, feedback: dict[str, str] 
         log_decisions(session, records)
         if feedback:
             user, _ = add_user(session, name="monitor-test", role="admin")
-            for suggestion, status in feedback.items():
+            for suggestion, statuses in feedback.items():
                 shown = find_shown(session, suggestion)
                 assert shown is not None, suggestion
-                record_feedback(session, shown=shown, status=status, reason=None, note=None, user_id=user.id,
-                                idempotency_key=None)
+                for status in [statuses] if isinstance(statuses, str) else statuses:
+                    record_feedback(session, shown=shown, status=status, reason=None, note=None, user_id=user.id,
+                                    idempotency_key=None)

@@ -1,15 +1,19 @@
 """What users did with the suggestions of each model version: the share accepted, dismissed, done.
 
 The decision log says which suggestions were shown (and by which model version), the feedback
-table what users answered. A suggestion counts once per status however often it was shown or
-answered; the shares are of the distinct suggestions shown.
+table what users answered. Each suggestion counts once, by its final status
+(:mod:`models.feedback_state`): feedback taken back by an undo counts as no answer, and
+"accepted" means taken on (accepted or done), as in the scoreboard's funnel. The shares are of
+the distinct suggestions shown.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-STATUSES = ("accepted", "dismissed", "done")
+from models.feedback_state import ANSWERS, TAKEN_ON, final_statuses
+
+STATUSES = ANSWERS
 FEEDBACK_COLUMNS = ["model_version", "shown", "answered", *STATUSES,
                     *(f"{s}_share" for s in STATUSES)]
 
@@ -18,7 +22,8 @@ def feedback_shares(decisions: pd.DataFrame, feedback: pd.DataFrame) -> pd.DataF
     """One row per model version: suggestions shown, answered, and per status count and share.
 
     ``decisions``: ``suggestion_id``, ``model_version`` (the decision log); ``feedback``:
-    ``suggestion_id``, ``status``. Feedback on suggestions the log does not hold is left out."""
+    ``suggestion_id``, ``status`` in the order stored (or with their ``id``). Feedback on
+    suggestions the log does not hold is left out."""
     for name, frame, columns in (("decision log", decisions, ("suggestion_id", "model_version")),
                                  ("feedback", feedback, ("suggestion_id", "status"))):
         missing = [c for c in columns if c not in frame.columns]
@@ -27,15 +32,16 @@ def feedback_shares(decisions: pd.DataFrame, feedback: pd.DataFrame) -> pd.DataF
     shown = decisions[["suggestion_id", "model_version"]].drop_duplicates("suggestion_id")
     if shown.empty:
         return pd.DataFrame(columns=FEEDBACK_COLUMNS)
-    answers = feedback[["suggestion_id", "status"]].drop_duplicates().merge(shown, on="suggestion_id")
-    counts = (answers.assign(one=1).pivot_table(index="model_version", columns="status", values="one",
-                                                aggfunc="sum", fill_value=0)
-              .reindex(columns=list(STATUSES), fill_value=0))
+    final = final_statuses(feedback)
+    status = shown["suggestion_id"].astype(str).map(final)
     table = shown.groupby("model_version").size().rename("shown").to_frame()
-    table["answered"] = answers.drop_duplicates("suggestion_id").groupby("model_version").size()
-    table = table.join(counts).fillna(0)
-    for status in STATUSES:
-        table[f"{status}_share"] = table[status] / table["shown"]
+    by_version = shown["model_version"]
+    table["answered"] = status.isin(ANSWERS).groupby(by_version).sum()
+    table["accepted"] = status.isin(TAKEN_ON).groupby(by_version).sum()
+    for name in ("dismissed", "done"):
+        table[name] = (status == name).groupby(by_version).sum()
+    for name in STATUSES:
+        table[f"{name}_share"] = table[name] / table["shown"]
     table = table.reset_index()
     for column in ("shown", "answered", *STATUSES):
         table[column] = table[column].astype(int)

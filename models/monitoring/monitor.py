@@ -26,8 +26,9 @@ def monitor_pipeline(dataset: Dataset, pipeline: DecisionPipeline, *, model_vers
 
     ``decisions``: the decision log (``models.monitoring.calibration.DECISION_COLUMNS``), of
     every model version; only ``model_version``'s suggestions are judged for calibration, the
-    feedback shares cover all versions. ``feedback``: ``suggestion_id``, ``status``. The training
-    reference is ``reference`` when given, else found by ``models.monitoring.sources``.
+    feedback shares cover all versions. ``feedback``: ``suggestion_id``, ``status`` in the order
+    stored, or with their ``id`` (``models.feedback_state``). The training reference is
+    ``reference`` when given, else found by ``models.monitoring.sources``.
     """
     started = time.perf_counter()
     t = thresholds or MonitorThresholds()

@@ -1,6 +1,6 @@
 """CSV downloads of the pages' lists, safe to open in a spreadsheet: formulas neutralized
 (``serving.output``), a UTF-8 byte-order mark for Excel, and — when the page is German or
-``?sep=;`` asks — semicolons with a decimal comma."""
+``?sep=;`` asks — semicolons with a decimal comma and dates as ``dd.mm.yyyy``."""
 
 from __future__ import annotations
 

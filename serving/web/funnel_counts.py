@@ -9,7 +9,14 @@ the service runs. :class:`FunnelCounts` keeps per-account counts instead and, pe
 only the rows added since its last read: a primary-key range (``id > last``), so an indexed query
 whose cost follows the new rows, not the log's size. As in ``serving.feedback_index``, the last
 ``OVERLAP`` ids are read again each time because concurrent transactions may commit out of id
-order; every count is a set or a minimum, so reading a row twice changes nothing.
+order; every count is a set, and feedback moves a suggestion between them only when it is the
+suggestion's latest row so far, so reading a row twice changes nothing.
+
+Accepted and done follow each suggestion's final status (``models.feedback_state``): feedback
+taken back by an undo no longer counts, and a suggestion counts as accepted while its final status
+is accepted or done. Every feedback row is read (not only accepted and done ones), so that a later
+undo or dismissal moves the suggestion out of the counts it was in; the open tasks of the team
+page (final status accepted) are kept the same way.
 
 Conversions depend on the order lines of the served snapshot; they are judged once per done
 suggestion and snapshot, with the snapshot's lines indexed by account once.
@@ -26,11 +33,10 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import select
 
+from models.feedback_state import TAKEN_ON, FinalStates
 from serving.feedback_index import OVERLAP_IDS as OVERLAP
 from serving.store.db import Database
 from serving.store.tables import Decision, Feedback
-
-FUNNEL_STATUSES = ("accepted", "done")
 
 
 @dataclass
@@ -83,10 +89,13 @@ class FunnelCounts:
         #: suggestion_id -> the as-of of the snapshot that showed it (the first one, if several did)
         self.period_of: dict[str, str] = {}
         self.shown: dict[Period, set[str]] = {}
+        self.final = FinalStates()
         self.accepted: dict[Period, set[str]] = {}
-        #: suggestion_id -> (account, offer, first time it was marked done)
+        #: suggestion_id -> (account, offer, when it was marked done) while its final status is done
         self.done: dict[str, tuple[str, str | None, datetime]] = {}
         self.done_by_period: dict[Period, set[str]] = {}
+        #: account_id -> suggestions whose final status is accepted (taken on, neither done nor dismissed)
+        self.open_tasks: dict[str, set[str]] = {}
         self._judged: dict[tuple[str, ...], _Judged] = {}
 
     def refresh(self, sessions: Database) -> None:
@@ -99,25 +108,40 @@ class FunnelCounts:
                 feedback = session.execute(
                     select(Feedback.id, Feedback.suggestion_id, Feedback.account_id, Feedback.offer_id,
                            Feedback.status, Feedback.created_at)
-                    .where(Feedback.id > self._feedback_id - OVERLAP)
-                    .where(Feedback.status.in_(FUNNEL_STATUSES))).all()
+                    .where(Feedback.id > self._feedback_id - OVERLAP)).all()
             for row_id, account, sid, as_of in decisions:
                 period = self.period_of.setdefault(sid, period_key(as_of))
                 self.shown.setdefault((account, period), set()).add(sid)
                 self._decision_id = max(self._decision_id, row_id)
             for row_id, sid, account, offer, status, created in feedback:
                 self._feedback_id = max(self._feedback_id, row_id)
-                shown_in = self.period_of.get(sid)
-                if shown_in is None:  # feedback needs a shown suggestion; its decision row came first
-                    continue
-                self.accepted.setdefault((account, shown_in), set()).add(sid)
-                if status == "done":
-                    known = self.done.get(sid)
-                    if known is None or created < known[2]:
-                        self.done[sid] = (account, offer, created)
-                        for judged in self._judged.values():
-                            judged.converted.pop(sid, None)
-                    self.done_by_period.setdefault((account, shown_in), set()).add(sid)
+                change = self.final.update(row_id, sid, status)
+                if change is not None:
+                    self._move(sid, account, offer, created, *change)
+
+    def _move(self, sid: str, account: str, offer: str | None, created: datetime,
+              before: str | None, after: str | None) -> None:
+        """Move ``sid`` from the counts of its final status ``before`` to those of ``after``."""
+        _toggle(self.open_tasks, account, sid, after == "accepted")
+        shown_in = self.period_of.get(sid)
+        if shown_in is None:  # the funnel counts shown suggestions; their decision rows come first
+            return
+        period = (account, shown_in)
+        _toggle(self.accepted, period, sid, after in TAKEN_ON)
+        _toggle(self.done_by_period, period, sid, after == "done")
+        if after == "done" and before == "done":
+            return  # done again: the first time still counts for conversion
+        if after == "done":
+            self.done[sid] = (account, offer, created)
+        else:
+            self.done.pop(sid, None)
+        for judged in self._judged.values():
+            judged.converted.pop(sid, None)
+
+    def open_tasks_of(self, account_ids: list[str]) -> dict[str, int]:
+        """account_id -> how many of its suggestions have the final status accepted."""
+        with self._lock:
+            return {a: len(self.open_tasks[a]) for a in account_ids if self.open_tasks.get(a)}
 
     def funnel(self, account_ids: list[str], as_of: Any, key: tuple[str, ...], lines: pd.DataFrame,
                offer_category: dict[str, str], window_days: int) -> dict[str, int]:
@@ -149,6 +173,18 @@ class FunnelCounts:
             self._judged.clear()
             found = self._judged[key] = _Judged(_OrderIndex.build(lines))
         return found
+
+
+def _toggle(sets: dict[Any, set[str]], key: Any, sid: str, member: bool) -> None:
+    """Add ``sid`` to ``sets[key]`` or take it out (dropping an emptied set)."""
+    if member:
+        sets.setdefault(key, set()).add(sid)
+        return
+    found = sets.get(key)
+    if found is not None:
+        found.discard(sid)
+        if not found:
+            del sets[key]
 
 
 def _converts(index: _OrderIndex, account: str, offer: str | None, created: Any,

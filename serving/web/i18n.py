@@ -645,3 +645,22 @@ MESSAGES["de"].update({
     "offline_pending": "{count} Antworten warten auf das Senden",
     "offline_sent": "Offline gegebene Antworten wurden gesendet.",
 })
+
+
+# Downloads of the pages' lists. An accessible name starts with the visible text ("Download CSV").
+MESSAGES["en"].update({
+    "export_table": "Table",
+    "export_figure": "Figure",
+    "export_list_label": "Download CSV: this list, all {count} rows",
+    "export_rep_list_label": "CSV: account list of {name}",
+    "export_team_label": "Download CSV: team table of region {region}",
+    "export_scoreboard_label": "Download CSV: scoreboard of {name}",
+})
+MESSAGES["de"].update({
+    "export_table": "Tabelle",
+    "export_figure": "Kennzahl",
+    "export_list_label": "CSV herunterladen: diese Liste, alle {count} Zeilen",
+    "export_rep_list_label": "CSV: Kundenliste von {name}",
+    "export_team_label": "CSV herunterladen: Teamtabelle der Region {region}",
+    "export_scoreboard_label": "CSV herunterladen: Kennzahlen von {name}",
+})

@@ -33,7 +33,8 @@ from serving.suggestions import logged_suggestion
 from serving.web import charts
 from serving.web.context import Page, PageDep, codec, render, sign_out, texts_for, web_principal
 from serving.web.i18n import MESSAGES, Texts
-from serving.web.listing import Filters, account_listing, visible_reps
+from serving.web.list_query import account_filters, filter_params
+from serving.web.listing import account_listing, visible_reps
 from serving.web.scoreboard import (
     funnel,
     monthly_revenue,
@@ -103,18 +104,17 @@ def logout(page: PageDep, csrf_token: Annotated[str, Form(max_length=200)] = "")
 def my_accounts(page: PageDep, rep_id: FILTER = "", region: FILTER = "", channel: FILTER = "",
                 q: FILTER = "", view: Annotated[str, Query(pattern="^(|day|all)$")] = "",
                 offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0) -> Response:
-    is_rep = page.principal.role == "rep"
-    rep_day = is_rep and view != "all"
-    filters = Filters(rep_id=rep_id if not is_rep else "", region=region,
-                      channel=channel, query=q, offset=offset, rep_day=rep_day)
+    filters = account_filters(page.principal.role, rep_id=rep_id, region=region, channel=channel, q=q,
+                              view=view, offset=offset)
+    rep_day = filters.rep_day
     listing = account_listing(page.runtime, page.access, filters)
     page.runtime.decision_log.write(listing.log_rows)
-    base = {k: v for k, v in (("rep_id", filters.rep_id), ("region", region), ("channel", channel), ("q", q),
-                              ("view", "all" if is_rep and not rep_day else "")) if v}
+    base = filter_params(filters, page.principal.role)
     previous = max(0, listing.offset - listing.limit)
     links = {"previous": f"?{urlencode({**base, 'offset': previous})}" if listing.offset > 0 else None,
              "next": f"?{urlencode({**base, 'offset': listing.offset + listing.limit})}"
-             if listing.offset + listing.limit < listing.total else None}
+             if listing.offset + listing.limit < listing.total else None,
+             "csv": f"/ui/export/accounts.csv?{urlencode(base)}".rstrip("?")}
     template = "_account_rows.html" if page.request.headers.get("hx-request") else "accounts.html"
     return page.render(template, listing=listing, filters=filters, links=links, rep_day=rep_day,
                        currency=page.runtime.snapshot.currency, as_of=page.runtime.snapshot.as_of,
@@ -328,7 +328,7 @@ def _note(text: str) -> str | None:
     return cleaned or None
 
 
-def _scoreboard_rep(page: Page, rep_id: str) -> str | None:
+def scoreboard_rep(page: Page, rep_id: str) -> str | None:
     """The rep whose scoreboard the caller asks for (a rep: their own), if the caller may see it."""
     principal = page.principal
     if principal.role == "rep" and not rep_id:
@@ -340,7 +340,7 @@ def _scoreboard_rep(page: Page, rep_id: str) -> str | None:
 
 @router.get("/scoreboard")
 def scoreboard_page(page: PageDep, rep_id: FILTER = "") -> Response:
-    chosen = _scoreboard_rep(page, rep_id)
+    chosen = scoreboard_rep(page, rep_id)
     if chosen is None and (page.principal.role == "rep" or rep_id):
         return not_found(page)
     listing_reps = None
@@ -355,7 +355,7 @@ def scoreboard_page(page: PageDep, rep_id: FILTER = "") -> Response:
 def revenue_chart(page: PageDep, rep_id: FILTER = "", region: FILTER = "") -> Response:
     snap = page.runtime.snapshot
     if rep_id:
-        if _scoreboard_rep(page, rep_id) is None:
+        if scoreboard_rep(page, rep_id) is None:
             return not_found(page)
     elif region:
         if not page.access.may_see_region(snap.directory, region):
@@ -385,7 +385,7 @@ def _revenue_svg(scope_key: tuple[str, ...], rep_id: str, region: str, page: Pag
 
 @router.get("/charts/funnel.svg")
 def funnel_chart(page: PageDep, rep_id: FILTER = "") -> Response:
-    chosen = _scoreboard_rep(page, rep_id)
+    chosen = scoreboard_rep(page, rep_id)
     if chosen is None:
         return not_found(page)
     counts = funnel(page.runtime, rep_accounts(page.runtime, page.access, chosen))

@@ -8,7 +8,7 @@ from fastapi import FastAPI, Request
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import FileResponse, RedirectResponse, Response
 
-from serving.web import campaign_pages, team_pages
+from serving.web import campaign_pages, exports, team_pages
 from serving.web.campaign_cards import install_campaign_names
 from serving.web.context import CsrfRejected, SignInRequired, render, texts_for
 from serving.web.pages import router
@@ -20,6 +20,7 @@ def install_web(app: FastAPI) -> None:
     """Add the ``/ui`` pages, ``/ui/static`` files and their error answers to ``app``."""
     app.include_router(router)
     app.include_router(team_pages.router)
+    app.include_router(exports.router)
     app.include_router(campaign_pages.router)
     install_campaign_names()
     app.mount("/ui/static", StaticFiles(directory=STATIC), name="ui-static")

@@ -5,16 +5,13 @@ views), accepted, done and converted, and their open tasks — in the caller's s
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, select
 
 from serving.access import Access
 from serving.runtime import Runtime
-from serving.store.tables import Feedback
 from serving.web.funnel_counts import funnel_counts
 from serving.web.scoreboard import funnel, periods, region_reps, rep_accounts, revenue
 
@@ -61,16 +58,6 @@ def team_regions(runtime: Runtime, access: Access) -> list[str]:
     return sorted({str(r) for r in runtime.snapshot.directory.region if r is not None})
 
 
-def open_tasks(runtime: Runtime) -> Counter[str]:
-    """account_id -> suggestions whose latest feedback is "accepted" (the rep took them on and has
-    neither done nor dismissed them yet)."""
-    latest = select(func.max(Feedback.id)).group_by(Feedback.suggestion_id)
-    with runtime.sessions() as session:
-        accounts = session.scalars(select(Feedback.account_id)
-                                   .where(Feedback.id.in_(latest), Feedback.status == "accepted")).all()
-    return Counter(accounts)
-
-
 def team(runtime: Runtime, access: Access, region: str, period: str) -> Team:
     """The reps of ``region`` (owning accounts there or listed there) with their figures of this
     ``period`` ("month" or "year", up to the snapshot's as-of), in the caller's scope."""
@@ -80,14 +67,14 @@ def team(runtime: Runtime, access: Access, region: str, period: str) -> Team:
     p = periods(snap.as_of)
     start = p.month_start if period == "month" else p.year_start
     counts = funnel_counts(runtime.sessions)
-    tasks = open_tasks(runtime)
     rows = []
     for rep in region_reps(runtime, region):
         accounts = rep_accounts(runtime, access, rep)
+        tasks = counts.open_tasks_of(accounts)
         money = revenue(runtime, access, rep, start, p.end)["own"]
         rows.append({"rep_id": rep, "rep_name": snap.directory.rep_names.get(rep, rep), "accounts": len(accounts),
                      **{k: money[k] for k in REVENUE}, **funnel(runtime, accounts, counts),
-                     "open_tasks": sum(tasks.get(a, 0) for a in accounts)})
+                     "open_tasks": sum(tasks.values())})
     keys = ["accounts", *REVENUE, *FUNNEL, "open_tasks"]
     total = {k: sum(r[k] for r in rows) for k in keys}
     return Team(region=region, period=period, start=start, end=p.end, rows=rows, total=total)

@@ -30,4 +30,18 @@ def test_each_suggestion_once_with_its_feedback(database_url: str):
     assert decisions["offer_id"].iloc[0] == "OF1" and pd.isna(decisions["offer_id"].iloc[1])
     assert decisions["p_convert"].tolist() == [0.25, 0.1]
     assert (decisions["as_of"] == pd.Timestamp("2025-07-01")).all()
-    assert sorted(map(tuple, feedback.to_numpy().tolist())) == [("s1", "accepted"), ("s2", "dismissed")]
+    pairs = feedback[["suggestion_id", "status"]].to_numpy().tolist()
+    assert sorted(map(tuple, pairs)) == [("s1", "accepted"), ("s2", "dismissed")]
+
+
+def test_feedback_taken_back_is_no_answer(database_url: str):
+    from models.monitoring.feedback import feedback_shares
+
+    write_decisions(database_url, _decisions(),
+                    {"s1": ["accepted", "done", "undone"], "s2": ["dismissed", "undone", "accepted"]})
+    with Database.open(database_url) as database, database() as session:
+        decisions, feedback = read_decisions(session), read_feedback(session)
+    assert feedback["id"].is_monotonic_increasing and len(feedback) == 6
+    table = feedback_shares(decisions, feedback.sample(frac=1.0, random_state=1)).set_index("model_version")
+    assert table.loc["m/1", ["shown", "answered", "accepted", "dismissed", "done"]].tolist() == [1, 0, 0, 0, 0]
+    assert table.loc["m/2", ["shown", "answered", "accepted", "dismissed", "done"]].tolist() == [1, 1, 1, 0, 0]

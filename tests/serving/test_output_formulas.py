@@ -65,3 +65,16 @@ def test_attribution_export_escapes_region_names(capsys, tmp_path: Path,
     assert "'=cmd|' /C calc'!A0" in cells["region"].tolist()
     assert not any(v.startswith("=") for v in cells["region"])
     assert pd.to_numeric(cells["offline_revenue"]).sum() > 0
+
+
+def test_spreadsheet_dates_follow_the_separator():
+    from datetime import date
+
+    from serving.output import spreadsheet_csv
+
+    frame = pd.DataFrame({"due": [date(2025, 7, 3), None], "at": pd.to_datetime(["2025-07-01 09:30", None]),
+                          "day": pd.to_datetime(["2025-12-24", "2026-01-02"]), "n": [1.5, 2.25]})
+    german = spreadsheet_csv(frame, sep=";").decode().splitlines()
+    assert german[1:] == ["03.07.2025;01.07.2025 09:30;24.12.2025;1,5", ";;02.01.2026;2,25"]
+    english = spreadsheet_csv(frame, sep=",").decode().splitlines()
+    assert english[1:] == ["2025-07-03,2025-07-01 09:30,2025-12-24,1.5", ",,2026-01-02,2.25"]

@@ -78,6 +78,21 @@ def test_feedback_shares_per_model_version():
     table = feedback_shares(decisions, feedback).set_index("model_version")
     assert table.loc["m/1", ["shown", "answered", "accepted", "dismissed", "done"]].tolist() == [3, 2, 1, 1, 1]
     assert table.loc["m/1", "accepted_share"] == pytest.approx(1 / 3)
-    assert table.loc["m/2", ["shown", "answered", "accepted", "done"]].tolist() == [1, 1, 0, 1]
+    # Done counts as taken on (accepted), as in the scoreboard's funnel.
+    assert table.loc["m/2", ["shown", "answered", "accepted", "done"]].tolist() == [1, 1, 1, 1]
     with pytest.raises(ValueError, match=r"feedback: missing columns \['status'\]"):
         feedback_shares(decisions, feedback[["suggestion_id"]])
+
+
+def test_feedback_shares_count_the_final_status():
+    decisions = pd.DataFrame({"suggestion_id": ["s1", "s2", "s3", "s4"], "model_version": "m/1"})
+    # Stored out of order: the ids decide. s1 accepted then taken back; s2 done, taken back, done
+    # again; s3 accepted then dismissed; s4 dismissed then taken back, then snoozed.
+    feedback = pd.DataFrame({
+        "id": [2, 1, 3, 6, 4, 5, 7, 8, 9, 10],
+        "suggestion_id": ["s1", "s1", "s2", "s2", "s2", "s3", "s3", "s4", "s4", "s4"],
+        "status": ["undone", "accepted", "done", "done", "undone", "accepted", "dismissed", "dismissed",
+                   "undone", "snoozed"]})
+    row = feedback_shares(decisions, feedback).set_index("model_version").loc["m/1"]
+    assert row[["shown", "answered", "accepted", "dismissed", "done"]].tolist() == [4, 2, 1, 1, 1]
+    assert row["dismissed_share"] == pytest.approx(0.25)

@@ -108,3 +108,59 @@ def test_csv_downloads_follow_the_page_language(team_web) -> None:
     expected = {a for a in own if directory.region[directory.position(a)] == region}
     assert set(listed["Kunde"].astype(str)) == expected
     assert listed["Erwarteter Zusatzdeckungsbeitrag (EUR)"].dtype.kind == "f"
+
+
+def _post(client, sid: str, action: str, csrf: str) -> None:
+    answer = client.post("/ui/feedback", data={"suggestion_id": sid, "action": action, "csrf_token": csrf},
+                         follow_redirects=False)
+    assert answer.status_code == 303, answer.text
+
+
+def test_undone_feedback_leaves_the_team_page_and_the_scoreboard(team_web) -> None:
+    from serving.web.pages import latest_status
+    from serving.web.scoreboard import funnel, rep_accounts
+
+    manager = sign_in(team_web, "manager")
+    rep = team_web.scopes["rep"]["rep_id"]
+    client = sign_in(team_web, "rep")
+    listing = client.get("/ui/?view=all").text
+    for account in reversed(re.findall(r'data-account="([^"]+)"', listing)):  # a card nobody answered yet
+        card = client.get(f"/ui/accounts/{account}").text
+        sids = re.findall(r'name="suggestion_id" value="([0-9a-f]+)"', card)
+        if sids and latest_status(team_web.runtime, sids[-1:]) == {}:
+            sid = sids[-1]
+            break
+    else:
+        raise AssertionError("no unanswered card among the rep's accounts")
+    csrf = csrf_of(card)
+    keys = ("accepted", "done", "open_tasks")
+
+    def counts() -> tuple[dict[str, int], dict[str, int]]:
+        page = manager.get("/ui/team").text
+        board = funnel(team_web.runtime, rep_accounts(team_web.runtime, _access(team_web), rep))
+        return {k: _cell(page, rep, k) for k in keys}, {k: board[k] for k in ("accepted", "done")}
+
+    before, board_before = counts()
+    _post(client, sid, "accepted", csrf)
+    team_now, board_now = counts()
+    assert team_now == {**before, "accepted": before["accepted"] + 1, "open_tasks": before["open_tasks"] + 1}
+    assert board_now == {**board_before, "accepted": board_before["accepted"] + 1}
+    _post(client, sid, "undone", csrf)
+    assert counts() == (before, board_before)  # taken back: neither accepted nor an open task
+    _post(client, sid, "done", csrf)
+    team_now, board_now = counts()
+    assert team_now == {**before, "accepted": before["accepted"] + 1, "done": before["done"] + 1}
+    assert board_now == {"accepted": board_before["accepted"] + 1, "done": board_before["done"] + 1}
+    _post(client, sid, "undone", csrf)
+    assert counts() == (before, board_before)
+    _post(client, sid, "dismissed:other", csrf)
+    assert counts() == (before, board_before)  # a dismissal is neither accepted nor done
+
+
+def _access(api: Api):
+    """The manager's access scope (the scoreboard's figures as the manager sees them)."""
+    from serving.access import Access
+    from serving.auth import Principal
+
+    scope = api.scopes["manager"]
+    return Access(Principal(user_id=0, name="manager", role="manager", rep_id=None, region=scope["region"]))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -101,10 +101,10 @@ def rep_suggestions(runtime: Runtime, access: Access, rep_id: str, *,
 def submit_feedback(runtime: Runtime, session: Session, access: Access, *, suggestion_id: str,
                     status: str, reason: str | None, note: str | None,
                     idempotency_key: str | None, reason_text: str | None = None, outcome: str | None = None,
-                    snooze_until: date | None = None) -> tuple[Feedback, bool]:
+                    snooze_until: date | datetime | None = None) -> tuple[Feedback, bool]:
     """Store feedback on a shown suggestion of an account the caller may see (durable on return);
     ``reason`` is a reason code, ``reason_text`` the reason in the client's words, ``outcome`` how
-    a rep action went and ``snooze_until`` the day a snooze ends (checked by
+    a rep action went and ``snooze_until`` the day (or time) a snooze ends (checked by
     :func:`~serving.store.feedback.check_feedback`, which raises ``FeedbackRefused``)."""
     shown = find_shown(session, suggestion_id)
     if shown is None:

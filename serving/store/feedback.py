@@ -68,11 +68,12 @@ class FeedbackRefused(InvalidField):
 
 
 def check_feedback(*, status: str, executed_by: str | None, outcome: str | None,
-                   snooze_until: date | None, today: date) -> datetime | None:
+                   snooze_until: date | datetime | None, today: date) -> datetime | None:
     """Refuse (:class:`FeedbackRefused`) a feedback the rep pages could not give: an ``outcome``
     other than with ``done`` on a rep-executed action (call, visit), a ``snoozed`` status without
-    a ``snooze_until`` after ``today`` and at most :data:`MAX_SNOOZE` ahead, a ``snooze_until``
-    with another status. Returns the snooze's end as stored (midnight of that day) or None."""
+    a ``snooze_until`` on a day after ``today`` and at most :data:`MAX_SNOOZE` ahead, a
+    ``snooze_until`` with another status. Returns the snooze's end as stored (a day: its
+    midnight; a time: itself) or None."""
     if outcome is not None:
         if outcome not in OUTCOMES:
             raise FeedbackRefused("outcome", f"expected one of {', '.join(OUTCOMES)}, got {outcome!r}")
@@ -87,6 +88,8 @@ def check_feedback(*, status: str, executed_by: str | None, outcome: str | None,
         return None
     if snooze_until is None:
         raise FeedbackRefused("snooze_until", "status 'snoozed' needs the day the snooze ends (YYYY-MM-DD)")
+    end = snooze_until if isinstance(snooze_until, datetime) else datetime.combine(snooze_until, time.min)
+    snooze_until = end.date()
     if snooze_until <= today:
         raise FeedbackRefused("snooze_until", f"must be a day after today ({today.isoformat()}), "
                                               f"got {snooze_until.isoformat()}")
@@ -94,7 +97,7 @@ def check_feedback(*, status: str, executed_by: str | None, outcome: str | None,
         raise FeedbackRefused("snooze_until", f"must be at most {MAX_SNOOZE.days} days ahead "
                                               f"(until {(today + MAX_SNOOZE).isoformat()}), "
                                               f"got {snooze_until.isoformat()}")
-    return datetime.combine(snooze_until, time.min)
+    return end
 
 
 @dataclass(frozen=True)

@@ -107,8 +107,9 @@ class FeedbackEffects:
     ``suppressed``: (account_id, channel, offer_id) dismissed or done within the suppression
     window, or snoozed until a later time; ``contacts``: (account_id, channel) -> rep actions
     accepted or done in the last 30 days (each suggestion counted once), which use up the
-    channel's contact cap; ``contact_times``: the same contacts' times (when the feedback was
-    given), for the day the cap allows the channel again; ``snoozed``: account_id -> the time its
+    channel's contact cap; ``contact_times``: the same contacts as (time the feedback was first
+    given, suggestion_id), for the day the cap allows the channel again, and ``planned``: the
+    suggestions among them only accepted so far (not done); ``snoozed``: account_id -> the time its
     latest running snooze ends. Feedback followed by an ``undone`` on the same suggestion has no
     effect.
     """
@@ -116,7 +117,8 @@ class FeedbackEffects:
     suppressed: frozenset[tuple[str, str, str | None]]
     contacts: dict[tuple[str, str], int]
     snoozed: dict[str, datetime] = field(default_factory=dict)
-    contact_times: dict[tuple[str, str], tuple[datetime, ...]] = field(default_factory=dict)
+    contact_times: dict[tuple[str, str], tuple[tuple[datetime, str], ...]] = field(default_factory=dict)
+    planned: frozenset[str] = frozenset()
 
 
 def record_feedback(session: Session, *, shown: Decision, status: str, reason: str | None,
@@ -189,6 +191,7 @@ def effects_from_rows(rows: Iterable[FeedbackRow], *, now: datetime, suppress_da
             undone[row[0]] = max(row[6], undone.get(row[0], row[6]))
     suppressed: set[tuple[str, str, str | None]] = set()
     counted: dict[tuple[str, str, str], datetime] = {}
+    done: set[str] = set()
     snoozed: dict[str, datetime] = {}
     for sid, account, channel, offer, status, executed_by, created, until, outcome in rows:
         if sid in undone and created <= undone[sid]:
@@ -202,12 +205,15 @@ def effects_from_rows(rows: Iterable[FeedbackRow], *, now: datetime, suppress_da
         if status in ("accepted", "done") and executed_by == "rep" and created >= contact_from:
             key = (account, channel, sid)
             counted[key] = min(created, counted.get(key, created))  # one contact: its first report
+            if status == "done":
+                done.add(sid)
     contacts: dict[tuple[str, str], int] = {}
-    times: dict[tuple[str, str], tuple[datetime, ...]] = {}
-    for (account, channel, _sid), created in counted.items():
+    times: dict[tuple[str, str], tuple[tuple[datetime, str], ...]] = {}
+    for (account, channel, sid), created in counted.items():
         contacts[(account, channel)] = contacts.get((account, channel), 0) + 1
-        times[(account, channel)] = (*times.get((account, channel), ()), created)
-    return FeedbackEffects(frozenset(suppressed), contacts, snoozed, times)
+        times[(account, channel)] = (*times.get((account, channel), ()), (created, sid))
+    planned = frozenset(sid for _a, _c, sid in counted if sid not in done)
+    return FeedbackEffects(frozenset(suppressed), contacts, snoozed, times, planned)
 
 
 def feedback_effects(session: Session, account_ids: Sequence[str], *, now: datetime,

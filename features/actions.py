@@ -15,13 +15,12 @@ import numpy as np
 import pandas as pd
 
 from features.dataset import Dataset
-from features.policy import NONE_CHANNEL, Policy
+from features.policy import CONTACT_WINDOW, NONE_CHANNEL, Policy
 from features.reason_texts import Reason
 
 ACTION_COLUMNS = ["action_id", "channel", "offer_id", "discount_pct", "category", "margin_rate",
                   "cost", "executed_by", "requires_consent", "offer_name", "active", "max_discount_pct"]
 TOUCH_COUNT_PREFIX = "touches_30d__"
-CONTACT_WINDOW = pd.Timedelta(days=30)
 _GUARDRAIL_TOLERANCE = 1e-9
 
 
@@ -107,6 +106,41 @@ def contact_state(dataset: Dataset, as_of: pd.Timestamp | str) -> pd.DataFrame:
     else:
         state["in_quiet_period"] = False
     return state
+
+
+def contact_state_on(dataset: Dataset, as_of: pd.Timestamp | str, day: pd.Timestamp | str) -> pd.DataFrame:
+    """:func:`contact_state` at ``day`` (at or after ``as_of``) of the contacts and orders known at
+    ``as_of``: the rules as they will stand on ``day`` if nothing further happens. The caps and the
+    quiet period only ever relax as days pass without contacts, so an action :func:`eligible_mask`
+    allows on this state is allowed on some day from ``as_of`` to ``day`` (the first such day:
+    ``ChannelRule.free_from``, ``Policy.quiet_until``)."""
+    return contact_state(dataset.before(pd.Timestamp(as_of)), day)
+
+
+def latest_contacts(dataset: Dataset, as_of: pd.Timestamp | str) -> dict[str, np.ndarray]:
+    """For every policy channel with a contact cap, the times of each account's latest touches on
+    it in the 30 days before ``as_of`` (accounts order), at most ``max_per_30d`` of them, latest
+    first, NaT where there are fewer: all ``ChannelRule.free_from`` needs of the export's touches."""
+    as_of = pd.Timestamp(as_of)
+    policy = dataset.policy
+    index = pd.Index(dataset.accounts["account_id"].astype(object))
+    touches = dataset.touches
+    recent = touches.loc[(touches["touched_at"] >= as_of - CONTACT_WINDOW) & (touches["touched_at"] < as_of),
+                         ["account_id", "channel", "touched_at"]]
+    out: dict[str, np.ndarray] = {}
+    for channel, rule in policy.channels.items():
+        if rule.max_per_30d is None:
+            continue
+        keep = max(rule.max_per_30d, 1)
+        times = np.full((len(index), keep), np.datetime64("NaT"), dtype="datetime64[ns]")
+        mine = recent.loc[recent["channel"] == channel].sort_values("touched_at", ascending=False, kind="mergesort")
+        mine = mine.assign(nth=mine.groupby("account_id").cumcount())
+        mine = mine.loc[mine["nth"] < keep]
+        rows = index.get_indexer(mine["account_id"].astype(object))
+        found = rows >= 0
+        times[rows[found], mine["nth"].to_numpy()[found]] = mine["touched_at"].to_numpy(dtype="datetime64[ns]")[found]
+        out[channel] = times
+    return out
 
 
 def eligible_mask(state: pd.DataFrame, actions: pd.DataFrame, policy: Policy,

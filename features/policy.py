@@ -11,12 +11,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 import yaml
 from numpy.typing import ArrayLike
 
 from features.errors import SymbioseError
 
 ExecutedBy = Literal["rep", "marketing"]
+#: The contact caps count the contacts of this many days before the day in question.
+CONTACT_WINDOW = pd.Timedelta(days=30)
+_DAY = pd.Timedelta(days=1)
 EXECUTORS: tuple[str, ...] = ("rep", "marketing")
 NONE_CHANNEL = "none"
 
@@ -43,6 +47,25 @@ class ChannelRule:
             return np.zeros(counts.shape, dtype=bool)
         return counts >= self.max_per_30d
 
+    def free_from(self, contacts: ArrayLike, as_of: pd.Timestamp) -> pd.Timestamp | None:
+        """The first time from ``as_of`` on when the contact-cap rule allows this channel again, if
+        no further contact happens: ``as_of`` itself when the ``contacts`` (their times, all before
+        ``as_of``) of the 30 days before it stay below ``max_per_30d``; else the midnight after the
+        day on which the ``max_per_30d``-th latest contact leaves the 30-day window (from then on
+        :meth:`cap_reached` is false for the contacts counted in the window); None when the cap
+        is 0 (never allowed)."""
+        as_of = pd.Timestamp(as_of)
+        if self.max_per_30d is None:
+            return as_of
+        times = pd.DatetimeIndex(np.asarray(contacts, dtype="datetime64[ns]")).dropna()
+        times = times[times >= as_of - CONTACT_WINDOW].sort_values()
+        if not self.cap_reached(len(times)):
+            return as_of
+        if self.max_per_30d == 0:
+            return None
+        kth_latest = times[len(times) - self.max_per_30d]
+        return max(as_of, (kth_latest + CONTACT_WINDOW).normalize() + _DAY)
+
 
 DEFAULT_CHANNELS: dict[str, ChannelRule] = {
     "email": ChannelRule("email", 0.5, "marketing", True, 4),
@@ -64,6 +87,19 @@ class Policy:
     @property
     def channel_names(self) -> list[str]:
         return list(self.channels)
+
+    def quiet_until(self, last_order: pd.Timestamp | None, as_of: pd.Timestamp) -> pd.Timestamp:
+        """The first time from ``as_of`` on outside the quiet period after an account's
+        ``last_order`` (None: no order): ``as_of`` when it is outside already, else the midnight
+        after the day on which the ``quiet_days_after_order`` end (the rule of
+        ``features.actions.contact_state``'s ``in_quiet_period``)."""
+        as_of = pd.Timestamp(as_of)
+        if last_order is None or pd.isna(last_order) or self.quiet_days_after_order <= 0:
+            return as_of
+        quiet = pd.Timedelta(days=self.quiet_days_after_order)
+        if pd.Timestamp(last_order) < as_of - quiet:
+            return as_of
+        return max(as_of, (pd.Timestamp(last_order) + quiet).normalize() + _DAY)
 
     def rule(self, channel: str) -> ChannelRule:
         try:

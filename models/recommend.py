@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 from mlflow.exceptions import MlflowException
 
+from features.actions import contact_state_on
 from features.dataset import Dataset
 from features.snapshot import BLOCK_ACCOUNTS, account_blocks, build_snapshot
 from models.model_input import decision_context, snapshot_categories
@@ -32,7 +33,7 @@ def score_dataset(dataset: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipel
                   rank_by: str = "incremental_margin", explain: bool = True,
                   explain_depth: int | None = None, reason_codes: bool = False,
                   explore_epsilon: float = 0.0, seed: int | None = None,
-                  block_accounts: int = BLOCK_ACCOUNTS) -> pd.DataFrame:
+                  block_accounts: int = BLOCK_ACCOUNTS, eligible_on: pd.Timestamp | None = None) -> pd.DataFrame:
     """Ranked recommendations (docs/data-contract.md §3 rows) for every account of ``dataset`` at ``as_of``,
     with the data directory's current offers and policy: the one way the data is scored, used by
     the recommendations file, the service and campaign planning.
@@ -42,6 +43,10 @@ def score_dataset(dataset: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipel
     ``explain_depth`` rows (the costly part); deeper rows carry the value sentence alone.
     ``explore_epsilon`` > 0 mixes random eligible actions and ``none`` holdouts into the first
     place, drawn with ``seed`` (a fresh one when None).
+    ``eligible_on`` (a day after ``as_of``): actions the contact caps and quiet days allow on that
+    day, with the contacts and orders known at ``as_of`` (``features.actions.contact_state_on``),
+    are eligible, e.g. to show when an action blocked today becomes possible; the features stay
+    those at ``as_of``.
     Accounts are scored ``block_accounts`` at a time (``features.snapshot.account_blocks``; the
     rows are the same, in the same order, as in one pass); with exploration in one pass, as its
     draws run over all accounts.
@@ -56,7 +61,7 @@ def score_dataset(dataset: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipel
     if explore_epsilon > 0 and seed is None:
         seed = int(np.random.SeedSequence().generate_state(1)[0])  # every pass below draws alike
     context: dict[str, Any] = {
-        **catalog, "model_version": model_version,
+        **catalog, "model_version": model_version, "eligible_on": eligible_on,
         "rank_by": rank_by, "explore_epsilon": explore_epsilon, "seed": seed, "reason_codes": reason_codes}
     blocks = [data] if explore_epsilon > 0 else account_blocks(data, block_accounts)
     parts = [_score_block(block, as_of, pipeline, categories, top_k, explain, explain_depth, context)
@@ -67,7 +72,13 @@ def score_dataset(dataset: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipel
 def _score_block(data: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipeline, categories: list[str],
                  top_k: int, explain: bool, explain_depth: int | None, context: dict[str, Any]) -> pd.DataFrame:
     """The recommendations of the accounts of ``data`` (see :func:`score_dataset`)."""
+    context = dict(context)
+    eligible_on = context.pop("eligible_on", None)
     frame, state = split_snapshot(build_snapshot(data, as_of, pipeline.specs, categories))
+    if eligible_on is not None:
+        later = contact_state_on(data, as_of, eligible_on).reindex(state.index)
+        rules = [c for c in later.columns if c in state.columns and c not in ("rep_id", "days_since_last_order")]
+        state = state.assign(**{c: later[c].to_numpy() for c in rules})
     if not explain or explain_depth is None or explain_depth >= top_k:
         return pipeline.recommend(frame, state, top_k=top_k, explain=explain, **context)
     recs = pipeline.recommend(frame, state, top_k=top_k, explain=False, **context)

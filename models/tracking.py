@@ -11,7 +11,7 @@ import json
 import tempfile
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import mlflow
@@ -19,6 +19,7 @@ import pandas as pd
 from mlflow.tracking import MlflowClient
 
 from features.dataset import Dataset, restrict_accounts
+from features.extra_touches import ReportedTouches, add_touches
 from features.snapshot import build_snapshot
 from models.evaluation.html import write_html, write_report
 from models.evaluation.report import EvaluationReport, evaluate_holdout
@@ -28,6 +29,7 @@ from models.pyfunc import log_and_register
 from models.registry import configure_tracking, ensure_experiment, register_challenger
 from models.selection import Selection
 from models.training import TrainingConfig, TrainingResult, train_pipeline
+from models.training_config import ConfigError
 from models.validation_policy import policy_value_metrics
 
 #: Bootstrap resamples of the evaluation logged with every training run.
@@ -48,21 +50,40 @@ class TrainRun:
     champion: bool = False
     #: The evaluation on the validation period, logged under ``evaluation/`` of the run.
     evaluation: EvaluationReport | None = None
+    #: Counts of the touches reported outside the export (``feedback_*`` metrics; empty without).
+    feedback: dict[str, float] = field(default_factory=dict)
 
 
 def train_and_log(dataset: Dataset, as_of: pd.Timestamp | None = None, *,
                   config: TrainingConfig | None = None, register: bool = True,
-                  example_accounts: int = 5, on_step: Callable[[int, str], None] | None = None) -> TrainRun:
+                  example_accounts: int = 5, on_step: Callable[[int, str], None] | None = None,
+                  reported: ReportedTouches | None = None) -> TrainRun:
     """Train, evaluate and log everything in one MLflow run; register the model unless told not to.
 
     A registered version gets the alias ``challenger``, and ``champion`` too when there is none yet.
-    ``on_step(i, text)`` is told when each of :data:`TRAIN_STEPS` starts.
+    ``on_step(i, text)`` is told when each of :data:`TRAIN_STEPS` starts. ``reported``: touches
+    reported outside the export (the service's feedback, read where ``config.feedback_db`` says),
+    added to the data set's touches where the export has none of that account and channel on
+    that day and before the as-of time (the export's when none is given;
+    ``features.extra_touches``); their counts are logged as ``feedback_*`` metrics.
 
     All computation happens before the run is written, so a failure leaves no run and no model
     version; the run's start time is still the moment training began.
     """
     step = on_step or (lambda _i, _text: None)
     started_ms = int(time.time() * 1000)
+    if config is not None and config.feedback_db is not None and reported is None:
+        raise ConfigError("feedback_db is set but no feedback touches were given: read them with "
+                          "serving.feedback_touches.read_feedback_touches(feedback_db, dataset) and pass "
+                          "them as reported=... (symbiose train --feedback-db does both)")
+    feedback_metrics: dict[str, float] = {}
+    if reported is not None:
+        # The as-of time is the export's: reported touches after its last event have no orders yet.
+        as_of = dataset.default_as_of() if as_of is None else as_of
+        merged = add_touches(dataset, reported.touches, before=as_of)
+        dataset = merged.dataset
+        feedback_metrics = {k: float(v) for k, v in merged.counts("feedback_touches").items()}
+        feedback_metrics["feedback_attempts_not_reached"] = float(reported.attempts)
     step(0, TRAIN_STEPS[0])
     result = train_pipeline(dataset, as_of, config)
     step(1, TRAIN_STEPS[1])
@@ -95,6 +116,8 @@ def train_and_log(dataset: Dataset, as_of: pd.Timestamp | None = None, *,
         mlflow.set_tag("verdict", verdict)
         mlflow.log_text(verdict + "\n", "evaluation/verdict.txt")
         mlflow.log_metrics({k: float(v) for k, v in result.metrics.items() if pd.notna(v)})
+        if feedback_metrics:
+            mlflow.log_metrics({k: float(v) for k, v in feedback_metrics.items()})
         mlflow.log_dict({"features": [s.__dict__ for s in pipeline.specs]}, "features.json")
         mlflow.log_text(json.dumps(pipeline.policy, indent=2), "policy.json")
         log_training_reference(reference)
@@ -119,7 +142,7 @@ def train_and_log(dataset: Dataset, as_of: pd.Timestamp | None = None, *,
     if version:  # the registry URI, which `recommend --model` and the service accept
         model_uri = f"models:/{version}"
         champion = register_challenger(int(version.rsplit("/", 1)[1]))
-    return TrainRun(run.info.run_id, model_uri, version, result, champion, evaluation)
+    return TrainRun(run.info.run_id, model_uri, version, result, champion, evaluation, feedback_metrics)
 
 
 def version_description(learner: str, as_of: pd.Timestamp, data_dir: str | None,

@@ -4,6 +4,7 @@ dataclass, readable from a YAML file (``symbiose train --config FILE.yaml``)."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,6 +83,11 @@ class TrainingConfig:
     #: L2 penalty of the per-action calibration offsets ("action", "crossfit").
     calibration_l2: float = 5.0
     random_state: int = 0
+    #: Database URL of the service's feedback store (``SYMBIOSE_DATABASE_URL`` of ``serve``) whose
+    #: reported calls and visits become touches (docs/training.md); None = the export's touches only.
+    #: Read by ``symbiose train``; a caller of ``models.tracking.train_and_log`` reads it itself
+    #: (``serving.feedback_touches.read_feedback_touches``) and passes the touches in.
+    feedback_db: str | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.candidates, list):
@@ -158,4 +164,11 @@ class TrainingConfig:
         """The effective configuration as flat MLflow parameters ("default" calibration resolved)."""
         params = {k: (",".join(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(self).items()}
         params["calibration"] = self.effective_calibration
+        if self.feedback_db is not None:
+            params["feedback_db"] = _without_password(self.feedback_db)
         return params
+
+
+def _without_password(url: str) -> str:
+    """``url`` with the password of its ``user:password@`` part masked (for logs and MLflow)."""
+    return re.sub(r"^([A-Za-z0-9+.-]+://[^:/@]*):[^@/]*@", r"\1:***@", url)

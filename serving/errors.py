@@ -12,3 +12,12 @@ class NotFoundError(SymbioseError, LookupError):
 
 class ConflictError(SymbioseError, ValueError):
     """The request contradicts stored state (e.g. a reused idempotency key) -> 409."""
+
+
+class InvalidField(SymbioseError, ValueError):
+    """One field of a request cannot be accepted as given (with the others) -> 422 naming ``field``."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message

@@ -34,6 +34,10 @@ class Settings(RegistrySettings):
         "expected incremental margin (in the data's currency) below which a suggestion is marked minor on "
         "account pages and left out of a rep's day list"))
     candidates: int = Field(20, ge=1, le=50, description="ranked suggestions precomputed per account")
+    rep_day_days: int = Field(14, ge=0, le=90, description=(
+        "days ahead a rep's day looks: a call or visit that a contact cap or the quiet days after an order "
+        "block today but allow within these days is listed with the day it becomes possible (0: only "
+        "what is possible today)"))
     explain_depth: int = Field(3, ge=0, le=50, description="candidates per account given history reasons at start")
     sqlite_synchronous: str = Field("FULL", pattern="^(FULL|NORMAL|EXTRA)$",
                                     description="SQLite synchronous mode (FULL: committed = on disk)")

@@ -112,13 +112,17 @@ class Snapshot:
 def build_snapshot_state(dataset: Dataset, pipeline: DecisionPipeline, version: str, *,
                          as_of: pd.Timestamp, candidates: int = 20, explain_depth: int = 3,
                          explore: float = 0.0, explore_seed: int | None = None,
-                         scores: pd.DataFrame | None = None, scored_from: str = "scored at start") -> Snapshot:
+                         scores: pd.DataFrame | None = None, scored_from: str = "scored at start",
+                         later_days: int = 14) -> Snapshot:
     """Score ``dataset`` at ``as_of`` with ``pipeline`` once and index its accounts; with
     ``scores`` (batch scores checked to be of the same model, data and as-of) serve those
-    instead, scoring only the accounts they miss, when first asked for."""
+    instead, scoring only the accounts they miss, when first asked for. ``later_days``: how far
+    ahead the rep actions blocked today are looked for when scoring at start (``SuggestionService``;
+    a scores file has none)."""
     if scores is None:
         service = SuggestionService.build(dataset, as_of, pipeline, model_version=version, candidates=candidates,
-                                          explain_depth=explain_depth, explore=explore, seed=explore_seed)
+                                          explain_depth=explain_depth, explore=explore, seed=explore_seed,
+                                          later_days=later_days)
     else:
         service = SuggestionService.from_scores(scores, dataset, as_of, pipeline, model_version=version,
                                                 candidates=candidates, explain_depth=explain_depth,
@@ -205,7 +209,8 @@ def _load_snapshot(settings: Settings, data: Path) -> Snapshot:
     return build_snapshot_state(dataset, pipeline, version, as_of=as_of,
                                 candidates=settings.candidates, explain_depth=settings.explain_depth,
                                 explore=settings.explore, explore_seed=settings.explore_seed, scores=scores,
-                                scored_from="scored at start" if scores is None else f"scores file {settings.scores}")
+                                scored_from="scored at start" if scores is None else f"scores file {settings.scores}",
+                                later_days=settings.rep_day_days)
 
 
 def servable_scores(settings: Settings, fingerprint: str, version: str, as_of: pd.Timestamp) -> pd.DataFrame | None:

@@ -8,6 +8,11 @@ its ``propensity``, logged with every suggestion shown. A request never scores: 
 candidates, drops actions suppressed by recent feedback (dismissed or done, per account ×
 channel × offer) and actions on channels whose contact cap is used up once accepted rep actions
 are counted as touches, and returns the first ``k`` with ``none`` appended where fewer remain.
+
+With ``later_days`` > 0 (scoring at start, not from a scores file) the service also holds, after each account's candidates, the rep actions
+(call, visit) that the contact caps or the quiet days block at as-of but allow within that many
+days (``later`` rows): requests never get them; the rep's day lists them with the day they become
+possible (:meth:`SuggestionService.free_day`).
 """
 
 from __future__ import annotations
@@ -20,9 +25,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from features.actions import TOUCH_COUNT_PREFIX, contact_state
-from features.dataset import Dataset
-from features.policy import NONE_CHANNEL, ChannelRule
+from features.actions import TOUCH_COUNT_PREFIX, contact_state, contact_state_on, latest_contacts
+from features.dataset import Dataset, restrict_accounts
+from features.policy import NONE_CHANNEL, ChannelRule, Policy
 from features.reason_texts import Reason
 from models.pipeline import REASON_CODES, DecisionPipeline
 from models.recommend import score_dataset
@@ -35,6 +40,10 @@ from serving.store.tables import Decision
 PROPENSITY = 1.0
 NO_FURTHER_ACTION_REASON = Reason("no_further_action")
 NO_FURTHER_ACTION = NO_FURTHER_ACTION_REASON.text()
+#: Candidate column: a rep action blocked at as-of that becomes possible later (see the module).
+LATER = "later"
+#: Rank offset of the later rows: after every candidate of the account.
+LATER_RANK = 1000
 _SEP = "\x1f"
 #: Suggestion records kept for reuse at most (all are dropped when reached).
 MAX_KEPT_RECORDS = 500_000
@@ -80,7 +89,8 @@ class SuggestionService:
     ``scorer`` those are scored the first time a request needs them, and kept."""
 
     def __init__(self, candidates: pd.DataFrame, state: pd.DataFrame, channels: dict[str, ChannelRule],
-                 *, model_version: str, as_of: pd.Timestamp, scorer: Scorer | None = None) -> None:
+                 *, model_version: str, as_of: pd.Timestamp, scorer: Scorer | None = None,
+                 policy: Policy | None = None, latest: dict[str, np.ndarray] | None = None) -> None:
         self.model_version = model_version
         self.as_of = pd.Timestamp(as_of)
         self.accounts = pd.Index(state.index.astype(str), name="account_id")
@@ -106,6 +116,13 @@ class SuggestionService:
         self.capped = {name: rule for name, rule in channels.items() if rule.max_per_30d is not None}
         self.touches = {ch: state[TOUCH_COUNT_PREFIX + ch].to_numpy(dtype=np.int64)
                         for ch in self.capped if TOUCH_COUNT_PREFIX + ch in state}
+        #: The rules, each account's latest touches per capped channel (``latest_contacts``) and
+        #: its last order before as-of: what :meth:`free_day` needs.
+        self.policy = policy if policy is not None else Policy(channels=dict(channels))
+        self.latest = latest or {}
+        days = state["days_since_last_order"].to_numpy(dtype=np.float64) if "days_since_last_order" in state \
+            else np.full(n, np.nan)
+        self.last_order = pd.DatetimeIndex(self.as_of - pd.to_timedelta(days, unit="D"))
 
     def _candidate_rows(self, candidates: pd.DataFrame) -> tuple[dict[str, Any], np.ndarray]:
         """The row arrays of ``candidates`` (accounts of this snapshot only), sorted by account
@@ -125,6 +142,8 @@ class SuggestionService:
             cols[name] = cand[name].to_numpy(dtype=np.float64)
         explored = cand["explored"] if "explored" in cand else pd.Series(False, index=cand.index)
         cols["explored"] = explored.fillna(False).to_numpy(dtype=bool)
+        later = cand[LATER] if LATER in cand else pd.Series(False, index=cand.index)
+        cols[LATER] = later.fillna(False).to_numpy(dtype=bool)
         for name in ("offer_id", "executed_by", "offer_name"):
             cols[name] = none_if_na(cols[name])
         cols["suggestion_id"] = np.array(suggestion_ids(
@@ -148,7 +167,7 @@ class SuggestionService:
     @classmethod
     def build(cls, dataset: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipeline, *,
               model_version: str, candidates: int = 20, explain_depth: int = 3, explore: float = 0.0,
-              seed: int | None = None) -> SuggestionService:
+              seed: int | None = None, later_days: int = 0) -> SuggestionService:
         """Score every account of ``dataset`` at ``as_of`` once and keep ``candidates`` per account.
 
         ``explore`` > 0 mixes random eligible actions and ``none`` holdouts into the first place
@@ -163,7 +182,10 @@ class SuggestionService:
                              explain=explain_depth > 0, explain_depth=explain_depth, reason_codes=True,
                              explore_epsilon=explore, seed=seed)
         contact = contact_state(dataset.before(as_of), as_of)
-        return cls(recs, contact, dataset.policy.channels, model_version=model_version, as_of=as_of)
+        recs = with_later(recs, dataset, as_of, pipeline, contact, later_days, model_version=model_version,
+                          candidates=candidates, explain_depth=explain_depth)
+        return cls(recs, contact, dataset.policy.channels, model_version=model_version, as_of=as_of,
+                   policy=dataset.policy, latest=latest_contacts(dataset.before(as_of), as_of))
 
     @classmethod
     def from_scores(cls, scores: pd.DataFrame, dataset: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipeline,
@@ -181,8 +203,10 @@ class SuggestionService:
                 return score_accounts(dataset, account_ids, as_of, pipeline, model_version=model_version,
                                       candidates=candidates, explain_depth=explain_depth, explore=explore,
                                       seed=seed)
+        # No later rows: serving a scores file scores nothing at start (the rep's day then shows
+        # only what is possible today, and when contacts reported since allow it again).
         return cls(scores, contact, dataset.policy.channels, model_version=model_version, as_of=as_of,
-                   scorer=scorer)
+                   scorer=scorer, policy=dataset.policy, latest=latest_contacts(dataset.before(as_of), as_of))
 
     @property
     def cols(self) -> dict[str, np.ndarray]:
@@ -240,13 +264,15 @@ class SuggestionService:
         """Position of ``account_id`` in the snapshot, -1 when unknown."""
         return self._positions.get(account_id, -1)
 
-    def candidate_rows(self, account_id: str) -> range:
-        """Row positions of the account's candidates held now, best first (empty when unknown)."""
+    def candidate_rows(self, account_id: str) -> list[int]:
+        """Row positions of the account's candidates held now, best first (empty when unknown);
+        without the rows of actions possible only later."""
         pos = self.position(account_id)
         if pos < 0:
-            return range(0)
+            return []
         table = self._table
-        return range(int(table.start[pos]), int(table.end[pos]))
+        later = table.cols[LATER]
+        return [r for r in range(int(table.start[pos]), int(table.end[pos])) if not later[r]]
 
     def reason_codes(self, account_id: str) -> dict[str, str]:
         """suggestion_id -> reasons as JSON data (``features.reason_texts``) of the account's
@@ -259,18 +285,20 @@ class SuggestionService:
         codes, ids = table.cols[REASON_CODES], table.cols["suggestion_id"]
         return {ids[r]: codes[r] for r in rows if isinstance(codes[r], str)}
 
-    def pick(self, positions: np.ndarray, k: int, effects: FeedbackEffects) -> Shown:
+    def pick(self, positions: np.ndarray, k: int, effects: FeedbackEffects, later: bool = False) -> Shown:
         """The first ``k`` suggestions of each account at ``positions`` (distinct) after feedback,
-        grouped by account in the order of ``positions``, best first."""
+        grouped by account in the order of ``positions``, best first. ``later``: also the rows
+        of actions that become possible later, and actions whose contact cap the feedback used up
+        (the caller asks :meth:`free_day` when each is possible)."""
         positions = np.asarray(positions, dtype=np.int64)
         self.ensure_scored(positions)
         table = self._table
         if len(positions) == 1:
-            return self._pick_one(table, int(positions[0]), k, effects)
+            return self._pick_one(table, int(positions[0]), k, effects, later)
         starts, ends = table.start[positions], table.end[positions]
         rows = _concat_ranges(starts, ends)
         group = np.repeat(np.arange(len(positions)), ends - starts)  # index into positions
-        keep = self._allowed(table, rows, effects)
+        keep = self._allowed(table, rows, effects, later)
         rows, group = rows[keep], group[keep]
         # Rank within account after filtering (rows come grouped by account, in rank order).
         first = np.concatenate([[True], group[1:] != group[:-1]]) if len(group) else np.zeros(0, dtype=bool)
@@ -288,12 +316,12 @@ class SuggestionService:
         order = np.lexsort((ranks, group))
         return Shown(rows[order], positions[group[order]], ranks[order].astype(np.int64))
 
-    def _pick_one(self, table: _Table, pos: int, k: int, effects: FeedbackEffects) -> Shown:
+    def _pick_one(self, table: _Table, pos: int, k: int, effects: FeedbackEffects, later: bool = False) -> Shown:
         """:meth:`pick` for one account (the account endpoint's case): the same answer, with plain
         Python over its few rows instead of a dozen array operations."""
         rows = list(range(int(table.start[pos]), int(table.end[pos])))
-        if rows and (effects.suppressed or effects.contacts):
-            keep = self._allowed(table, np.asarray(rows, dtype=np.int64), effects).tolist()
+        if rows and (effects.suppressed or effects.contacts or table.cols[LATER][rows[-1]]):
+            keep = self._allowed(table, np.asarray(rows, dtype=np.int64), effects, later).tolist()
             rows = [r for r, ok in zip(rows, keep, strict=True) if ok]
         rows = rows[:k]
         if len(rows) < k and not any(table.is_none[r] for r in rows):
@@ -302,14 +330,16 @@ class SuggestionService:
         return Shown(np.asarray(rows, dtype=np.int64), np.full(n, pos, dtype=np.int64),
                      np.arange(1, n + 1, dtype=np.int64))
 
-    def _allowed(self, table: _Table, rows: np.ndarray, effects: FeedbackEffects) -> np.ndarray:
+    def _allowed(self, table: _Table, rows: np.ndarray, effects: FeedbackEffects, later: bool = False) -> np.ndarray:
         keep = np.ones(len(rows), dtype=bool)
         if not len(rows):
             return keep
+        if not later:
+            keep &= ~table.cols[LATER][rows]
         if effects.suppressed:
             keys = [_SEP.join([a, c, o or ""]) for a, c, o in effects.suppressed]
             keep &= ~pd.Index(table.key_offer[rows]).isin(keys)
-        if effects.contacts:
+        if effects.contacts and not later:
             capped = []
             for (account, channel), used in effects.contacts.items():
                 rule = self.capped.get(channel)
@@ -321,6 +351,29 @@ class SuggestionService:
             if capped:
                 keep &= ~pd.Index(table.key_channel[rows]).isin(capped)
         return keep
+
+    def free_day(self, pos: int, channel: str, effects: FeedbackEffects,
+                 suggestion_id: str | None = None) -> tuple[pd.Timestamp | None, str | None]:
+        """When the contact cap and the quiet days first allow ``channel`` for the account at
+        ``pos``, counting its touches before as-of and the rep actions accepted or done in
+        ``effects`` as contacts (but not ``suggestion_id`` itself while only accepted: the
+        planned contact does not hold itself back): (as-of, None) when now; (a later day,
+        "contact_cap" or "quiet_period", whichever ends last); (None, "contact_cap") when never
+        (a cap of 0)."""
+        rule = self.policy.channels.get(channel)
+        if rule is None or channel == NONE_CHANNEL:
+            return self.as_of, None
+        account = str(self.account_ids[pos])
+        known = self.latest[channel][pos] if channel in self.latest else np.zeros(0, dtype="datetime64[ns]")
+        reported = np.array([at for at, sid in effects.contact_times.get((account, channel), ())
+                             if not (sid == suggestion_id and sid in effects.planned)], dtype="datetime64[ns]")
+        capped = rule.free_from(np.concatenate([known, reported]), self.as_of)
+        if capped is None:
+            return None, "contact_cap"
+        quiet = self.policy.quiet_until(self.last_order[pos], self.as_of)
+        if capped <= self.as_of and quiet <= self.as_of:
+            return self.as_of, None
+        return (capped, "contact_cap") if capped >= quiet else (quiet, "quiet_period")
 
     def best_value(self, shown: Shown, positions: np.ndarray) -> np.ndarray:
         """Rank-1 expected incremental margin of each account at ``positions`` (0 for ``none``)."""
@@ -391,6 +444,45 @@ def score_accounts(dataset: Dataset, account_ids: list[str], as_of: pd.Timestamp
     return score_dataset(replace(dataset, **tables), pd.Timestamp(as_of), pipeline, top_k=candidates,
                          model_version=model_version, explain=explain_depth > 0, explain_depth=explain_depth,
                          reason_codes=True, explore_epsilon=explore, seed=seed)
+
+
+def with_later(rows: pd.DataFrame, dataset: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipeline,
+               contact: pd.DataFrame, later_days: int, *, model_version: str, candidates: int = 20,
+               explain_depth: int = 3) -> pd.DataFrame:
+    """The candidate ``rows`` with, after each account's rows (rank + :data:`LATER_RANK`, column ``later``
+    true), its rep actions that the contact caps or the quiet days block at ``as_of`` but allow
+    within ``later_days`` days (scored at ``as_of``, eligible as on that day:
+    ``score_dataset(eligible_on=...)``); only accounts of ``contact`` (their contact state now)."""
+    if later_days <= 0 or not len(contact):
+        return rows
+    day = as_of.normalize() + pd.Timedelta(days=later_days)
+    then = contact_state_on(dataset, as_of, day).reindex(contact.index)
+    quiet_now = contact["in_quiet_period"].to_numpy(dtype=bool)
+    quiet_then = then["in_quiet_period"].to_numpy(dtype=bool)
+    reachable = ~contact["do_not_contact"].to_numpy(dtype=bool)
+    opening: dict[str, np.ndarray] = {}  # rep channel -> accounts blocked now, allowed on ``day``
+    for channel, rule in dataset.policy.channels.items():
+        column = TOUCH_COUNT_PREFIX + channel
+        if rule.executed_by != "rep" or column not in contact:
+            continue
+        now = rule.cap_reached(contact[column].to_numpy()) | quiet_now
+        opening[channel] = now & ~rule.cap_reached(then[column].to_numpy()) & ~quiet_then & reachable
+    if not any(o.any() for o in opening.values()):
+        return rows
+    accounts = contact.index[np.logical_or.reduce(list(opening.values()))]
+    recs = score_dataset(restrict_accounts(dataset, accounts), as_of, pipeline, top_k=candidates,
+                         model_version=model_version, explain=explain_depth > 0, explain_depth=explain_depth,
+                         reason_codes=True, eligible_on=day)
+    pairs = {(str(a), channel) for channel, o in opening.items() for a in contact.index[o]}
+    keys = zip(recs["account_id"].astype(str), recs["channel"].astype(str), strict=True)
+    recs = recs.loc[np.array([key in pairs for key in keys], dtype=bool)].copy()
+    if recs.empty:
+        return rows
+    recs["rank"] = recs["rank"] + LATER_RANK
+    recs[LATER] = True
+    recs["propensity"] = np.nan
+    recs["explored"] = False
+    return pd.concat([rows.assign(**{LATER: False}), recs], ignore_index=True)
 
 
 def _baseline(table: _Table, pos: int) -> float:

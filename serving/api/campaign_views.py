@@ -47,17 +47,19 @@ from serving.store.campaigns import (
 )
 from serving.store.tables import Campaign
 from serving.store.users import utcnow
-from serving.suggestions import SuggestionService
+from serving.suggestions import LATER, SuggestionService
 
 RECOMMENDATION_COLUMNS = ("account_id", "channel", "offer_id", "discount_pct", "p_convert", "p_convert_baseline",
                           "expected_incremental_margin", "executed_by", "category")
 
 
 def snapshot_recommendations(service: SuggestionService) -> pd.DataFrame:
-    """The served candidates (the same ranked actions the reps see) as recommendation rows."""
+    """The served candidates (the same ranked actions the reps see) as recommendation rows; not
+    the rep actions that become possible only later."""
     service.score_all()
-    frame = pd.DataFrame({name: service.cols[name] for name in RECOMMENDATION_COLUMNS})
-    frame["rep_id"] = service.rep_id[service.account_pos]
+    now = ~service.cols[LATER]
+    frame = pd.DataFrame({name: service.cols[name][now] for name in RECOMMENDATION_COLUMNS})
+    frame["rep_id"] = service.rep_id[service.account_pos[now]]
     return frame
 
 

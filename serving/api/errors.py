@@ -1,5 +1,6 @@
 """The one place where errors become HTTP answers: Symbiose's own errors (``features.errors``)
-get a 4xx with their message as ``detail``; invalid requests a 422 whose ``detail`` lists the
+get a 4xx with their message as ``detail`` (an ``InvalidField`` a 422 whose ``detail`` names the
+field, as for an invalid request); invalid requests a 422 whose ``detail`` lists the
 fields (any JSON they held, NaN and unpaired surrogates included, shown safely); a value the
 database refuses a 422; an unavailable database a 503. Anything else is a bug: FastAPI answers 500
 and the server logs its traceback."""
@@ -17,7 +18,7 @@ from starlette.routing import Match
 
 from features.errors import SymbioseError
 from serving.decision_log import DecisionLogUnavailable
-from serving.errors import ConflictError, NotFoundError
+from serving.errors import ConflictError, InvalidField, NotFoundError
 
 #: Status of each kind of SymbioseError (the first matching class wins); others are 422.
 STATUS: tuple[tuple[type[SymbioseError], int], ...] = (
@@ -49,6 +50,9 @@ async def _method_not_allowed(request: Request, _exc: Exception) -> JSONResponse
 
 
 async def _symbiose_error(_request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, InvalidField):  # shaped like a request validation error: the field is named
+        return JSONResponse({"detail": [{"type": "value_error", "loc": ["body", exc.field], "msg": exc.message}]},
+                            status_code=status.HTTP_422_UNPROCESSABLE_CONTENT)
     code = next((code for kind, code in STATUS if isinstance(exc, kind)), status.HTTP_422_UNPROCESSABLE_CONTENT)
     return JSONResponse({"detail": str(exc)}, status_code=code)
 

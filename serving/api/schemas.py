@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -16,7 +16,8 @@ def _as_utc(value: datetime) -> datetime:
 
 
 UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
-Status = Literal["accepted", "dismissed", "done"]
+Status = Literal["accepted", "dismissed", "done", "snoozed", "undone"]
+Outcome = Literal["reached", "not_reached", "order_expected"]
 Reason = Literal["not_relevant", "already_in_contact", "customer_declined", "wrong_timing", "other"]
 
 
@@ -104,6 +105,13 @@ class FeedbackIn(BaseModel):
         "why, in any words; known phrasings (e.g. \"not relevant\", \"wrong_timing\", \"kein Interesse\") "
         "map to a reason code, any other text to `other`; the text is kept as given"))
     note: FreeText | None = Field(None, max_length=1000, description="free text, e.g. what the customer said")
+    outcome: Outcome | None = Field(None, description=(
+        "how a carried-out call or visit went, with status `done` on a rep-executed action only: "
+        "`reached`, `not_reached` (tried, nobody reached: counts as a contact, the action comes back) "
+        "or `order_expected`; an outcome on another status or on a marketing action is refused (422)"))
+    snooze_until: date | None = Field(None, strict=False, description=(
+        "with status `snoozed` (and only then, required): the day (YYYY-MM-DD) until which the account "
+        "and the action are hidden; after today and at most 366 days ahead, else refused (422)"))
 
 
 class FeedbackOut(BaseModel):
@@ -116,6 +124,8 @@ class FeedbackOut(BaseModel):
     reason: Reason | None = Field(description="reason code the given reason maps to")
     reason_text: str | None = Field(None, description="the reason as it was given")
     note: str | None
+    outcome: Outcome | None = None
+    snooze_until: date | None = Field(None, description="the day a snooze ends")
     created_at: UtcDateTime
 
 

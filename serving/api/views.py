@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import numpy as np
@@ -17,7 +17,7 @@ from serving.reasons import in_language
 from serving.runtime import Runtime
 from serving.snapshot import Snapshot
 from serving.store.decisions import decision_rows, find_shown
-from serving.store.feedback import IdempotencyConflict, record_feedback
+from serving.store.feedback import IdempotencyConflict, check_feedback, record_feedback
 from serving.store.tables import Feedback
 from serving.store.users import utcnow
 from serving.suggestions import Shown
@@ -101,10 +101,11 @@ def rep_suggestions(runtime: Runtime, access: Access, rep_id: str, *,
 def submit_feedback(runtime: Runtime, session: Session, access: Access, *, suggestion_id: str,
                     status: str, reason: str | None, note: str | None,
                     idempotency_key: str | None, reason_text: str | None = None, outcome: str | None = None,
-                    snooze_until: datetime | None = None) -> tuple[Feedback, bool]:
+                    snooze_until: date | datetime | None = None) -> tuple[Feedback, bool]:
     """Store feedback on a shown suggestion of an account the caller may see (durable on return);
     ``reason`` is a reason code, ``reason_text`` the reason in the client's words, ``outcome`` how
-    a rep action went and ``snooze_until`` when a snooze ends."""
+    a rep action went and ``snooze_until`` the day (or time) a snooze ends (checked by
+    :func:`~serving.store.feedback.check_feedback`, which raises ``FeedbackRefused``)."""
     shown = find_shown(session, suggestion_id)
     if shown is None:
         raise NotFoundError(f"suggestion {suggestion_id!r} not found: only suggestions that were shown "
@@ -113,10 +114,12 @@ def submit_feedback(runtime: Runtime, session: Session, access: Access, *, sugge
         access.account(runtime.snapshot.directory, shown.account_id)
     except NotFoundError:
         raise NotFoundError(f"suggestion {suggestion_id!r} not found") from None
+    until = check_feedback(status=status, executed_by=shown.executed_by, outcome=outcome,
+                           snooze_until=snooze_until, today=utcnow().date())
     try:
         row, created = record_feedback(session, shown=shown, status=status, reason=reason, note=note,
                                        user_id=access.principal.user_id, idempotency_key=idempotency_key,
-                                       reason_text=reason_text, outcome=outcome, snooze_until=snooze_until)
+                                       reason_text=reason_text, outcome=outcome, snooze_until=until)
     except IdempotencyConflict as exc:
         raise ConflictError(str(exc)) from None
     if created:

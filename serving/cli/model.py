@@ -41,21 +41,35 @@ def train(
     sample_accounts: Annotated[int | None, typer.Option(
         "--sample-accounts", min=1, metavar="N",
         help="train on a stratified, seeded sample of N accounts (by region, segment, ordered, touched)")] = None,
+    feedback_db: Annotated[str | None, typer.Option(
+        "--feedback-db", metavar="URL",
+        help="database of `symbiose serve` (its SYMBIOSE_DATABASE_URL): calls and visits reps reported "
+             "done with outcome reached or order expected become touches (the export wins on the same "
+             "account, channel and day)")] = None,
 ) -> None:
     """Build features, train, evaluate, log to MLflow and register a model version."""
     from features.dataset import check_as_of
     from models.tracking import TRAIN_STEPS, train_and_log
 
     with command_errors():
-        cfg = _training_config(config, learner, sample_accounts)
+        cfg = _training_config(config, learner, sample_accounts, feedback_db)
         given = parse_as_of(as_of)
         ds = load_data(data)
         ts = None if given is None else check_as_of(ds, given)
+        reported = None
+        if cfg.feedback_db is not None:
+            from serving.feedback_touches import read_feedback_touches
+
+            with step("read feedback") as read:
+                reported = read_feedback_touches(cfg.feedback_db)
+                read.count(touches=len(reported.touches), not_reached=reported.attempts)
         out.print("training with " + ", ".join(f"{k}={v}" for k, v in cfg.as_params().items()),
                   highlight=False, markup=False)
         with step_progress(TRAIN_STEPS) as start:
-            run = train_and_log(ds, ts, config=cfg, on_step=start)
+            run = train_and_log(ds, ts, config=cfg, on_step=start, reported=reported)
         _print_training(run)
+        if run.feedback:
+            out.print(_feedback_line(run.feedback), highlight=False, markup=False)
         if run.result.sample is not None:
             out.print(run.result.sample.describe(), highlight=False, markup=False)
         if run.result.selection is not None:
@@ -70,9 +84,19 @@ def train(
                       "the champion and makes it champion if it is at least as good", highlight=False)
 
 
-def _training_config(path: Path | None, learner: str | None, sample_accounts: int | None = None) -> Any:
-    """The training settings: the YAML file's (or the defaults), with ``--learner`` and
-    ``--sample-accounts`` on top."""
+def _feedback_line(counts: dict[str, float]) -> str:
+    """What training took from the service's feedback, in one line."""
+    n = {k.removeprefix("feedback_"): int(v) for k, v in counts.items()}
+    return (f"feedback: {n['touches_added']} reported calls/visits added as touches "
+            f"({n['touches_duplicates']} already in the export on the same day, {n['touches_unknown']} of "
+            f"unknown accounts, channels or offers, {n['touches_later']} after as-of); "
+            f"{n['attempts_not_reached']} not reached (no touch)")
+
+
+def _training_config(path: Path | None, learner: str | None, sample_accounts: int | None = None,
+                     feedback_db: str | None = None) -> Any:
+    """The training settings: the YAML file's (or the defaults), with ``--learner``,
+    ``--sample-accounts`` and ``--feedback-db`` on top."""
     from dataclasses import replace
 
     from models.training_config import TrainingConfig
@@ -82,6 +106,8 @@ def _training_config(path: Path | None, learner: str | None, sample_accounts: in
     cfg = TrainingConfig.from_yaml(path) if path is not None else TrainingConfig()
     if sample_accounts is not None:
         cfg = replace(cfg, sample_accounts=sample_accounts)
+    if feedback_db is not None:
+        cfg = replace(cfg, feedback_db=feedback_db)
     return cfg if learner is None else replace(cfg, learner=learner)
 
 

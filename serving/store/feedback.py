@@ -5,13 +5,15 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from features.errors import SymbioseError
+from features.policy import CONTACT_WINDOW as POLICY_CONTACT_WINDOW
+from serving.errors import InvalidField
 from serving.store.db import writing
 from serving.store.tables import Decision, Feedback
 from serving.store.users import utcnow
@@ -50,11 +52,52 @@ def reason_code(text: str) -> str:
     """The reason code (one of :data:`REASONS`) a free-text reason stands for; ``other`` when the
     text is none of the known phrasings."""
     return _CODE_OF.get(_plain(text), "other")
-CONTACT_WINDOW = timedelta(days=30)
+CONTACT_WINDOW = POLICY_CONTACT_WINDOW.to_pytimedelta()
+
+
+#: The latest day a snooze may end, counted from today.
+MAX_SNOOZE = timedelta(days=366)
 
 
 class IdempotencyConflict(SymbioseError, ValueError):
     """The idempotency key was used before for a different feedback."""
+
+
+class FeedbackRefused(InvalidField):
+    """A feedback whose fields do not go together; ``field`` names the one to correct."""
+
+
+def check_feedback(*, status: str, executed_by: str | None, outcome: str | None,
+                   snooze_until: date | datetime | None, today: date) -> datetime | None:
+    """Refuse (:class:`FeedbackRefused`) a feedback the rep pages could not give: an ``outcome``
+    other than with ``done`` on a rep-executed action (call, visit), a ``snoozed`` status without
+    a ``snooze_until`` on a day after ``today`` and at most :data:`MAX_SNOOZE` ahead, a
+    ``snooze_until`` with another status. Returns the snooze's end as stored (a day: its
+    midnight; a time: itself) or None."""
+    if outcome is not None:
+        if outcome not in OUTCOMES:
+            raise FeedbackRefused("outcome", f"expected one of {', '.join(OUTCOMES)}, got {outcome!r}")
+        if status != "done":
+            raise FeedbackRefused("outcome", f"an outcome goes with status 'done' only, got status {status!r}")
+        if executed_by != "rep":
+            raise FeedbackRefused("outcome", "an outcome is reported on rep-executed actions (call, visit) "
+                                             f"only; this suggestion is executed by {executed_by or 'nobody'}")
+    if status != "snoozed":
+        if snooze_until is not None:
+            raise FeedbackRefused("snooze_until", f"goes with status 'snoozed' only, got status {status!r}")
+        return None
+    if snooze_until is None:
+        raise FeedbackRefused("snooze_until", "status 'snoozed' needs the day the snooze ends (YYYY-MM-DD)")
+    end = snooze_until if isinstance(snooze_until, datetime) else datetime.combine(snooze_until, time.min)
+    snooze_until = end.date()
+    if snooze_until <= today:
+        raise FeedbackRefused("snooze_until", f"must be a day after today ({today.isoformat()}), "
+                                              f"got {snooze_until.isoformat()}")
+    if snooze_until > today + MAX_SNOOZE:
+        raise FeedbackRefused("snooze_until", f"must be at most {MAX_SNOOZE.days} days ahead "
+                                              f"(until {(today + MAX_SNOOZE).isoformat()}), "
+                                              f"got {snooze_until.isoformat()}")
+    return end
 
 
 @dataclass(frozen=True)
@@ -64,13 +107,18 @@ class FeedbackEffects:
     ``suppressed``: (account_id, channel, offer_id) dismissed or done within the suppression
     window, or snoozed until a later time; ``contacts``: (account_id, channel) -> rep actions
     accepted or done in the last 30 days (each suggestion counted once), which use up the
-    channel's contact cap; ``snoozed``: account_id -> the time its latest running snooze ends.
-    Feedback followed by an ``undone`` on the same suggestion has no effect.
+    channel's contact cap; ``contact_times``: the same contacts as (time the feedback was first
+    given, suggestion_id), for the day the cap allows the channel again, and ``planned``: the
+    suggestions among them only accepted so far (not done); ``snoozed``: account_id -> the time its
+    latest running snooze ends. Feedback followed by an ``undone`` on the same suggestion has no
+    effect.
     """
 
     suppressed: frozenset[tuple[str, str, str | None]]
     contacts: dict[tuple[str, str], int]
     snoozed: dict[str, datetime] = field(default_factory=dict)
+    contact_times: dict[tuple[str, str], tuple[tuple[datetime, str], ...]] = field(default_factory=dict)
+    planned: frozenset[str] = frozenset()
 
 
 def record_feedback(session: Session, *, shown: Decision, status: str, reason: str | None,
@@ -142,7 +190,8 @@ def effects_from_rows(rows: Iterable[FeedbackRow], *, now: datetime, suppress_da
         if row[4] == "undone":
             undone[row[0]] = max(row[6], undone.get(row[0], row[6]))
     suppressed: set[tuple[str, str, str | None]] = set()
-    counted: set[tuple[str, str, str]] = set()
+    counted: dict[tuple[str, str, str], datetime] = {}
+    done: set[str] = set()
     snoozed: dict[str, datetime] = {}
     for sid, account, channel, offer, status, executed_by, created, until, outcome in rows:
         if sid in undone and created <= undone[sid]:
@@ -154,11 +203,17 @@ def effects_from_rows(rows: Iterable[FeedbackRow], *, now: datetime, suppress_da
             if created >= suppress_from:
                 suppressed.add((account, channel, offer))
         if status in ("accepted", "done") and executed_by == "rep" and created >= contact_from:
-            counted.add((account, channel, sid))
+            key = (account, channel, sid)
+            counted[key] = min(created, counted.get(key, created))  # one contact: its first report
+            if status == "done":
+                done.add(sid)
     contacts: dict[tuple[str, str], int] = {}
-    for account, channel, _sid in counted:
+    times: dict[tuple[str, str], tuple[tuple[datetime, str], ...]] = {}
+    for (account, channel, sid), created in counted.items():
         contacts[(account, channel)] = contacts.get((account, channel), 0) + 1
-    return FeedbackEffects(frozenset(suppressed), contacts, snoozed)
+        times[(account, channel)] = (*times.get((account, channel), ()), (created, sid))
+    planned = frozenset(sid for _a, _c, sid in counted if sid not in done)
+    return FeedbackEffects(frozenset(suppressed), contacts, snoozed, times, planned)
 
 
 def feedback_effects(session: Session, account_ids: Sequence[str], *, now: datetime,

@@ -348,12 +348,16 @@ MESSAGES["en"].update({
     "open_in_crm": "Open in CRM",
     "attr_segment": "Segment",
     "attr_credit_limit_eur": "Credit limit",
+    "due_contact_cap": "{channel}: cap of {limit} per 30 days reached, possible from {date}",
+    "due_quiet_period": "quiet period of {days} days after the last order, possible from {date}",
 })
 MESSAGES["de"].update({
     "my_day": "Mein Tag",
     "all_my_accounts": "Alle meine Kunden",
     "due": "Fällig",
     "rep_action": "Ihr Anruf oder Besuch",
+    "due_contact_cap": "{channel}: Obergrenze von {limit} pro 30 Tage erreicht, möglich ab {date}",
+    "due_quiet_period": "Ruhezeit von {days} Tagen nach der letzten Bestellung, möglich ab {date}",
     "no_rep_work": "Zurzeit kein Anruf oder Besuch mit mindestens {value}.",
     "showing_rep_day": "{shown} von {total} Kunden mit einem Anruf oder Besuch ab {value}",
     "planned_by_marketing": "vom Marketing geplant",

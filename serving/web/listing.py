@@ -3,10 +3,12 @@ searched and sorted by expected incremental margin (same picking and logging as 
 
 A rep's day (``Filters.rep_day``) lists instead the best action *the rep executes* (call, visit)
 of each of their accounts that is worth at least the ``minor_value`` setting, without snoozed
-accounts, with a due date: the ranked list is spread over the working days from as-of by the
-rep's weekly capacity (``reps.weekly_capacity``, 25 when not given). Contact caps and quiet days
-already decide which actions appear (an action over its channel's cap, counting accepted rep
-actions as contacts, or in an account's quiet period after an order is not eligible).
+accounts, with a due date: the later of the day the ranked list reaches it, spread over the
+working days from as-of by the rep's weekly capacity (``reps.weekly_capacity``, 25 when not
+given), and the first day the policy's contact cap and quiet days allow its channel for the
+account (touches before as-of and rep actions accepted or done since count as contacts;
+``SuggestionService.free_day``). An action blocked today but allowed within the ``rep_day_days``
+setting is listed with that day and the rule that holds it back; one blocked longer is not.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ from serving.access import Access
 from serving.runtime import Runtime
 from serving.snapshot import Snapshot
 from serving.store.decisions import decision_rows
+from serving.store.feedback import FeedbackEffects
 from serving.store.users import utcnow
-from serving.suggestions import Shown, SuggestionService
+from serving.suggestions import LATER, Shown, SuggestionService
 
 PAGE_SIZE = 50
 MAX_QUERY = 100
@@ -98,10 +101,13 @@ def account_listing(runtime: Runtime, access: Access, filters: Filters,
         positions = positions[_matches(snap, positions, filters.query[:MAX_QUERY])]
     ids = service.account_ids[positions].tolist()
     effects = runtime.feedback.effects(ids, utcnow())
+    free: dict[int, tuple[pd.Timestamp, str | None]] = {}
     if filters.rep_day:
         positions = positions[~np.isin(service.account_ids[positions], list(effects.snoozed))]
-        shown = _rep_work(service, service.pick(positions, runtime.settings.candidates, effects),
-                          runtime.settings.minor_value)
+        settings = runtime.settings
+        picked = service.pick(positions, 2 * settings.candidates, effects, later=True)
+        shown, free = _rep_work(service, picked, settings.minor_value, effects,
+                                service.as_of.normalize() + pd.Timedelta(days=settings.rep_day_days))
         positions = positions[np.isin(positions, shown.accounts)]
     else:
         shown = service.pick(positions, 1, effects)
@@ -128,7 +134,10 @@ def account_listing(runtime: Runtime, access: Access, filters: Filters,
     for p, name, phone, when in zip(page.tolist(), names.tolist(), phones.tolist(), due, strict=True):
         account = str(service.account_ids[p])
         rep = directory.rep_id[p]
-        rows.append({"account_id": account, "name": name, "contact_phone": phone, "due": when,
+        why = _why_later(snap, by_account.get(account), free.get(p))
+        if why is not None and when is not None:
+            when = max(when, why["day"])
+        rows.append({"account_id": account, "name": name, "contact_phone": phone, "due": when, "due_why": why,
                      "region": directory.region[p], "rep_id": rep,
                      "rep_name": directory.rep_names.get(rep, rep) if rep else None,
                      "suggestion": by_account.get(account)})
@@ -138,15 +147,50 @@ def account_listing(runtime: Runtime, access: Access, filters: Filters,
                    reps=reps, channels=channels, log_rows=log)
 
 
-def _rep_work(service: SuggestionService, shown: Shown, minor_value: float) -> Shown:
-    """Of each account's picked suggestions, the first one a rep executes that is worth at least
-    ``minor_value`` (accounts without one are left out)."""
+def _rep_work(service: SuggestionService, shown: Shown, minor_value: float, effects: FeedbackEffects,
+              horizon: pd.Timestamp) -> tuple[Shown, dict[int, tuple[pd.Timestamp, str | None]]]:
+    """Of each account's picked suggestions (``later`` ones and those over a cap used up by
+    feedback included), the most valuable one a rep executes that is worth at least
+    ``minor_value`` and allowed by ``horizon`` (accounts without one are left out); with the day
+    each chosen action becomes possible and the rule that holds it back till then."""
     real = np.maximum(shown.rows, 0)
-    keep = (shown.rows >= 0) & (service.cols["executed_by"][real] == "rep") \
-        & (service.cols["expected_incremental_margin"][real] >= minor_value)
+    cols = service.cols
+    keep = (shown.rows >= 0) & (cols["executed_by"][real] == "rep") \
+        & (cols["expected_incremental_margin"][real] >= minor_value)
     rows, accounts, ranks = shown.rows[keep], shown.accounts[keep], shown.ranks[keep]
-    first = ~pd.Series(accounts).duplicated().to_numpy()
-    return Shown(rows[first], accounts[first], ranks[first])
+    days: list[tuple[pd.Timestamp | None, str | None]] = []
+    for row, pos in zip(rows.tolist(), accounts.tolist(), strict=True):
+        channel = str(cols["channel"][row])
+        # Rows eligible at as-of wait only for contacts reported since (feedback).
+        blocked = cols[LATER][row] or (str(service.account_ids[pos]), channel) in effects.contact_times
+        days.append(service.free_day(pos, channel, effects, cols["suggestion_id"][row]) if blocked
+                    else (service.as_of, None))
+    ok = np.array([d is not None and d <= horizon for d, _ in days], dtype=bool)
+    rows, accounts, ranks = rows[ok], accounts[ok], ranks[ok]
+    days = [d for d, good in zip(days, ok.tolist(), strict=True) if good]
+    value = cols["expected_incremental_margin"][rows].astype(np.float64)
+    order = np.lexsort((ranks, -value, accounts))  # by account, most valuable first
+    # One per account, in the order the accounts were picked in (the rows' own order).
+    best = np.sort(order[~pd.Series(accounts[order]).duplicated().to_numpy()])
+    free: dict[int, tuple[pd.Timestamp, str | None]] = {}
+    for i in best.tolist():
+        day, rule = days[i]
+        assert day is not None, "rows never allowed were left out above"
+        free[int(accounts[i])] = (day, rule)
+    return Shown(rows[best], accounts[best], ranks[best]), free
+
+
+def _why_later(snap: Snapshot, suggestion: Suggestion | None,
+               free: tuple[pd.Timestamp, str | None] | None) -> dict[str, Any] | None:
+    """Why the rep's action ``suggestion`` is not possible on the as-of day: the rule (``contact_cap``
+    or ``quiet_period``), the channel, the cap or quiet days and the day it becomes possible."""
+    if suggestion is None or free is None or free[1] is None:
+        return None
+    day, rule = free
+    policy = snap.suggestions.policy
+    limit = policy.channels[suggestion.channel].max_per_30d if suggestion.channel in policy.channels else None
+    return {"rule": rule, "channel": suggestion.channel, "limit": limit,
+            "days": policy.quiet_days_after_order, "day": day.date()}
 
 
 def _first_value(service: SuggestionService, shown: Shown, positions: np.ndarray) -> np.ndarray:

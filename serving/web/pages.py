@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
@@ -25,7 +25,7 @@ from serving.reasons import card_reasons, in_language
 from serving.runtime import Runtime
 from serving.snapshot import Snapshot
 from serving.store.decisions import find_shown
-from serving.store.feedback import OUTCOMES
+from serving.store.feedback import OUTCOMES, FeedbackRefused
 from serving.store.tables import Feedback
 from serving.store.users import principal_for_token, utcnow
 from serving.store.web_sessions import open_web_session
@@ -248,17 +248,19 @@ def not_found(page: Page) -> Response:
 
 @dataclass(frozen=True)
 class CardAction:
-    """A card button's feedback: status, reason code, outcome, snooze end."""
+    """A card button's feedback: status, reason code, outcome, the day a snooze ends."""
 
     status: str
     reason: str | None = None
     outcome: str | None = None
-    snooze_until: datetime | None = None
+    snooze_until: date | None = None
 
 
 def card_action(action: str, snooze_until: str) -> CardAction | None:
     """The feedback a card button stands for (``accepted``, ``done``, ``done:<outcome>``,
-    ``dismissed:<reason>``, ``snoozed`` with a date after today, ``undone``); None when invalid."""
+    ``dismissed:<reason>``, ``snoozed`` with a date, ``undone``); None when invalid. The rules the
+    stored feedback must meet (a snooze ends after today, an outcome only on a rep action) are
+    checked when it is stored, as for the API (``serving.store.feedback.check_feedback``)."""
     status, _, detail = action.partition(":")
     if status in ("accepted", "undone") and not detail:
         return CardAction(status)
@@ -268,12 +270,9 @@ def card_action(action: str, snooze_until: str) -> CardAction | None:
         return CardAction(status, reason=detail or "other")
     if status == "snoozed" and not detail:
         try:
-            until = date.fromisoformat(snooze_until.strip())
+            return CardAction(status, snooze_until=date.fromisoformat(snooze_until.strip()))
         except ValueError:
             return None
-        if until <= utcnow().date() or until > utcnow().date() + timedelta(days=366):
-            return None
-        return CardAction(status, snooze_until=datetime.combine(until, time.min))
     return None
 
 
@@ -304,6 +303,8 @@ def feedback(page: PageDep, suggestion_id: Annotated[str, Form(max_length=64)] =
                                                  outcome=chosen.outcome, snooze_until=chosen.snooze_until)
     except NotFoundError:
         return not_found(page)
+    except FeedbackRefused:
+        return page.render("error.html", status_code=422, message=page.texts("bad_form"))
     except ConflictError:
         return page.render("error.html", status_code=409, message=page.texts("bad_form"))
     replayed = {} if created else {"Idempotency-Replayed": "true"}
@@ -316,7 +317,7 @@ def feedback(page: PageDep, suggestion_id: Annotated[str, Form(max_length=64)] =
     suggestion = in_language([suggestion], snap.suggestions, page.texts.lang, snap.currency)[0]
     status = None if chosen.status == "undone" else chosen.status
     card = page.render("_suggestion.html", s=suggestion, status=status, reason=chosen.outcome or chosen.reason,
-                       snoozed_until=chosen.snooze_until, note=_note(note) if status else None,
+                       snoozed_until=row.snooze_until, note=_note(note) if status else None,
                        **card_context(page, [suggestion], None))
     card.headers.update(replayed)
     return card

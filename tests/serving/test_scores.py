@@ -47,12 +47,15 @@ def scores_file(small_data_dir: Path, model_uri: str, tmp_path_factory: pytest.T
 
 @pytest.fixture
 def scoring_spy(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The number of accounts of every scoring pass of the service (start-up and on demand)."""
+    """The number of accounts of every scoring pass of the service (start-up and on demand); not
+    the look-ahead of a start that scores, which scores the calls and visits blocked today for the
+    rep's day (``eligible_on``, ``serving.suggestions.with_later``)."""
     calls: list[int] = []
     real = serving.suggestions.score_dataset
 
     def counted(dataset, *args, **kwargs):
-        calls.append(len(dataset.accounts))
+        if kwargs.get("eligible_on") is None:
+            calls.append(len(dataset.accounts))
         return real(dataset, *args, **kwargs)
 
     monkeypatch.setattr(serving.suggestions, "score_dataset", counted)

@@ -1,4 +1,5 @@
-"""``POST /v1/feedback``: accepted / dismissed / done on a shown suggestion, stored before the 201."""
+"""``POST /v1/feedback``: accepted / dismissed / done (with a call's outcome) / snoozed / undone on a
+shown suggestion, stored before the 201; the same rules as the rep pages' card buttons."""
 
 from __future__ import annotations
 
@@ -13,7 +14,9 @@ from serving.api.schemas import ErrorOut, FeedbackIn, FeedbackOut
 from serving.store.feedback import reason_code
 
 router = APIRouter(prefix="/v1/feedback", tags=["feedback"])
-RESPONSES = {**AUTH_ERRORS, 400: {"model": ErrorOut, "description": "the body is not valid JSON"}, 409: {"model": ErrorOut, "description": "Idempotency-Key reused for other feedback"}}
+RESPONSES = {**AUTH_ERRORS, 400: {"model": ErrorOut, "description": "the body is not valid JSON"}, 409: {"model": ErrorOut, "description": "Idempotency-Key reused for other feedback"},
+             422: {"model": ErrorOut, "description": "invalid body, or fields that do not go together (e.g. an "
+                   "outcome on a marketing action, a snooze_until in the past): `detail` names the field"}}
 
 
 @router.post("", response_model=FeedbackOut, status_code=status.HTTP_201_CREATED, responses=RESPONSES,
@@ -27,7 +30,8 @@ def post_feedback(body: FeedbackIn, runtime: RuntimeDep, session: SessionDep, ac
     row, created = views.submit_feedback(runtime, session, access, suggestion_id=body.suggestion_id,
                                          status=body.status, note=body.note, idempotency_key=idempotency_key,
                                          reason=None if body.reason is None else reason_code(body.reason),
-                                         reason_text=body.reason)
+                                         reason_text=body.reason, outcome=body.outcome,
+                                         snooze_until=body.snooze_until)
     if not created:
         response.headers["Idempotency-Replayed"] = "true"
     return FeedbackOut.model_validate(row, from_attributes=True)

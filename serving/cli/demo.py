@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from rich.console import Console
@@ -17,6 +18,9 @@ from models.evaluation.ground_truth import PolicyComparison, compare_policies
 from models.recommend import score_dataset
 from models.tracking import train_and_log
 from serving.output import write_frame_atomic
+
+if TYPE_CHECKING:
+    from serving.runtime import Runtime
 
 
 def run_demo(workdir: Path, *, n_accounts: int = 2000, seed: int = 7, console: Console | None = None,
@@ -114,12 +118,24 @@ def serve_demo(data_dir: Path, *, model: str | None = None, host: str = "127.0.0
     from serving.app import create_app
     from serving.cli.common import settings
     from serving.runtime import settle_heap
-    from serving.store.users import add_user, revoke_user
 
     console = console or Console()
     config = settings(data=Path(data_dir), model=model, host=host, port=port)
     app = create_app(config)
-    runtime = app.state.runtime
+    # In a function of its own: no local variable of this frame keeps the first snapshot alive
+    # while the service runs (and replaces it with each new champion).
+    tokens = _introduce(app.state.runtime, Path(data_dir), f"http://{host}:{port}", console)
+    if serve:
+        console.print(f"serving on http://{host}:{port} (Ctrl+C to stop)", highlight=False)
+        settle_heap()
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    return tokens
+
+
+def _introduce(runtime: Runtime, data_dir: Path, base: str, console: Console) -> dict[str, str]:
+    """Create the demo users and print their tokens and ready-to-paste requests."""
+    from serving.store.users import add_user, revoke_user
+
     directory = runtime.snapshot.directory
     owners = pd.Series(directory.rep_id).dropna()
     rep_id = str(owners.value_counts().index[0])
@@ -135,7 +151,6 @@ def serve_demo(data_dir: Path, *, model: str | None = None, host: str = "127.0.0
                 pass
             _user, tokens[name] = add_user(session, name=name, role=role, rep_id=rep, region=reg)
     account = str(directory.accounts[directory.rep_accounts(rep_id)[0]])
-    base = f"http://{host}:{port}"
     token_file = write_token_file(Path(data_dir).parent / TOKEN_FILE, tokens, scopes)
     console.print(f"Demo users (API docs at {base}/docs):", highlight=False, markup=False)
     for name, (role, rep, reg) in scopes.items():
@@ -157,8 +172,4 @@ def serve_demo(data_dir: Path, *, model: str | None = None, host: str = "127.0.0
         console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
     console.print(f"Rep workspace: {base}/ui/ (sign in with a token above, e.g. demo-rep's)",
                   highlight=False, markup=False, soft_wrap=True)
-    if serve:
-        console.print(f"serving on {base} (Ctrl+C to stop)", highlight=False)
-        settle_heap()
-        uvicorn.run(app, host=host, port=port, log_level="warning")
     return tokens

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -19,6 +19,10 @@ from serving.cli.common import (
     progress,
     settings,
 )
+
+if TYPE_CHECKING:
+    from serving.settings import Settings
+    from serving.snapshot import Snapshot
 
 
 def demo(
@@ -55,7 +59,6 @@ def serve(
     from uvicorn.config import LOGGING_CONFIG
 
     from serving.app import create_app
-    from serving.model_watch import follows_champion
     from serving.runtime import settle_heap
     from serving.store.db import Database
 
@@ -73,18 +76,26 @@ def serve(
         with progress("loading model and snapshot"):
             application = create_app(config)
             settle_heap()
-        snap = application.state.runtime.snapshot
-        out.print(escape(f"serving model {snap.model.version} over {config.data} as of {snap.as_of:%Y-%m-%d} "
-                         f"on http://{config.host}:{config.port} (docs at /docs); suggestions {snap.scored_from}"),
-                  highlight=False)
-        if follows_champion(config):
-            out.print(f"a new champion is loaded within {config.model_poll_seconds:g} s, without a restart "
-                      "(SYMBIOSE_MODEL_POLL_SECONDS)", highlight=False)
-        log_event("serving", model_version=snap.model.version, data_as_of=snap.as_of.isoformat(),
-                  accounts=len(snap.suggestions.accounts), host=config.host, port=config.port)
-    # With --log-json uvicorn keeps the JSON handler instead of installing its own text format.
+        _announce(application.state.runtime.snapshot, config)
+    # Nothing here may keep the first snapshot (a local variable of this frame would hold it for
+    # as long as the service runs, after every reload). With --log-json uvicorn keeps the JSON
+    # handler instead of installing its own text format.
     uvicorn.run(application, host=config.host, port=config.port, log_level="warning",
                 log_config=None if json_logs() else LOGGING_CONFIG)
+
+
+def _announce(snap: Snapshot, config: Settings) -> None:
+    """Say what is served, where, and whether it follows the champion."""
+    from serving.model_watch import follows_champion
+
+    out.print(escape(f"serving model {snap.model.version} over {config.data} as of {snap.as_of:%Y-%m-%d} "
+                     f"on http://{config.host}:{config.port} (docs at /docs); suggestions {snap.scored_from}"),
+              highlight=False)
+    if follows_champion(config):
+        out.print(f"a new champion is loaded within {config.model_poll_seconds:g} s, without a restart "
+                  "(SYMBIOSE_MODEL_POLL_SECONDS)", highlight=False)
+    log_event("serving", model_version=snap.model.version, data_as_of=snap.as_of.isoformat(),
+              accounts=len(snap.suggestions.accounts), host=config.host, port=config.port)
 
 
 def register(app: typer.Typer) -> None:

@@ -5,6 +5,7 @@ page traffic, and the memory it freed goes back to the operating system."""
 from __future__ import annotations
 
 import gc
+import io
 import weakref
 from pathlib import Path
 
@@ -79,6 +80,49 @@ def test_a_replaced_snapshot_is_freed_after_traffic(tmp_path: Path, small_datase
         assert not alive, f"the replaced snapshot's {alive} are still referenced"
     finally:
         app.state.runtime.close()
+
+
+@pytest.mark.parametrize("command", ["serve", "demo"])
+def test_the_first_snapshot_is_freed_after_a_reload_of_the_started_service(
+        command: str, tmp_path: Path, small_data_dir: Path, trained_run, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``symbiose serve`` and ``symbiose demo`` keep nothing of the snapshot they started with
+    while the server runs: once a new champion is swapped in, the first one is freed."""
+    import uvicorn
+    from rich.console import Console
+
+    from serving.cli import main
+    from serving.cli.demo import serve_demo
+
+    monkeypatch.setenv("SYMBIOSE_DATABASE_URL", f"sqlite:///{tmp_path / 'service.db'}")
+    monkeypatch.setenv("SYMBIOSE_MODEL_POLL_SECONDS", "0")
+    monkeypatch.setenv("SYMBIOSE_ACCESS_LOG", "false")
+    first_alive: list[bool] = []
+
+    def run_and_reload(app, **_options) -> None:  # instead of serving: one hot reload
+        first = weakref.ref(app.state.runtime.snapshot.suggestions)
+        watcher = ChampionWatcher(app.state, 60.0, load=lambda _s: _copy(app.state.runtime.snapshot),
+                                  champion=lambda: 2)
+        assert watcher.check_once()
+        gc.collect()
+        first_alive.append(first() is not None)
+
+    monkeypatch.setattr(uvicorn, "run", run_and_reload)
+    if command == "serve":
+        try:
+            main(["serve", "--data", str(small_data_dir), "--model", trained_run.model_uri])
+        except SystemExit as exc:
+            assert not exc.code, f"symbiose serve exited with {exc.code}"
+    else:  # the end of `symbiose demo`, after its data, training and summary
+        serve_demo(small_data_dir, model=trained_run.model_uri, console=Console(file=io.StringIO()))
+    assert first_alive == [False], f"symbiose {command} still holds its first snapshot after a reload"
+
+
+def _copy(snapshot):
+    """The same snapshot under version 2, with suggestions of its own (the served ones can go)."""
+    import copy
+    import dataclasses
+
+    return dataclasses.replace(_relabel(snapshot), suggestions=copy.copy(snapshot.suggestions))
 
 
 def _with_rep_action(snapshot, rep: str) -> str:

@@ -126,6 +126,7 @@ def test_limits_still_apply_with_a_cached_token(api, fast_answers) -> None:
     url = f"/v1/accounts/{account}/suggestions"
     headers = api.headers("admin")
     assert api.client.get(url, headers=headers).status_code == 200  # the token is cached now
+    fast_answers.clear()  # that answer may have come from the fast path already
     limit = api.runtime.settings.max_header_bytes
     big = api.client.get(url, headers={**headers, "X-Padding": "p" * limit})
     assert big.status_code == 431 and big.headers["x-content-type-options"] == "nosniff"

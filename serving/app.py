@@ -29,13 +29,14 @@ Reps see their own accounts, managers their region, marketing and admin all acco
 
 #: Answers smaller than this are sent uncompressed (gzip would not save a round trip).
 GZIP_MIN_BYTES = 500
+GZIP_LEVEL = 5
 
 
 def create_api(lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
                settings: Settings | None = None) -> FastAPI:
     """The routes, error handlers, OpenAPI schema and the middleware around them (outermost
-    first: access log, security headers, gzip, request limits, relative redirects, the account
-    suggestions' fast path), with nothing loaded yet (limits from ``settings``, default: the
+    first: access log, the account suggestions' fast path, security headers, gzip, request limits,
+    relative redirects), with nothing loaded yet (limits from ``settings``, default: the
     settings' defaults)."""
     settings = settings or Settings()
     app = FastAPI(title="Symbiose", version="1", description=DESCRIPTION, lifespan=lifespan)
@@ -46,12 +47,14 @@ def create_api(lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] 
     # below logs every request as JSON and times it into the runtime's metrics.
     app.include_router(metrics_router)
     install_error_handlers(app)
-    app.add_middleware(AccountSuggestionsFastPath)  # innermost: every other middleware still applies
     app.add_middleware(RelativeRedirects)
     app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes,
                        max_header_bytes=settings.max_header_bytes)
-    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=5)
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=GZIP_LEVEL)
     app.add_middleware(SecurityHeaders)
+    # Inside the access log, outside the rest: it does their work itself for its own answers.
+    app.add_middleware(AccountSuggestionsFastPath, max_header_bytes=settings.max_header_bytes,
+                       gzip_min_bytes=GZIP_MIN_BYTES, gzip_level=GZIP_LEVEL)
     app.add_middleware(AccessLog)
     return app
 

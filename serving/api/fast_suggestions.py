@@ -3,12 +3,17 @@ framework's per-request machinery (routing, dependency solving, exception middle
 
 The account endpoint is the one clients call at high rates; for a cached token and a visible
 account, the framework's machinery costs several times the work of the answer itself. This
-plain ASGI middleware sits innermost, inside every other middleware (access log, security
-headers, request limits), and answers exactly what the route would — the same view, decision-log
-write and JSON body (``serving.api.routers.accounts``). Everything else goes on to the route
-unchanged: another path or method, an unusual query, a token not checked in the last
-``auth_cache_seconds``, an account the caller may not see, a decision log that could not be
-written (the route then tries again and answers with its own errors).
+plain ASGI middleware sits just inside the access log (which logs, times and numbers its answers
+like any other) and outside the other middleware, whose work it does itself for its answers:
+the security headers (``serving.web.headers``), gzip for clients that accept it (Starlette's own
+middleware, run on the finished answer) and, for the others, the ``Vary: Accept-Encoding`` that
+middleware adds to answers it could have compressed. It answers exactly what the route would —
+the same view, decision-log write, JSON body and headers (``serving.api.routers.accounts``).
+Everything else goes on down the stack unchanged: another path or method, an unusual query, a
+request with a body or with headers beyond the request limits (``serving.api.limits`` answers
+it), a token not checked in the last ``auth_cache_seconds``, an account the caller may not see, a
+decision log that could not be written (the route then tries again and answers with its own
+errors).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl
 
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -30,6 +36,7 @@ from serving.auth import hash_token
 from serving.decision_log import DecisionLogUnavailable
 from serving.errors import NotFoundError
 from serving.runtime import Runtime
+from serving.web.headers import SecurityHeaders, security_headers
 
 PREFIX, SUFFIX = "/v1/accounts/", "/suggestions"
 _ACCOUNT_ID = re.compile(ID_PATTERN)
@@ -38,21 +45,42 @@ _DEFAULT_K = 3
 
 
 class AccountSuggestionsFastPath:
-    """Answers the account-suggestions route's common case itself (see the module text)."""
+    """Answers the account-suggestions route's common case itself (see the module text); the
+    limits and gzip settings are those of the middleware it stands in for."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, max_header_bytes: int, gzip_min_bytes: int, gzip_level: int) -> None:
         self.app = app
+        self.max_header_bytes = max_header_bytes
+        self.gzip_min_bytes = gzip_min_bytes
+        self.gzip_level = gzip_level
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = _parse(scope) if scope["type"] == "http" else None
-        body = await self._answer(scope, *request) if request is not None else None
+        plain = request is not None and _within_limits(scope["headers"], self.max_header_bytes)
+        body = await self._answer(scope, *request) if plain and request is not None else None
         if body is None:
             await self.app(scope, receive, send)
             return
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-length", str(len(body)).encode()),
-                                (b"content-type", b"application/json")]})
+        if _accepts_gzip(scope["headers"]):
+            await self._compressed(scope, receive, send, body)
+            return
+        headers = [(b"content-length", str(len(body)).encode()), (b"content-type", b"application/json")]
+        if len(body) >= self.gzip_min_bytes:
+            headers.append((b"vary", b"Accept-Encoding"))
+        headers += security_headers(scope["path"], "application/json")
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+    async def _compressed(self, scope: Scope, receive: Receive, send: Send, body: bytes) -> None:
+        """Send ``body`` through the gzip and security-header middleware, as the route's is."""
+        async def answer(_scope: Scope, _receive: Receive, inner_send: Send) -> None:
+            await inner_send({"type": "http.response.start", "status": 200,
+                              "headers": [(b"content-length", str(len(body)).encode()),
+                                          (b"content-type", b"application/json")]})
+            await inner_send({"type": "http.response.body", "body": body})
+
+        gzip = GZipMiddleware(answer, minimum_size=self.gzip_min_bytes, compresslevel=self.gzip_level)
+        await SecurityHeaders(gzip)(scope, receive, send)
 
     async def _answer(self, scope: Scope, account_id: str, k: int, lang: str | None, token: str) -> bytes | None:
         """The body of the answer, with its suggestions logged; None to leave it to the route."""
@@ -109,6 +137,25 @@ def _query(raw: bytes) -> dict[str, str] | None:
             return None
         found[name] = value
     return found
+
+
+def _within_limits(headers: Any, max_header_bytes: int) -> bool:
+    """Whether the request has no body and headers within ``max_header_bytes``, counted as
+    ``serving.api.limits.RequestLimits`` counts them (anything else is that middleware's case)."""
+    size = 0
+    for name, value in headers:
+        if name in (b"content-length", b"transfer-encoding"):
+            return False
+        size += len(name) + len(value) + 4
+    return size <= max_header_bytes
+
+
+def _accepts_gzip(headers: Any) -> bool:
+    """Whether the first ``Accept-Encoding`` header names gzip (as Starlette's gzip middleware reads it)."""
+    for name, value in headers:
+        if name == b"accept-encoding":
+            return b"gzip" in value
+    return False
 
 
 def _bearer(headers: Any) -> str | None:

@@ -10,6 +10,8 @@ other answer (the JSON API, ``/openapi.json``, ``/health``) may load nothing at 
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -41,6 +43,18 @@ def policy_for(path: str, content_type: str) -> str:
     if path in DOCS:
         return DOCS_POLICY
     return API_POLICY
+
+
+def security_headers(path: str, content_type: str) -> list[tuple[bytes, bytes]]:
+    """The raw headers :class:`SecurityHeaders` adds to an answer to ``path`` with ``content_type``
+    that has none of them yet, in the order it adds them (for answers sent without it)."""
+    return list(_encoded(policy_for(path, content_type)))
+
+
+@lru_cache(maxsize=8)
+def _encoded(policy: str) -> tuple[tuple[bytes, bytes], ...]:
+    return (*((name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in COMMON.items()),
+            (b"content-security-policy", policy.encode("latin-1")))
 
 
 class SecurityHeaders:

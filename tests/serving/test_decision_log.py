@@ -137,3 +137,30 @@ def test_the_async_path_works_from_several_event_loops(log: DecisionLog) -> None
     log.write([_decision("sync")])
     with log._database() as session:
         assert count_decisions(session) == 201
+
+
+def test_rows_are_stored_as_the_core_insert_stores_them(database_url: str) -> None:
+    """The log's own insert (positional on SQLite) keeps every column as Core's insert would,
+    times in several zones included."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from sqlalchemy import insert, select
+
+    from serving.store.decisions import DECISION_FIELDS, DECISIONS, log_decisions
+
+    database = Database.open(database_url)
+    utc = datetime(2026, 3, 1, 12, 30, 5, 123456, tzinfo=UTC)
+    shifted = utc.astimezone(timezone(timedelta(hours=2)))  # the same instant, another zone
+    rows = [{**_decision(f"s{i}", account=f"A{i % 2}"), "as_of": as_of, "requested_at": requested,
+             "offer_id": None if i == 1 else "O1", "propensity": 0.25 * (i + 1)}
+            for i, (as_of, requested) in enumerate([(utc, utc), (shifted, utc), (utc.replace(tzinfo=None), shifted)])]
+    with database() as session:
+        log_decisions(session, rows)
+    with database() as session:
+        session.connection().execute(insert(DECISIONS), rows)
+        session.commit()
+    with database() as session:
+        stored = [tuple(r) for r in session.execute(select(*(DECISIONS.c[n] for n in DECISION_FIELDS))
+                                                    .order_by(DECISIONS.c.id))]
+    database.close()
+    assert len(stored) == 6 and stored[:3] == stored[3:]

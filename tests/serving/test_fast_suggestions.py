@@ -7,6 +7,7 @@ import logging
 
 import pytest
 
+from serving.api import fast_suggestions
 from serving.api.fast_suggestions import _parse
 from serving.store.decisions import count_decisions
 
@@ -80,3 +81,55 @@ def test_errors_still_come_from_the_route(api) -> None:
     assert api.client.get(f"/v1/accounts/{foreign}/suggestions?k=0", headers=api.headers("admin")).status_code == 422
     assert api.client.get(f"/v1/accounts/{foreign}/suggestions", headers=api.headers("revoked")).status_code == 401
     assert api.client.get(f"/v1/accounts/{foreign}/suggestions").status_code == 401
+
+
+@pytest.fixture
+def fast_answers(monkeypatch) -> list[bytes]:
+    """The bodies the fast path answered itself (it renders each with this function)."""
+    bodies: list[bytes] = []
+    render = fast_suggestions.account_suggestions_json
+
+    def counted(*args, **kwargs) -> bytes:
+        bodies.append(render(*args, **kwargs))
+        return bodies[-1]
+
+    monkeypatch.setattr(fast_suggestions, "account_suggestions_json", counted)
+    return bodies
+
+
+@pytest.mark.parametrize("encoding", ["identity", "gzip, deflate"])
+def test_the_fast_answer_has_the_routes_headers(api, fast_answers, encoding: str) -> None:
+    """Security headers, gzip or its Vary header, type and length: as the route's answer has them."""
+    account = str(api.runtime.snapshot.suggestions.accounts[23])
+    url = f"/v1/accounts/{account}/suggestions?k=5"
+    headers = {**api.headers("admin"), "Accept-Encoding": encoding}
+    api.runtime.principals._entries.clear()  # the first request checks the token: the route
+    route = api.client.get(url, headers=headers)
+    assert not fast_answers
+    fast = api.client.get(url, headers=headers)
+    assert len(fast_answers) == 1, "the second request is answered by the fast path"
+    assert route.status_code == fast.status_code == 200 and route.content == fast.content
+
+    def comparable(answer) -> list[tuple[str, str]]:
+        return [(name, value) for name, value in answer.headers.multi_items() if name not in ("x-request-id", "date")]
+
+    assert comparable(fast) == comparable(route)
+    assert fast.headers["content-security-policy"] and fast.headers["vary"] == "Accept-Encoding"
+    if encoding.startswith("gzip"):
+        assert fast.headers["content-encoding"] == "gzip" and fast.content == fast_answers[0]
+    else:
+        assert "content-encoding" not in fast.headers and int(fast.headers["content-length"]) == len(fast.content)
+
+
+def test_limits_still_apply_with_a_cached_token(api, fast_answers) -> None:
+    account = str(api.runtime.snapshot.suggestions.accounts[24])
+    url = f"/v1/accounts/{account}/suggestions"
+    headers = api.headers("admin")
+    assert api.client.get(url, headers=headers).status_code == 200  # the token is cached now
+    fast_answers.clear()  # that answer may have come from the fast path already
+    limit = api.runtime.settings.max_header_bytes
+    big = api.client.get(url, headers={**headers, "X-Padding": "p" * limit})
+    assert big.status_code == 431 and big.headers["x-content-type-options"] == "nosniff"
+    body = b"x" * (api.runtime.settings.max_body_bytes + 1)
+    assert api.client.request("GET", url, headers=headers, content=body).status_code == 413
+    assert not fast_answers

@@ -350,6 +350,7 @@ MESSAGES["en"].update({
     "attr_credit_limit_eur": "Credit limit",
     "due_contact_cap": "{channel}: cap of {limit} per 30 days reached, possible from {date}",
     "due_quiet_period": "quiet period of {days} days after the last order, possible from {date}",
+    "later_action": "Your next call or visit here, worth {value}; not possible today, so there is no button yet:",
 })
 MESSAGES["de"].update({
     "my_day": "Mein Tag",
@@ -358,6 +359,7 @@ MESSAGES["de"].update({
     "rep_action": "Ihr Anruf oder Besuch",
     "due_contact_cap": "{channel}: Obergrenze von {limit} pro 30 Tage erreicht, möglich ab {date}",
     "due_quiet_period": "Ruhezeit von {days} Tagen nach der letzten Bestellung, möglich ab {date}",
+    "later_action": "Ihr nächster Anruf oder Besuch hier, Wert {value}; heute noch nicht möglich, daher noch ohne Knopf:",
     "no_rep_work": "Zurzeit kein Anruf oder Besuch mit mindestens {value}.",
     "showing_rep_day": "{shown} von {total} Kunden mit einem Anruf oder Besuch ab {value}",
     "planned_by_marketing": "vom Marketing geplant",

@@ -180,6 +180,30 @@ def _rep_work(service: SuggestionService, shown: Shown, minor_value: float, effe
     return Shown(rows[best], accounts[best], ranks[best]), free
 
 
+def later_rep_action(runtime: Runtime, account_id: str) -> tuple[Suggestion, dict[str, Any]] | None:
+    """The rep's-day action of ``account_id`` when the contact cap or the quiet days hold it back
+    today (the action and why, as :func:`_why_later`), None when it is possible today or there is
+    none: the account page shows it beside the cards of today."""
+    snap = runtime.snapshot
+    service = snap.suggestions
+    pos = service.position(account_id)
+    if pos < 0:
+        return None
+    settings = runtime.settings
+    effects = runtime.feedback.effects([account_id], utcnow())
+    if account_id in effects.snoozed:
+        return None
+    positions = np.array([pos], dtype=np.int64)
+    picked = service.pick(positions, 2 * settings.candidates, effects, later=True)
+    shown, free = _rep_work(service, picked, settings.minor_value, effects,
+                            service.as_of.normalize() + pd.Timedelta(days=settings.rep_day_days))
+    if not len(shown.rows) or free.get(pos, (None, None))[1] is None:
+        return None
+    suggestion = service.records(shown)[0]
+    why = _why_later(snap, suggestion, free[pos])
+    return (suggestion, why) if why is not None else None
+
+
 def _why_later(snap: Snapshot, suggestion: Suggestion | None,
                free: tuple[pd.Timestamp, str | None] | None) -> dict[str, Any] | None:
     """Why the rep's action ``suggestion`` is not possible on the as-of day: the rule (``contact_cap``

@@ -34,7 +34,7 @@ from serving.web import charts
 from serving.web.context import Page, PageDep, codec, render, sign_out, texts_for, web_principal
 from serving.web.i18n import MESSAGES, Texts
 from serving.web.list_query import account_filters, filter_params
-from serving.web.listing import account_listing, visible_reps
+from serving.web.listing import account_listing, later_rep_action, visible_reps
 from serving.web.scoreboard import (
     funnel,
     monthly_revenue,
@@ -144,6 +144,7 @@ def account_page(page: PageDep, account_id: str) -> Response:
                        attributes=attribute_rows(page.texts, attributes),
                        crm_url=safe_link(display.get("crm_url")), offer_names=snap.offer_names,
                        snoozed=snoozed_cards(page, account_id),
+                       later=later_rep_action(page.runtime, account_id) if rep_view else None,
                        **card_context(page, suggestions, summary))
 
 

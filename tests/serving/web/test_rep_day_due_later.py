@@ -95,3 +95,27 @@ def test_contacts_reported_as_feedback_push_the_due_date_and_the_page_says_why(w
     monkeypatch.setattr(web.runtime.feedback, "effects", lambda ids, now: own)
     again = next(r for r in _day(web, rep_id).rows if r["account_id"] == account)
     assert again["due_why"] is None and again["due"] == first["due"]
+
+
+
+def test_the_account_page_shows_the_blocked_call_of_the_reps_day_without_buttons(web, monkeypatch) -> None:
+    rep_id = web.scopes["rep"]["rep_id"]
+    service = web.runtime.snapshot.suggestions
+    first = next(r for r in _day(web, rep_id).rows if r["suggestion"].channel == "phone" and r["due_why"] is None
+                 and service.touches["phone"][service.position(r["account_id"])] == 0)
+    account = first["account_id"]
+    client = sign_in(web, "rep")
+    assert 'id="later"' not in client.get(f"/ui/accounts/{account}").text  # possible today: no panel
+    as_of = service.as_of.to_pydatetime()
+    contacts = ((as_of - pd.Timedelta(days=25), "f" * 16), (as_of - pd.Timedelta(days=20), "e" * 16))
+    effects = FeedbackEffects(frozenset(), {(account, "phone"): 2}, contact_times={(account, "phone"): contacts})
+    monkeypatch.setattr(web.runtime.feedback, "effects", lambda ids, now: effects)
+    row = next(r for r in _day(web, rep_id).rows if r["account_id"] == account)
+    why = row["due_why"]
+    assert why is not None and why["rule"] == "contact_cap"
+    for lang, words, style in (("en", "possible from ", "%Y-%m-%d"), ("de", "möglich ab ", "%d.%m.%Y")):
+        page = client.get(f"/ui/accounts/{account}", params={"lang": lang})
+        assert page.status_code == 200 and 'id="later"' in page.text
+        later = " ".join(page.text.split('id="later"', 1)[1].split("</div>", 1)[0].split())
+        assert words + why["day"].strftime(style) in later
+        assert "<button" not in later and row["suggestion"].suggestion_id not in later

@@ -16,8 +16,8 @@ from features.reason_texts import (
     AmountReasons,
     Reason,
     format_money,
-    reasons_from_json,
     reason_json,
+    reasons_from_json,
     reasons_to_json,
 )
 from tests.features.factories import T0, make_dataset

@@ -16,6 +16,7 @@ wording) hold ``{period}``, ``{one}``, ``{many}``, ``{event}``, ``{days}`` that
 from __future__ import annotations
 
 import json
+import math
 import re
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -196,7 +197,56 @@ class Reason(NamedTuple):
 
 def reasons_to_json(reasons: list[Reason]) -> str:
     """A row's reasons as one compact JSON string (what travels in a ``reason_codes`` column)."""
-    return json.dumps([r.to_data() for r in reasons], ensure_ascii=False, separators=(",", ":"))
+    return json_list([reason_json(r) for r in reasons])
+
+
+def reason_json(reason: Reason) -> str:
+    """One reason as compact JSON: an item of :func:`reasons_to_json`'s list."""
+    return json.dumps(reason.to_data(), ensure_ascii=False, separators=(",", ":"))
+
+
+def json_list(items: list[str]) -> str:
+    """The JSON list of items already in JSON (:func:`reason_json`): what :func:`reasons_to_json`
+    gives for their reasons."""
+    return "[" + ",".join(items) + "]"
+
+
+class AmountReasons:
+    """Reasons of one ``key`` and fixed ``values`` that differ only in their ``amount`` (first in
+    the values): the sentences and JSON data of many amounts, the text around the amount made once.
+    Equal to ``Reason(key, {"amount": a, **values})``'s :meth:`Reason.text` and :func:`reason_json`."""
+
+    _SLOT = "\x00"  # stands for the amount while the text around it is made
+
+    def __init__(self, key: str, values: dict[str, Any], lang: str = "en", currency: str = "EUR"):
+        if key not in TEXTS:
+            raise ValueError(f"reason: unknown key {key!r}; expected one of: {', '.join(sorted(TEXTS))}")
+        self.key, self.values, self.lang, self.currency = key, values, _check_lang(lang), currency
+        template = TEXTS[key][lang]
+        # Only the money of the amount is said, once, in a decision's sentence: else each is rendered.
+        self._around: tuple[str, str] | None = None
+        if key in DECISION_TEXTS and template.count("{money") == 1 and "{money}" in template and "[[" not in template:
+            fields = _fields(Reason(key, {"amount": 0.0, **values}), template, lang, currency)
+            filled = template.format(**{**fields, "money": self._SLOT})
+            if filled.count(self._SLOT) == 1:
+                head, tail = filled.split(self._SLOT)
+                self._around = (head, tail)
+        head_data, tail_data = reason_json(Reason(key, {"amount": self._SLOT, **values})).split('"\\u0000"')
+        self._data_around = (head_data, tail_data)
+
+    def texts(self, amounts: Any) -> list[str]:
+        """The sentence of each amount."""
+        if self._around is None:
+            return [render(Reason(self.key, {"amount": float(a), **self.values}), self.lang, self.currency)
+                    for a in amounts]
+        head, tail = self._around
+        lang, currency = self.lang, self.currency
+        return [head + format_money(a, currency, lang) + tail for a in map(float, amounts)]
+
+    def data(self, amounts: Any) -> list[str]:
+        """The JSON data of each amount's reason (:func:`reason_json`)."""
+        head, tail = self._data_around
+        return [head + (float.__repr__(a) if math.isfinite(a) else json.dumps(a)) + tail for a in map(float, amounts)]
 
 
 def reasons_from_json(text: str) -> list[Reason]:

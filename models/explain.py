@@ -8,13 +8,13 @@ kept as data (``features.reason_texts.Reason``) so each reader gets them in thei
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from features.definitions import FeatureSpec, spec_reason
-from features.reason_texts import Reason
+from features.reason_texts import AmountReasons, Reason, reason_json
 
 
 def history_reasons(contrib: np.ndarray, raw: pd.DataFrame, categories: np.ndarray,
@@ -26,13 +26,25 @@ def history_reasons(contrib: np.ndarray, raw: pd.DataFrame, categories: np.ndarr
     ``raw``: the unencoded feature values of the same rows; ``categories``: the category each row
     is about (used in sentences like "ordered {category} 4 times in the last 90 days").
     """
-    return [reasons for reasons, _ in
+    return [found.reasons for found in
             HistoryExplainer(specs, columns, max_reasons, currency).explain(contrib, raw, categories)]
+
+
+class Explained(NamedTuple):
+    """The history reasons of one row, their English sentences joined by "; " and their JSON data
+    joined by "," (items of ``features.reason_texts.json_list``; "" when there is none)."""
+
+    reasons: list[Reason]
+    text: str
+    data: str
+
+
+_NOTHING = Explained([], "", "")
 
 
 class HistoryExplainer:
     """:func:`history_reasons` for many rows: each distinct (feature, value, category) is turned into a
-    reason and its English sentence once, and the sentences come back joined with the reasons."""
+    reason, its English sentence and its JSON data once, and they come back joined per row."""
 
     def __init__(self, specs: list[FeatureSpec], columns: list[str], max_reasons: int = 3,
                  currency: str = "EUR"):
@@ -44,9 +56,9 @@ class HistoryExplainer:
         self._by_category = [_names_category(self.by_name[columns[i]]) for i in self.explainable]
         self.max_reasons = max_reasons
         self.currency = currency
-        self._said: dict[tuple[int, Any, Any], tuple[Reason, str] | None] = {}
+        self._said: dict[tuple[int, Any, Any], tuple[Reason, str, str] | None] = {}
 
-    def _reason(self, j: int, value: Any, category: Any) -> tuple[Reason, str] | None:
+    def _reason(self, j: int, value: Any, category: Any) -> tuple[Reason, str, str] | None:
         key = (j, value, category if self._by_category[j] else None)
         try:
             return self._said[key]
@@ -57,17 +69,17 @@ class HistoryExplainer:
         spec = self.by_name[self.columns[self.explainable[j]]]
         reason = spec_reason(spec, value, category, self.currency)
         text = reason.text("en", self.currency) if reason is not None else None
-        said = (reason, text) if reason is not None and text else None
+        said = (reason, text, reason_json(reason)) if reason is not None and text else None
         if key is not None:
             self._said[key] = said
         return said
 
     def explain(self, contrib: np.ndarray, raw: pd.DataFrame, categories: np.ndarray,
-                rows: np.ndarray | None = None) -> list[tuple[list[Reason], str]]:
-        """(reasons, their sentences joined by "; ") per row of ``contrib``; row r's feature values
-        are ``raw.iloc[rows[r]]`` (``rows`` None: ``raw.iloc[r]``), its category ``categories[r]``."""
+                rows: np.ndarray | None = None) -> list[Explained]:
+        """The :class:`Explained` reasons of each row of ``contrib``; row r's feature values are
+        ``raw.iloc[rows[r]]`` (``rows`` None: ``raw.iloc[r]``), its category ``categories[r]``."""
         n = len(contrib)
-        out: list[tuple[list[Reason], str]] = [([], "")] * n
+        out: list[Explained] = [_NOTHING] * n
         if not self.explainable or n == 0:
             return out
         sub = contrib[:, self.explainable]
@@ -78,6 +90,7 @@ class HistoryExplainer:
         for r in range(n):
             sentences: list[str] = []
             reasons: list[Reason] = []
+            data: list[str] = []
             at, category = where[r], categories[r]
             for k, j in enumerate(order[r]):
                 if not positive[r, k] or len(sentences) >= self.max_reasons:
@@ -86,7 +99,8 @@ class HistoryExplainer:
                 if said is not None and said[1] not in sentences:
                     sentences.append(said[1])
                     reasons.append(said[0])
-            out[r] = (reasons, "; ".join(sentences))
+                    data.append(said[2])
+            out[r] = Explained(reasons, "; ".join(sentences), ",".join(data))
         return out
 
 
@@ -104,3 +118,22 @@ def value_reason(value: float, discount_pct: float) -> Reason:
     if discount_pct > 0:
         return Reason("expected_value_discount", {"amount": float(value), "discount_pct": float(discount_pct)})
     return Reason("expected_value", {"amount": float(value)})
+
+
+def value_reasons(values: np.ndarray, discount_pct: np.ndarray, currency: str = "EUR") -> tuple[list[str], list[str]]:
+    """The English sentence and JSON data (``features.reason_texts.reason_json``) of
+    :func:`value_reason` for many rows, made per discount in bulk."""
+    values = np.asarray(values, dtype=float)
+    discount_pct = np.asarray(discount_pct, dtype=float)
+    texts: list[str] = [""] * len(values)
+    data: list[str] = [""] * len(values)
+    distinct, which = np.unique(discount_pct, return_inverse=True)
+    for k, d in enumerate(distinct):
+        rows = np.flatnonzero(which.ravel() == k)
+        probe = value_reason(0.0, float(d))
+        fixed = {name: v for name, v in probe.values.items() if name != "amount"}
+        bulk = AmountReasons(probe.key, fixed, "en", currency)
+        amounts = values[rows].tolist()
+        for r, text, item in zip(rows.tolist(), bulk.texts(amounts), bulk.data(amounts), strict=True):
+            texts[r], data[r] = text, item
+    return texts, data

@@ -15,12 +15,12 @@ import pandas as pd
 from features.actions import eligible_mask, ineligible_reasons
 from features.definitions import FeatureSpec
 from features.policy import NONE_CHANNEL, Policy
-from features.reason_texts import Reason, reasons_to_json
+from features.reason_texts import Reason, json_list, reason_json, reasons_to_json
 from models.decision import ScoredActions, best_any, rank_actions, score_actions
 from models.design import DesignMatrix, action_frame
 from models.effect_calibration import EffectCalibration
 from models.estimators import ConversionClassifier, ConversionValueRegressor
-from models.explain import THIN_EVIDENCE, HistoryExplainer, value_reason
+from models.explain import THIN_EVIDENCE, Explained, HistoryExplainer, value_reasons
 from models.exploration import explore
 from models.shrinkage import LiftPrior
 
@@ -38,7 +38,7 @@ HOLDOUT = Reason("holdout")
 HOLDOUT_REASON = HOLDOUT.text()
 #: Extra output column with each row's reasons as data (``features.reason_texts.reasons_to_json``).
 REASON_CODES = "reason_codes"
-_REASON_DATA = "_reason_data"  # working column: each row's list of Reason
+_REASON_DATA = "_reason_data"  # working column: each row's reasons as JSON (``reasons_to_json``)
 #: Boosting rounds whose feature contributions pick the reasons (the main effects; see predict_contrib).
 EXPLAIN_ROUNDS = 60
 #: Rows whose feature contributions are computed at once (bounds the contribution matrix's memory).
@@ -187,7 +187,7 @@ class DecisionPipeline:
         if holdout.any():
             held = holdout[none_rows["account_order"].to_numpy()]
             none_rows.loc[held, "reasons"] = HOLDOUT_REASON
-            none_rows[_REASON_DATA] = [[HOLDOUT] if h else r for h, r in zip(held, none_rows[_REASON_DATA], strict=True)]
+            none_rows.loc[held, _REASON_DATA] = reasons_to_json([HOLDOUT])
         # An empty part would turn text columns into objects: the dtypes must not depend on whether
         # some accounts got no action (or all did), so that blocks of accounts concatenate alike.
         result = pd.concat([part for part in (out, none_rows) if len(part)] or [out], ignore_index=True)
@@ -199,7 +199,7 @@ class DecisionPipeline:
         result = result.sort_values(["account_order", "rank"], kind="mergesort").drop(columns="account_order")
         extra = []
         if reason_codes:  # serialized only when asked for: the file and the pyfunc carry the sentences
-            result[REASON_CODES] = [reasons_to_json(r) for r in result[_REASON_DATA]]
+            result[REASON_CODES] = result[_REASON_DATA]
             extra = [REASON_CODES]
         return result.reset_index(drop=True)[[*OUTPUT_COLUMNS, "category", "offer_name", "propensity",
                                               "explored", *extra]]
@@ -208,7 +208,7 @@ class DecisionPipeline:
                      actions: pd.DataFrame, state: pd.DataFrame, explain: bool, currency: str) -> pd.DataFrame:
         pair = ranked["pair"].to_numpy()
         acts = actions.iloc[scored.pair_action[pair]].reset_index(drop=True)
-        history: list[tuple[list[Reason], str]] = [([], "")] * len(pair)
+        history: list[Explained] = [Explained([], "", "")] * len(pair)
         if explain and len(pair):
             history = self._history(scored, pair, ranked["account"].to_numpy(), frame, actions, currency)
         value = scored.value[pair]
@@ -219,13 +219,11 @@ class DecisionPipeline:
         elif self.lift_prior is not None:
             thin = self.lift_prior.arrays(acts)[1] < THIN_EVIDENCE_WEIGHT
         data, texts = [], []
-        thin_text = THIN_EVIDENCE.text("en", currency)
-        for (reasons, said), v, d, t in zip(history, value, acts["discount_pct"].to_numpy(dtype=float), thin,
-                                             strict=True):
-            because = value_reason(v, d)
-            data.append([*reasons, because, *([THIN_EVIDENCE] if t else [])])
-            text = because.text("en", currency)
-            texts.append("; ".join([*([said] if said else []), text, *([thin_text] if t else [])]))
+        thin_text, thin_data = THIN_EVIDENCE.text("en", currency), reason_json(THIN_EVIDENCE)
+        because, because_data = value_reasons(value, acts["discount_pct"].to_numpy(dtype=float), currency)
+        for found, text, item, t in zip(history, because, because_data, thin, strict=True):
+            data.append(json_list([*([found.data] if found.data else []), item, *([thin_data] if t else [])]))
+            texts.append("; ".join([*([found.text] if found.text else []), text, *([thin_text] if t else [])]))
         account_ids = scored.accounts[ranked["account"].to_numpy()]
         names = self.offers.set_index("offer_id")["name"] if "name" in self.offers else pd.Series(dtype=object)
         return pd.DataFrame({
@@ -247,7 +245,7 @@ class DecisionPipeline:
         })
 
     def _history(self, scored: Any, pair: np.ndarray, account: np.ndarray, frame: pd.DataFrame,
-                 actions: pd.DataFrame, currency: str) -> list[tuple[list[Reason], str]]:
+                 actions: pd.DataFrame, currency: str) -> list[Explained]:
         """History reasons (and their sentences) of the ranked pairs ``pair``. They are about the
         account and category: the best-ranked action of each account × category is explained once
         (feature contributions of its design row, ``EXPLAIN_CHUNK_ROWS`` rows at a time) and the
@@ -268,7 +266,7 @@ class DecisionPipeline:
         sources = self.design.context_sources(acts["channel"].to_numpy())
         categories = np.asarray(scored.categories, dtype=object)[category[first]]
         explainer = HistoryExplainer(self.specs, self.design.columns, currency=currency)
-        explained: list[tuple[list[Reason], str]] = []
+        explained: list[Explained] = []
         buffer = np.empty((min(len(first), EXPLAIN_CHUNK_ROWS), len(self.design.columns)), dtype=np.float32)
         for start in range(0, len(first), EXPLAIN_CHUNK_ROWS):
             part = slice(start, min(start + EXPLAIN_CHUNK_ROWS, len(first)))
@@ -333,10 +331,10 @@ class DecisionPipeline:
         mode = getattr(self, "policy_mode", "personalized")
         for i in np.flatnonzero(first & ~dnc & any_eligible & ~has_best):
             reasons[i] = self._policy_reason(mode, offers) if mode != "personalized" else Reason("no_history")
-        texts: dict[int, str] = {}  # a reason shared by many accounts is rendered once
+        texts: dict[int, tuple[str, str]] = {}  # a reason shared by many accounts is rendered once
         for r in reasons:
             if id(r) not in texts:
-                texts[id(r)] = r.text("en", currency)
+                texts[id(r)] = (r.text("en", currency), reasons_to_json([r]))
         return pd.DataFrame({
             "account_id": scored.accounts[need],
             "rank": counts[need].astype(np.int64) + 1,
@@ -348,8 +346,8 @@ class DecisionPipeline:
             "expected_incremental_margin": 0.0,
             "executed_by": pd.Series([None] * len(need), dtype=object),
             "rep_id": st["rep_id"].to_numpy(dtype=object),
-            "reasons": [texts[id(r)] for r in reasons],
-            _REASON_DATA: [[r] for r in reasons],
+            "reasons": [texts[id(r)][0] for r in reasons],
+            _REASON_DATA: [texts[id(r)][1] for r in reasons],
             "category": np.asarray(scored.categories, dtype=object)[cat] if len(need) else np.zeros(0, object),
             "offer_name": pd.Series([None] * len(need), dtype=object),
             "account_order": need,

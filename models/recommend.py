@@ -9,6 +9,7 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 
 from features.actions import contact_state_on
+from features.ahead import one_ahead
 from features.dataset import Dataset
 from features.snapshot import BLOCK_ACCOUNTS, account_blocks, build_snapshot
 from models.model_input import decision_context, snapshot_categories
@@ -33,7 +34,8 @@ def score_dataset(dataset: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipel
                   rank_by: str = "incremental_margin", explain: bool = True,
                   explain_depth: int | None = None, reason_codes: bool = False,
                   explore_epsilon: float = 0.0, seed: int | None = None,
-                  block_accounts: int = BLOCK_ACCOUNTS, eligible_on: pd.Timestamp | None = None) -> pd.DataFrame:
+                  block_accounts: int = BLOCK_ACCOUNTS, ahead: bool = True,
+                  eligible_on: pd.Timestamp | None = None) -> pd.DataFrame:
     """Ranked recommendations (docs/data-contract.md §3 rows) for every account of ``dataset`` at ``as_of``,
     with the data directory's current offers and policy: the one way the data is scored, used by
     the recommendations file, the service and campaign planning.
@@ -49,7 +51,8 @@ def score_dataset(dataset: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipel
     those at ``as_of``.
     Accounts are scored ``block_accounts`` at a time (``features.snapshot.account_blocks``; the
     rows are the same, in the same order, as in one pass); with exploration in one pass, as its
-    draws run over all accounts.
+    draws run over all accounts. With ``ahead`` and several blocks, each block's snapshot is built
+    in a worker process (``features.ahead.one_ahead``) while the previous block is scored.
     """
     as_of = pd.Timestamp(as_of)
     data = dataset.before(as_of)
@@ -61,24 +64,33 @@ def score_dataset(dataset: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipel
     if explore_epsilon > 0 and seed is None:
         seed = int(np.random.SeedSequence().generate_state(1)[0])  # every pass below draws alike
     context: dict[str, Any] = {
-        **catalog, "model_version": model_version, "eligible_on": eligible_on,
+        **catalog, "model_version": model_version,
         "rank_by": rank_by, "explore_epsilon": explore_epsilon, "seed": seed, "reason_codes": reason_codes}
+    one_pass = explore_epsilon > 0 or len(data.accounts) <= block_accounts
     blocks = [data] if explore_epsilon > 0 else account_blocks(data, block_accounts)
-    parts = [_score_block(block, as_of, pipeline, categories, top_k, explain, explain_depth, context)
-             for block in blocks]
+    snapshots = (_block_snapshot(block, as_of, pipeline, categories, eligible_on) for block in blocks)
+    parts = [_score_block(snapshot, pipeline, top_k, explain, explain_depth, context)
+             for snapshot in (one_ahead(snapshots) if ahead and not one_pass else snapshots)]
     return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
 
 
-def _score_block(data: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipeline, categories: list[str],
-                 top_k: int, explain: bool, explain_depth: int | None, context: dict[str, Any]) -> pd.DataFrame:
-    """The recommendations of the accounts of ``data`` (see :func:`score_dataset`)."""
-    context = dict(context)
-    eligible_on = context.pop("eligible_on", None)
-    frame, state = split_snapshot(build_snapshot(data, as_of, pipeline.specs, categories))
-    if eligible_on is not None:
-        later = contact_state_on(data, as_of, eligible_on).reindex(state.index)
-        rules = [c for c in later.columns if c in state.columns and c not in ("rep_id", "days_since_last_order")]
-        state = state.assign(**{c: later[c].to_numpy() for c in rules})
+def _block_snapshot(data: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipeline, categories: list[str],
+                    eligible_on: pd.Timestamp | None) -> pd.DataFrame:
+    """The snapshot of the accounts of ``data``; with ``eligible_on``, its contact-rule columns as
+    they will stand on that day (see :func:`score_dataset`)."""
+    snapshot = build_snapshot(data, as_of, pipeline.specs, categories)
+    if eligible_on is None:
+        return snapshot
+    later = contact_state_on(data, as_of, eligible_on)
+    rules = [c for c in later.columns if c in snapshot.columns and c not in ("rep_id", "days_since_last_order")]
+    per_row = later.reindex(snapshot["account_id"].to_numpy())
+    return snapshot.assign(**{c: per_row[c].to_numpy() for c in rules})
+
+
+def _score_block(snapshot: pd.DataFrame, pipeline: DecisionPipeline, top_k: int, explain: bool,
+                 explain_depth: int | None, context: dict[str, Any]) -> pd.DataFrame:
+    """The recommendations of the accounts of one block's ``snapshot`` (see :func:`score_dataset`)."""
+    frame, state = split_snapshot(snapshot)
     if not explain or explain_depth is None or explain_depth >= top_k:
         return pipeline.recommend(frame, state, top_k=top_k, explain=explain, **context)
     recs = pipeline.recommend(frame, state, top_k=top_k, explain=False, **context)

@@ -13,8 +13,10 @@ from features.policy import ChannelRule, Policy
 from features.reason_texts import (
     LITERAL,
     TEXTS,
+    AmountReasons,
     Reason,
     format_money,
+    reason_json,
     reasons_from_json,
     reasons_to_json,
 )
@@ -115,3 +117,27 @@ def test_reasons_travel_as_json() -> None:
         reasons_from_json('[["nope", {}]]')
     with pytest.raises(ValueError, match="expected \\[key, \\{values\\}\\]"):
         reasons_from_json('[["holdout"]]')
+
+
+AMOUNTS = [0.0, -0.0, 0.004, 0.005, 0.125, 1.0, 9.994, 9.995, 9.999, 10.0, 10.5, 11.5, 999.5, 1234.5678, -38.2,
+           -9.995, 1e7 + 0.5, 123456789.123, 2.5e-9, float("nan"), float("inf"), -float("inf")]
+
+
+@pytest.mark.parametrize(("key", "values"), [("expected_value", {}),
+                                             ("expected_value_discount", {"discount_pct": 5.0}),
+                                             ("expected_value_discount", {"discount_pct": 12.5}),
+                                             ("not_paying_off", {"channel": "phone", "offer": "Dübel {x}",
+                                                                 "discount_pct": 2.5})])
+@pytest.mark.parametrize("lang", ["en", "de"])
+@pytest.mark.parametrize("currency", ["EUR", "USD", "PLN"])
+def test_amount_reasons_in_bulk_equal_one_by_one(key, values, lang, currency) -> None:
+    amounts = [*AMOUNTS, *pd.Series(range(-500, 500)).mul(0.37).tolist()]
+    bulk = AmountReasons(key, values, lang, currency)
+    one_by_one = [Reason(key, {"amount": a, **values}) for a in amounts]
+    texts = bulk.texts(amounts)
+    assert all(texts)
+    assert texts == [r.text(lang, currency) for r in one_by_one]
+    assert bulk.data(amounts) == [reason_json(r) for r in one_by_one]
+    assert reasons_to_json(one_by_one[:3]) == "[" + ",".join(bulk.data(amounts[:3])) + "]"
+    with pytest.raises(ValueError, match="unknown key 'nope'"):
+        AmountReasons("nope", {})

@@ -199,8 +199,9 @@ def _reference_history(contrib: np.ndarray, raw: pd.DataFrame, categories: np.nd
 
 def test_reasons_equal_the_reference(trained_run, small_dataset, as_of) -> None:
     """Each suggestion's reasons: the contributions of its account × category's best-ranked action,
-    computed on a design row built from the raw frame, rendered sentence by sentence."""
-    from features.reason_texts import join
+    computed on a design row built from the raw frame, rendered sentence by sentence; their
+    ``reason_codes`` are the same reasons as data (``reasons_to_json``)."""
+    from features.reason_texts import join, reasons_from_json, reasons_to_json
     from models.explain import THIN_EVIDENCE, value_reason
     from models.pipeline import EXPLAIN_ROUNDS, THIN_EVIDENCE_WEIGHT
 
@@ -209,7 +210,7 @@ def test_reasons_equal_the_reference(trained_run, small_dataset, as_of) -> None:
     state = split_snapshot(build_snapshot(data, as_of, pipeline.specs, sorted(set(actions["category"]))))[1]
     currency = data.policy.currency
     recs = pipeline.recommend(frame, state, top_k=3, actions=actions, policy=data.policy, offers=data.offers,
-                              category_margin=data.category_margin_rates())
+                              category_margin=data.category_margin_rates(), reason_codes=True)
     acting = recs[recs["channel"] != "none"].reset_index(drop=True)
     assert len(acting) > 100
     keys = pd.MultiIndex.from_frame(frame[["account_id", "category"]])
@@ -225,12 +226,16 @@ def test_reasons_equal_the_reference(trained_run, small_dataset, as_of) -> None:
     for i, key in enumerate(zip(acting["account_id"], acting["category"], strict=True)):
         first.setdefault(key, i)
     thin = pipeline.lift_prior.arrays(acting)[1] < THIN_EVIDENCE_WEIGHT
-    expected = [join([*history[first[key]], value_reason(v, d), *([THIN_EVIDENCE] if t else [])], "en", currency)
-                for key, v, d, t in zip(zip(acting["account_id"], acting["category"], strict=True),
-                                        acting["expected_incremental_margin"], acting["discount_pct"], thin,
-                                        strict=True)]
-    assert any(len(h) for h in history)
-    assert acting["reasons"].tolist() == expected
+    reasons = [[*history[first[key]], value_reason(v, d), *([THIN_EVIDENCE] if t else [])]
+               for key, v, d, t in zip(zip(acting["account_id"], acting["category"], strict=True),
+                                       acting["expected_incremental_margin"], acting["discount_pct"], thin,
+                                       strict=True)]
+    assert any(len(h) for h in history) and acting["discount_pct"].gt(0).any() and thin.any()
+    assert acting["reasons"].tolist() == [join(r, "en", currency) for r in reasons]
+    assert acting["reason_codes"].tolist() == [reasons_to_json(r) for r in reasons]
+    none = recs[recs["channel"] == "none"]
+    assert len(none) and none["reason_codes"].map(lambda c: len(reasons_from_json(c))).eq(1).all()
+    assert none["reasons"].tolist() == [join(reasons_from_json(c), "en", currency) for c in none["reason_codes"]]
 
 
 def test_frame_order_and_extra_accounts_do_not_change_recommendations(trained_run, small_dataset, as_of) -> None:

@@ -34,7 +34,7 @@ def score_dataset(dataset: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipel
                   rank_by: str = "incremental_margin", explain: bool = True,
                   explain_depth: int | None = None, reason_codes: bool = False,
                   explore_epsilon: float = 0.0, seed: int | None = None,
-                  block_accounts: int = BLOCK_ACCOUNTS, ahead: bool = True,
+                  block_accounts: int = BLOCK_ACCOUNTS, ahead: bool = False,
                   eligible_on: pd.Timestamp | None = None) -> pd.DataFrame:
     """Ranked recommendations (docs/data-contract.md §3 rows) for every account of ``dataset`` at ``as_of``,
     with the data directory's current offers and policy: the one way the data is scored, used by
@@ -52,7 +52,8 @@ def score_dataset(dataset: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipel
     Accounts are scored ``block_accounts`` at a time (``features.snapshot.account_blocks``; the
     rows are the same, in the same order, as in one pass); with exploration in one pass, as its
     draws run over all accounts. With ``ahead`` and several blocks, each block's snapshot is built
-    in a worker process (``features.ahead.one_ahead``) while the previous block is scored.
+    in a forked worker process (``features.ahead.one_ahead``) while the previous block is scored:
+    for a batch command only, never inside a process that runs other threads (the service).
     """
     as_of = pd.Timestamp(as_of)
     data = dataset.before(as_of)

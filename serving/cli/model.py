@@ -170,7 +170,7 @@ def recommend(
             pipeline, version = load_model(model)
         with progress("scoring") as scoring:
             recs = score_dataset(ds, ts, pipeline, top_k=top_k, model_version=version,
-                                 explore_epsilon=explore, seed=seed, reason_codes=True)
+                                 explore_epsilon=explore, seed=seed, reason_codes=True, ahead=True)
             scoring.count(rows=len(recs), accounts=recs["account_id"].nunique())
         with step("write recommendations") as writing:
             sidecar_path(out_file).unlink(missing_ok=True)  # never an old sidecar beside a new file

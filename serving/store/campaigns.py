@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from features.errors import SymbioseError
 from features.policy import NONE_CHANNEL
+from models.feedback_state import TAKEN_ON, FinalStates
 from models.suggestion import Suggestion
 from serving.store.db import writing
 from serving.store.decisions import decision_rows
@@ -124,10 +125,17 @@ def active_campaigns_between(session: Session, start: datetime, end: datetime,
 
 
 def accounts_with_accepted_rep_actions(session: Session, since: datetime) -> set[str]:
-    """Accounts whose rep accepted (or did) a rep-executed suggestion at or after ``since``."""
-    query = select(Feedback.account_id).where(Feedback.created_at >= since, Feedback.executed_by == "rep",
-                                              Feedback.status.in_(("accepted", "done")))
-    return set(session.scalars(query))
+    """Accounts whose rep accepted (or did) a rep-executed suggestion at or after ``since`` and has
+    not taken it back: the suggestion's final status (``models.feedback_state``) over its feedback
+    since then is accepted or done."""
+    query = (select(Feedback.id, Feedback.suggestion_id, Feedback.account_id, Feedback.status)
+             .where(Feedback.created_at >= since, Feedback.executed_by == "rep"))
+    states = FinalStates()
+    account_of: dict[str, str] = {}
+    for row_id, suggestion_id, account_id, status in session.execute(query):
+        states.update(row_id, suggestion_id, status)
+        account_of[suggestion_id] = account_id
+    return {account_of[sid] for sid, status in states.items() if status in TAKEN_ON}
 
 
 def campaign_rep_actions_since(session: Session, since: datetime) -> dict[str, list[dict[str, Any]]]:

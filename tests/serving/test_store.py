@@ -139,3 +139,23 @@ def test_feedback_effects_windows(sessions) -> None:
     # Accepted-then-done of one suggestion is one contact; older than 30 days and marketing ones do not count.
     assert effects.contacts == {("A1", "visit"): 1}
     assert feedback_effects(s, [], now=NOW, suppress_days=14).suppressed == frozenset()
+
+
+def test_campaigns_leave_out_accounts_whose_rep_action_is_still_taken_on(sessions) -> None:
+    from serving.store.campaigns import accounts_with_accepted_rep_actions
+
+    since = NOW - timedelta(days=14)
+    with sessions() as s:
+        user, _ = add_user(s, name="ann", role="admin")
+        _feedback(s, user.id, "kept", "accepted", NOW - timedelta(days=3), account="A1")
+        _feedback(s, user.id, "undone", "accepted", NOW - timedelta(days=3), account="A2")
+        _feedback(s, user.id, "undone", "undone", NOW - timedelta(days=2), account="A2")
+        _feedback(s, user.id, "again", "done", NOW - timedelta(days=4), account="A3")
+        _feedback(s, user.id, "again", "undone", NOW - timedelta(days=3), account="A3")
+        _feedback(s, user.id, "again", "accepted", NOW - timedelta(days=2), account="A3")
+        _feedback(s, user.id, "dropped", "accepted", NOW - timedelta(days=3), account="A4")
+        _feedback(s, user.id, "dropped", "dismissed", NOW - timedelta(days=2), account="A4")
+        _feedback(s, user.id, "old", "accepted", NOW - timedelta(days=20), account="A5")
+        _feedback(s, user.id, "email", "accepted", NOW - timedelta(days=1), account="A6", channel="email",
+                  executed_by="marketing")
+        assert accounts_with_accepted_rep_actions(s, since) == {"A1", "A3"}

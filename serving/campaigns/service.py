@@ -1,8 +1,8 @@
 """Planning and storing a campaign, shared by ``symbiose campaign plan`` and ``POST /v1/campaigns``.
 
 Coordination rule (no conflicting outreach): an account is left out of a new campaign when
-- its rep accepted (or did) a rep-executed suggestion in the last ``COORDINATION_DAYS`` days: the
-  rep is already on it; or
+- its rep accepted (or did) a rep-executed suggestion in the last ``COORDINATION_DAYS`` days and
+  has not taken it back (undone or dismissed since): the rep is already on it; or
 - it is a member — contacted or held out — of another campaign whose as-of lies within the
   policy's attribution window before or after this one: one campaign's contact would blur the
   other's measurement, and a holdout must stay uncontacted while it is measured.

@@ -5,6 +5,10 @@ The sidecar (``<file>.meta.json``) holds the model version, the as-of time, a fi
 data directory's tables and policy, how many suggestions per account were kept and the
 exploration settings. The service serves the file only when all of them match what it would
 score itself (:func:`scores_mismatches`); otherwise it says why and scores the snapshot instead.
+
+With ``recommend --later-days N`` a second file beside it (``<name>.later<ext>``, named by
+:func:`later_path`) holds the rep actions blocked at as-of that the contact caps and quiet days
+allow within N days (``serving.suggestions.later_rows``), for the rep's day; the sidecar records N.
 """
 
 from __future__ import annotations
@@ -52,6 +56,9 @@ class ScoresMeta:
     accounts: int = 0
     rows: int = 0
     format: int = SIDECAR_FORMAT
+    #: Days the later file looks ahead (0: no later file) and its rows.
+    later_days: int = 0
+    later_rows: int = 0
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ScoresMeta:
@@ -62,7 +69,8 @@ class ScoresMeta:
                        explore=float(data.get("explore", 0.0)),
                        seed=None if data.get("seed") is None else int(data["seed"]),
                        accounts=int(data.get("accounts", 0)), rows=int(data.get("rows", 0)),
-                       format=int(data.get("format", 0)))
+                       format=int(data.get("format", 0)), later_days=int(data.get("later_days", 0)),
+                       later_rows=int(data.get("later_rows", 0)))
         except (KeyError, TypeError, ValueError) as exc:
             raise ScoresError(f"scores sidecar: expected model_version, as_of, data_fingerprint and top_k, "
                               f"got {sorted(data)} ({type(exc).__name__}: {exc})") from None
@@ -72,6 +80,13 @@ def sidecar_path(scores: str | Path) -> Path:
     """Where the sidecar of the recommendations file ``scores`` lives."""
     path = Path(scores)
     return path.with_name(path.name + SIDECAR_SUFFIX)
+
+
+def later_path(scores: str | Path) -> Path:
+    """Where the later rows of the recommendations file ``scores`` live: ``recs.later.parquet``
+    beside ``recs.parquet``."""
+    path = Path(scores)
+    return path.with_name(f"{path.stem}.later{path.suffix}")
 
 
 def data_fingerprint(directory: str | Path) -> str:
@@ -162,26 +177,45 @@ def read_scores(scores: str | Path, meta: ScoresMeta, *, candidates: int) -> pd.
 
     Checks that it has the columns the service needs and that every row carries the sidecar's
     model version; :class:`ScoresError` otherwise."""
-    scores = Path(scores)
-    suffix = scores.suffix.lower()
+    frame = _read_rows(Path(scores), meta, "scores file")
+    return frame.loc[frame["rank"] <= candidates].reset_index(drop=True)
+
+
+def read_later(scores: str | Path, meta: ScoresMeta, *, candidates: int) -> pd.DataFrame:
+    """The later rows written beside ``scores`` (``meta.later_days`` > 0), each account's first
+    ``candidates`` per look-ahead (rank minus ``serving.suggestions.LATER_RANK``);
+    :class:`ScoresError` when the file is missing, unreadable or not the sidecar's."""
+    from serving.suggestions import LATER, LATER_RANK
+
+    path = later_path(scores)
+    if not path.is_file():
+        raise ScoresError(f"later rows {path}: no such file, though the sidecar says --later-days {meta.later_days}")
+    frame = _read_rows(path, meta, "later rows")
+    if len(frame) != meta.later_rows:
+        raise ScoresError(f"later rows {path}: {len(frame)} rows, its sidecar says {meta.later_rows}")
+    frame[LATER] = True
+    return frame.loc[frame["rank"] - LATER_RANK <= candidates].reset_index(drop=True)
+
+
+def _read_rows(path: Path, meta: ScoresMeta, what: str) -> pd.DataFrame:
+    suffix = path.suffix.lower()
     try:
         if suffix == ".parquet":
-            frame = pd.read_parquet(scores)
+            frame = pd.read_parquet(path)
         elif suffix == ".csv":
-            header = pd.read_csv(scores, nrows=0).columns
-            frame = pd.read_csv(scores, dtype={c: str for c in TEXT_COLUMNS if c in header},
+            header = pd.read_csv(path, nrows=0).columns
+            frame = pd.read_csv(path, dtype={c: str for c in TEXT_COLUMNS if c in header},
                                 keep_default_na=False, na_values={c: [""] for c in header})
         else:
-            raise ScoresError(f"scores file {scores}: expected .csv or .parquet, got {suffix or 'no extension'!r}")
+            raise ScoresError(f"{what} {path}: expected .csv or .parquet, got {suffix or 'no extension'!r}")
     except (OSError, ValueError) as exc:
-        raise ScoresError(f"scores file {scores}: cannot read it ({type(exc).__name__}: {exc})") from None
+        raise ScoresError(f"{what} {path}: cannot read it ({type(exc).__name__}: {exc})") from None
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     if missing:
-        raise ScoresError(f"scores file {scores}: expected the columns of `symbiose recommend`, missing {missing}")
+        raise ScoresError(f"{what} {path}: expected the columns of `symbiose recommend`, missing {missing}")
     versions = set(frame["model_version"].dropna().astype(str).unique().tolist())
     if versions - {meta.model_version}:
-        raise ScoresError(f"scores file {scores}: rows of model {sorted(versions)}, its sidecar says "
+        raise ScoresError(f"{what} {path}: rows of model {sorted(versions)}, its sidecar says "
                           f"{meta.model_version}")
     frame["account_id"] = frame["account_id"].astype(str)
-    frame = frame.loc[frame["rank"] <= candidates]
-    return frame.reset_index(drop=True)
+    return frame

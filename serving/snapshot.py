@@ -22,7 +22,9 @@ from serving.deferred import Deferred
 from serving.directory import AccountDirectory
 from serving.scores import (
     ScoresError,
+    ScoresMeta,
     data_fingerprint,
+    read_later,
     read_scores,
     read_scores_meta,
     scores_mismatches,
@@ -118,7 +120,7 @@ def build_snapshot_state(dataset: Dataset, pipeline: DecisionPipeline, version: 
     ``scores`` (batch scores checked to be of the same model, data and as-of) serve those
     instead, scoring only the accounts they miss, when first asked for. ``later_days``: how far
     ahead the rep actions blocked today are looked for when scoring at start (``SuggestionService``;
-    a scores file has none)."""
+    served from a scores file, they are the file's later rows, if any)."""
     if scores is None:
         service = SuggestionService.build(dataset, as_of, pipeline, model_version=version, candidates=candidates,
                                           explain_depth=explain_depth, explore=explore, seed=explore_seed,
@@ -226,9 +228,27 @@ def servable_scores(settings: Settings, fingerprint: str, version: str, as_of: p
                                      candidates=settings.candidates, explore=settings.explore,
                                      explore_seed=settings.explore_seed)
         if not problems:
-            return read_scores(path, meta, candidates=settings.candidates)
+            scores = read_scores(path, meta, candidates=settings.candidates)
+            return _with_later_rows(scores, path, meta, settings)
     except ScoresError as exc:
         problems = [str(exc)]
     log.warning("not serving the scores file %s: %s; scoring all accounts now instead",
                 path, "; ".join(problems))
     return None
+
+
+def _with_later_rows(scores: pd.DataFrame, path: Path, meta: ScoresMeta, settings: Settings) -> pd.DataFrame:
+    """``scores`` and the later rows written beside them when they look as far ahead as the
+    rep's day (``SYMBIOSE_REP_DAY_DAYS``); else ``scores`` alone, with a warning saying why the
+    rep's day lists only what is possible today."""
+    if settings.rep_day_days <= 0:
+        return scores
+    if meta.later_days != settings.rep_day_days:
+        written = f"with --later-days {meta.later_days}" if meta.later_days else "without --later-days"
+        log.warning("the scores file %s was written %s and the rep's day looks %d days ahead "
+                    "(SYMBIOSE_REP_DAY_DAYS): it lists only the calls and visits possible today; write the "
+                    "file with --later-days %d for the others", path, written, settings.rep_day_days,
+                    settings.rep_day_days)
+        return scores
+    later = read_later(path, meta, candidates=settings.candidates)
+    return pd.concat([scores, later], ignore_index=True) if len(later) else scores

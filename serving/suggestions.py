@@ -9,10 +9,11 @@ candidates, drops actions suppressed by recent feedback (dismissed or done, per 
 channel × offer) and actions on channels whose contact cap is used up once accepted rep actions
 are counted as touches, and returns the first ``k`` with ``none`` appended where fewer remain.
 
-With ``later_days`` > 0 (scoring at start, not from a scores file) the service also holds, after each account's candidates, the rep actions
+With ``later_days`` > 0 the service also holds, after each account's candidates, the rep actions
 (call, visit) that the contact caps or the quiet days block at as-of but allow within that many
-days (``later`` rows): requests never get them; the rep's day lists them with the day they become
-possible (:meth:`SuggestionService.free_day`).
+days (``later`` rows; from a scores file, those ``recommend --later-days`` wrote beside it):
+requests never get them; the rep's day lists them with the day they become possible
+(:meth:`SuggestionService.free_day`).
 """
 
 from __future__ import annotations
@@ -203,8 +204,8 @@ class SuggestionService:
                 return score_accounts(dataset, account_ids, as_of, pipeline, model_version=model_version,
                                       candidates=candidates, explain_depth=explain_depth, explore=explore,
                                       seed=seed)
-        # No later rows: serving a scores file scores nothing at start (the rep's day then shows
-        # only what is possible today, and when contacts reported since allow it again).
+        # Later rows only as the file brings them (``recommend --later-days``): serving a scores
+        # file scores nothing at start.
         return cls(scores, contact, dataset.policy.channels, model_version=model_version, as_of=as_of,
                    scorer=scorer, policy=dataset.policy, latest=latest_contacts(dataset.before(as_of), as_of))
 
@@ -449,12 +450,21 @@ def score_accounts(dataset: Dataset, account_ids: list[str], as_of: pd.Timestamp
 def with_later(rows: pd.DataFrame, dataset: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipeline,
                contact: pd.DataFrame, later_days: int, *, model_version: str, candidates: int = 20,
                explain_depth: int = 3) -> pd.DataFrame:
-    """The candidate ``rows`` with, after each account's rows (rank + :data:`LATER_RANK`, column ``later``
-    true), its rep actions that the contact caps or the quiet days block at ``as_of`` but allow
-    within ``later_days`` days (scored at ``as_of``, eligible as on that day:
-    ``score_dataset(eligible_on=...)``); only accounts of ``contact`` (their contact state now)."""
+    """The candidate ``rows`` with, after each account's rows, its :func:`later_rows`."""
+    later = later_rows(dataset, as_of, pipeline, contact, later_days, model_version=model_version,
+                       candidates=candidates, explain_depth=explain_depth)
+    return rows if later.empty else pd.concat([rows.assign(**{LATER: False}), later], ignore_index=True)
+
+
+def later_rows(dataset: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipeline, contact: pd.DataFrame,
+               later_days: int, *, model_version: str, candidates: int = 20, explain_depth: int = 3) -> pd.DataFrame:
+    """The rep actions (rank + :data:`LATER_RANK`, column ``later`` true) that the contact caps or
+    the quiet days block at ``as_of`` but allow within ``later_days`` days (scored at ``as_of``,
+    eligible as on that day: ``score_dataset(eligible_on=...)``); only accounts of ``contact``
+    (their contact state now). Empty when there are none."""
+    none = pd.DataFrame()
     if later_days <= 0 or not len(contact):
-        return rows
+        return none
     day = as_of.normalize() + pd.Timedelta(days=later_days)
     then = contact_state_on(dataset, as_of, day).reindex(contact.index)
     quiet_now = contact["in_quiet_period"].to_numpy(dtype=bool)
@@ -468,7 +478,7 @@ def with_later(rows: pd.DataFrame, dataset: Dataset, as_of: pd.Timestamp, pipeli
         now = rule.cap_reached(contact[column].to_numpy()) | quiet_now
         opening[channel] = now & ~rule.cap_reached(then[column].to_numpy()) & ~quiet_then & reachable
     if not any(o.any() for o in opening.values()):
-        return rows
+        return none
     accounts = contact.index[np.logical_or.reduce(list(opening.values()))]
     recs = score_dataset(restrict_accounts(dataset, accounts), as_of, pipeline, top_k=candidates,
                          model_version=model_version, explain=explain_depth > 0, explain_depth=explain_depth,
@@ -477,12 +487,12 @@ def with_later(rows: pd.DataFrame, dataset: Dataset, as_of: pd.Timestamp, pipeli
     keys = zip(recs["account_id"].astype(str), recs["channel"].astype(str), strict=True)
     recs = recs.loc[np.array([key in pairs for key in keys], dtype=bool)].copy()
     if recs.empty:
-        return rows
+        return none
     recs["rank"] = recs["rank"] + LATER_RANK
     recs[LATER] = True
     recs["propensity"] = np.nan
     recs["explored"] = False
-    return pd.concat([rows.assign(**{LATER: False}), recs], ignore_index=True)
+    return recs.reset_index(drop=True)
 
 
 def _baseline(table: _Table, pos: int) -> float:

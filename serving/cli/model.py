@@ -144,12 +144,27 @@ def recommend(
     master: Annotated[str | None, typer.Option(
         "--master", help="Spark master URL for --engine spark, e.g. local[2] or spark://host:7077 "
                          "(default: the MASTER environment variable, else local[*])")] = None,
+    later_days: Annotated[int, typer.Option(
+        "--later-days", min=0, max=90,
+        help="also write, beside --out as NAME.later.EXT, the calls and visits that contact caps or quiet "
+             "days block today but allow within this many days, for `symbiose serve --scores` to list in "
+             "a rep's day (use SYMBIOSE_REP_DAY_DAYS, 14 by default; 0: none)")] = 0,
 ) -> None:
     """Write the recommendations file: next best actions for every account."""
+    import pandas as pd
+
+    from features.actions import contact_state
     from features.dataset import resolve_as_of
     from models.recommend import load_model, score_dataset
     from serving.output import output_format, write_frame_atomic
-    from serving.scores import ScoresMeta, data_fingerprint, sidecar_path, write_scores_meta
+    from serving.scores import (
+        ScoresMeta,
+        data_fingerprint,
+        later_path,
+        sidecar_path,
+        write_scores_meta,
+    )
+    from serving.suggestions import LATER, later_rows
 
     with command_errors():
         fmt = output_format(out_file)
@@ -157,6 +172,8 @@ def recommend(
             check_out_file(Path(out_file))
         given = parse_as_of(as_of)
         if engine == "spark":
+            if later_days:
+                raise CommandError("--later-days: only with --engine pandas")
             _recommend_on_spark(data, out_file, fmt, given, top_k, model, explore, master)
             return
         if engine != "pandas":
@@ -172,13 +189,24 @@ def recommend(
             recs = score_dataset(ds, ts, pipeline, top_k=top_k, model_version=version,
                                  explore_epsilon=explore, seed=seed, reason_codes=True, ahead=True)
             scoring.count(rows=len(recs), accounts=recs["account_id"].nunique())
+        later = pd.DataFrame()
+        if later_days:
+            with step(f"calls and visits possible within {later_days} days") as looking:
+                later = later_rows(ds, ts, pipeline, contact_state(ds.before(ts), ts), later_days,
+                                   model_version=version, candidates=top_k, explain_depth=top_k)
+                later = later.drop(columns=[LATER], errors="ignore")
+                looking.count(rows=len(later))
         with step("write recommendations") as writing:
             sidecar_path(out_file).unlink(missing_ok=True)  # never an old sidecar beside a new file
+            later_path(out_file).unlink(missing_ok=True)
             write_frame_atomic(recs, out_file)
+            if later_days:
+                write_frame_atomic(later if len(later) else recs.iloc[:0], later_path(out_file))
             write_scores_meta(out_file, ScoresMeta(
                 model_version=version, as_of=ts.isoformat(), data_fingerprint=fingerprint, top_k=top_k,
-                explore=explore, seed=seed, accounts=int(recs["account_id"].nunique()), rows=len(recs)))
-            writing.count(rows=len(recs))
+                explore=explore, seed=seed, accounts=int(recs["account_id"].nunique()), rows=len(recs),
+                later_days=later_days, later_rows=len(later)))
+            writing.count(rows=len(recs) + len(later))
         n_acc = recs["account_id"].nunique()
         acting = recs[(recs["rank"] == 1) & (recs["channel"] != "none")]
         _print_written(out_file, len(recs), n_acc, len(acting), version, ts)

@@ -17,6 +17,7 @@ import serving.suggestions
 from serving.scores import (
     ScoresMeta,
     data_fingerprint,
+    later_path,
     read_scores_meta,
     scores_mismatches,
     sidecar_path,
@@ -26,6 +27,7 @@ from serving.snapshot import load_snapshot
 from tests.serving.cli_helpers import command_app, invoke
 
 CANDIDATES = 20
+LATER_DAYS = Settings().rep_day_days
 
 
 @pytest.fixture(scope="module")
@@ -35,12 +37,13 @@ def model_uri(trained_run) -> str:
 
 @pytest.fixture(scope="module")
 def scores_file(small_data_dir: Path, model_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`symbiose recommend --top-k 20` of the small data set with the session's model."""
+    """`symbiose recommend --top-k 20 --later-days 14` of the small data set with the session's model."""
     from serving.cli.model import register
 
     out = tmp_path_factory.mktemp("scores") / "recs.parquet"
     code, stdout, stderr = invoke(command_app(register), ["recommend", "--data", small_data_dir, "--out", out,
-                                                         "--top-k", CANDIDATES, "--model", model_uri])
+                                                         "--top-k", CANDIDATES, "--model", model_uri,
+                                                         "--later-days", LATER_DAYS])
     assert code == 0, stdout + stderr
     return out
 
@@ -63,10 +66,13 @@ def scoring_spy(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def copy_scores(scores_file: Path, directory: Path, *, keep=None, meta: dict | None = None) -> Path:
-    """A copy of the scores file (only rows where ``keep`` is true) with its sidecar (fields replaced by ``meta``)."""
+    """A copy of the scores file (only rows where ``keep`` is true) and its later rows, with its
+    sidecar (fields replaced by ``meta``)."""
     target = directory / scores_file.name
     frame = pd.read_parquet(scores_file)
     frame[keep(frame) if keep else slice(None)].to_parquet(target, index=False)
+    if later_path(scores_file).is_file():
+        shutil.copy(later_path(scores_file), later_path(target))
     data = json.loads(sidecar_path(scores_file).read_text()) | (meta or {})
     sidecar_path(target).write_text(json.dumps(data))
     return target
@@ -98,6 +104,67 @@ def test_start_from_a_valid_scores_file_scores_nothing(scores_file: Path, small_
     assert [s.reasons for s in served] == [s.reasons for s in scored]
     np.testing.assert_allclose([s.expected_incremental_margin for s in served],
                                [s.expected_incremental_margin for s in scored])
+
+
+def later_held(snap) -> pd.DataFrame:
+    """The later rows a snapshot's service holds: account, action, rank and values."""
+    cols = snap.suggestions.cols
+    rows = pd.DataFrame({name: cols[name] for name in ("account_id", "channel", "offer_id", "discount_pct",
+                                                        "expected_incremental_margin", "p_convert")})
+    rows["rank"] = snap.suggestions.account_pos  # grouped by account, best first: the order is the rank
+    rows = rows.loc[cols[serving.suggestions.LATER]]
+    return rows.sort_values(["account_id", "channel", "offer_id", "discount_pct"]).reset_index(drop=True)
+
+
+def test_later_rows_of_the_file_are_those_a_start_that_scores_finds(
+        scores_file: Path, small_data_dir: Path, model_uri: str, serving_snapshot,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rep's day of a service started from a file written with --later-days lists the same
+    calls and visits for later as one that scored at start, and scores nothing for them."""
+    meta = read_scores_meta(scores_file)
+    scored = later_held(serving_snapshot)
+    assert len(scored) and meta.later_days == LATER_DAYS and meta.later_rows >= len(scored)
+
+    calls: list[int] = []
+    real = serving.suggestions.score_dataset
+    monkeypatch.setattr(serving.suggestions, "score_dataset",
+                        lambda dataset, *a, **kw: calls.append(len(dataset.accounts)) or real(dataset, *a, **kw))
+    snap = load_snapshot(Settings(data=small_data_dir, model=model_uri, scores=scores_file))
+    assert calls == [] and snap.scored_from == f"scores file {scores_file}"
+    served = later_held(snap)
+    pd.testing.assert_frame_equal(served.drop(columns="rank"), scored.drop(columns="rank"), rtol=1e-12)
+
+
+def test_a_file_without_later_rows_serves_todays_calls_and_says_how_to_get_the_others(
+        scores_file: Path, small_data_dir: Path, model_uri: str, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture) -> None:
+    without = copy_scores(scores_file, tmp_path, meta={"later_days": 0, "later_rows": 0})
+    later_path(without).unlink()
+    with caplog.at_level(logging.WARNING, logger="symbiose.serving"):
+        snap = load_snapshot(Settings(data=small_data_dir, model=model_uri, scores=without))
+    assert snap.scored_from == f"scores file {without}"
+    assert later_held(snap).empty
+    assert "written without --later-days" in caplog.text and f"--later-days {LATER_DAYS}" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="symbiose.serving"):
+        other = load_snapshot(Settings(data=small_data_dir, model=model_uri, scores=scores_file,
+                                       rep_day_days=LATER_DAYS + 1))
+    assert later_held(other).empty and f"written with --later-days {LATER_DAYS}" in caplog.text
+
+
+@pytest.mark.parametrize("damage", ["missing", "fewer rows"])
+def test_scores_whose_later_rows_are_lost_are_not_served(damage: str, scores_file: Path, small_data_dir: Path,
+                                                        model_uri: str, tmp_path: Path,
+                                                        caplog: pytest.LogCaptureFixture) -> None:
+    copy = copy_scores(scores_file, tmp_path)
+    if damage == "missing":
+        later_path(copy).unlink()
+    else:
+        pd.read_parquet(later_path(copy)).iloc[1:].to_parquet(later_path(copy), index=False)
+    with caplog.at_level(logging.WARNING, logger="symbiose.serving"):
+        snap = load_snapshot(Settings(data=small_data_dir, model=model_uri, scores=copy))
+    assert snap.scored_from == "scored at start"
+    assert ("no such file" if damage == "missing" else "its sidecar says") in caplog.text
 
 
 def test_reasons_from_a_scores_file_come_in_the_page_language(scores_file: Path, small_data_dir: Path,

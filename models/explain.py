@@ -13,8 +13,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from features.definitions import FeatureSpec, spec_reason
-from features.reason_texts import AmountReasons, Reason, reason_json
+from features.definitions import FeatureSpec, SpecReasons
+from features.reason_texts import AmountReasons, Reason
 
 
 def history_reasons(contrib: np.ndarray, raw: pd.DataFrame, categories: np.ndarray,
@@ -57,6 +57,7 @@ class HistoryExplainer:
         self.max_reasons = max_reasons
         self.currency = currency
         self._said: dict[tuple[int, Any, Any], tuple[Reason, str, str] | None] = {}
+        self._reasons = [SpecReasons(self.by_name[columns[i]], currency) for i in self.explainable]
 
     def _reason(self, j: int, value: Any, category: Any) -> tuple[Reason, str, str] | None:
         key = (j, value, category if self._by_category[j] else None)
@@ -66,10 +67,7 @@ class HistoryExplainer:
             pass
         except TypeError:  # an unhashable value: no caching
             key = None  # type: ignore[assignment]
-        spec = self.by_name[self.columns[self.explainable[j]]]
-        reason = spec_reason(spec, value, category, self.currency)
-        text = reason.text("en", self.currency) if reason is not None else None
-        said = (reason, text, reason_json(reason)) if reason is not None and text else None
+        said = self._reasons[j].said(value, category)
         if key is not None:
             self._said[key] = said
         return said

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from features.actions import ineligible_reasons
-from features.definitions import feature_specs, reason_key, render_reason, spec_reason
+from features.definitions import SpecReasons, feature_specs, reason_key, render_reason, spec_reason
 from features.policy import ChannelRule, Policy
 from features.reason_texts import (
     LITERAL,
@@ -141,3 +141,26 @@ def test_amount_reasons_in_bulk_equal_one_by_one(key, values, lang, currency) ->
     assert reasons_to_json(one_by_one[:3]) == "[" + ",".join(bulk.data(amounts[:3])) + "]"
     with pytest.raises(ValueError, match="unknown key 'nope'"):
         AmountReasons("nope", {})
+
+
+SPEC_VALUES = [*AMOUNTS, 1, 3, True, None, pd.NA, "7", "x", -1.0, -0.004, 0.0049, 0.51, 1.5, 12400.0]
+
+
+@pytest.mark.parametrize("currency", ["EUR", "PLN"])
+@pytest.mark.parametrize("category", ["Werkzeuge", "Dübel \"{x}\"", None, float("nan")])
+def test_spec_reasons_equal_one_by_one(currency, category) -> None:
+    specs = _specs()
+    custom = next(s for s in specs if s.name == "orders_90d")
+    specs.append(type(custom)(**{**custom.__dict__, "reason": "placed {value:.0f} orders, {money} lately"}))
+    for spec in specs:
+        bulk = SpecReasons(spec, currency)
+        for value in SPEC_VALUES:
+            try:
+                reason = spec_reason(spec, value, category, currency)
+            except (TypeError, ValueError) as error:  # a value the template cannot print
+                with pytest.raises(type(error)):
+                    bulk.said(value, category)
+                continue
+            text = reason.text("en", currency) if reason is not None else None
+            expected = (reason, text, reason_json(reason)) if reason is not None and text else None
+            assert bulk.said(value, category) == expected, (spec.name, value, category)

@@ -288,6 +288,7 @@ class SpecReasons:
     def __init__(self, spec: FeatureSpec, currency: str = "EUR"):
         self.spec, self.currency = spec, currency
         self._key: str | None = None
+        self._categories: dict[str, str] = {}  # each category's JSON, made once
         key = reason_key(spec) if spec.reason else None
         template = spec.reason or ""
         if key is not None and "{share" not in template and "[[" not in template:
@@ -316,7 +317,10 @@ class SpecReasons:
         tail = "}]"
         if self._category:
             values["category"] = named["category"] = str(category)
-            tail = ',"category":' + _json(values["category"]) + tail
+            said = self._categories.get(values["category"])
+            if said is None:
+                said = self._categories[values["category"]] = ',"category":' + _json(values["category"])
+            tail = said + tail
         if self._money and number:
             named["money"] = reason_texts.format_money(shown, self.currency, "en")
         template: str = self.spec.reason  # type: ignore[assignment]

@@ -13,9 +13,10 @@ scoring one account per request (its ``build_snapshot`` rows as ``dataframe_spli
 64 concurrent clients, ``--repeat`` runs each for our service. Our service is driven by ``wrk``
 (``--client wrk``, the default; ``make wrk`` installs it; script ``benchmarks/wrk_suggestions.lua``:
 random accounts, bearer token) so that the load generator takes little CPU from the server;
-mlflow, a hundred times slower, by aiohttp in this process. Prints throughput, p50/p95/p99
-latency, the server's CPU time per request and the load generator's own CPU share for each
-server and concurrency.
+mlflow, a hundred times slower, by aiohttp in this process. ``--floor`` first drives bare
+uvicorn serving a constant answer (``benchmarks/constant_app.py``) with the same ``wrk`` runs.
+Prints throughput, p50/p95/p99 latency, the server's CPU time per request and the load
+generator's own CPU share for each server and concurrency.
 """
 
 from __future__ import annotations
@@ -194,7 +195,7 @@ WRK_SCRIPT = Path(__file__).with_name("wrk_suggestions.lua")
 
 
 def measure_wrk(base: str, token: str, accounts: Path, concurrency: int, seconds: float, pid: int,
-                run: int = 1) -> dict[str, object]:
+                run: int = 1, server: str = "symbiose serve") -> dict[str, object]:
     """One ``wrk`` run of ``seconds`` against our suggestions endpoint (after a 2-second warm-up
     run); the row of the results table, as :func:`measure` gives it."""
     env = {**os.environ, "SYMBIOSE_WRK_TOKEN": token, "SYMBIOSE_WRK_ACCOUNTS": str(accounts)}
@@ -213,7 +214,7 @@ def measure_wrk(base: str, token: str, accounts: Path, concurrency: int, seconds
     got = wrk(concurrency, seconds)
     cpu, client = _cpu_seconds(pid) - cpu_before, _children_cpu_seconds() - child_before
     wall, answered = float(got["seconds"]), int(got["requests"]) - int(got["errors"])
-    return {"server": "symbiose serve", "run": run, "clients": concurrency, "requests": answered,
+    return {"server": server, "run": run, "clients": concurrency, "requests": answered,
             "errors": int(got["errors"]), "throughput_rps": answered / wall, "p50_ms": got["p50_ms"],
             "p95_ms": got["p95_ms"], "p99_ms": got["p99_ms"], "max_ms": got["max_ms"],
             "server_cpu_ms": 1000 * cpu / max(answered, 1), "server_cpu_pct": 100 * cpu / wall,
@@ -267,6 +268,9 @@ def main() -> None:
     parser.add_argument("--client", choices=("wrk", "aiohttp"), default="wrk",
                         help="load generator for our service: wrk (default; `make wrk`) or aiohttp in this process")
     parser.add_argument("--seconds", type=float, default=20.0, help="seconds per wrk run")
+    parser.add_argument("--floor", action="store_true",
+                        help="first measure bare uvicorn with a constant app (benchmarks/constant_app.py), "
+                             "the same wrk runs")
     args = parser.parse_args()
     if args.client == "wrk" and shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: `make wrk` (Debian package wrk), or pass --client aiohttp")
@@ -330,6 +334,10 @@ def main() -> None:
         auth = {"Authorization": f"Bearer {token}"}
         id_file = workdir / "account_ids.txt"
         id_file.write_text("\n".join(account_ids.tolist()) + "\n")
+        if args.floor:
+            if args.client != "wrk":
+                raise SystemExit("--floor: measured with wrk only, got --client aiohttp")
+            rows += measure_floor(workdir, token, id_file, args.clients, args.repeat, args.seconds, env)
         for clients in args.clients:
             for run in range(1, args.repeat + 1):
                 if args.client == "wrk":
@@ -356,6 +364,30 @@ def main() -> None:
     print()
     print(f"start-up {start_ours:.1f} s")
     print(table_text(table, floatfmt=".1f"))
+
+
+def measure_floor(workdir: Path, token: str, accounts: Path, clients: list[int], repeat: int, seconds: float,
+                  env: dict[str, str]) -> list[dict[str, object]]:
+    """The same ``wrk`` runs against bare uvicorn serving a constant answer (started, measured,
+    stopped before our service is measured)."""
+    port, log = _free_port(), workdir / "constant_app.log"
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("constant_app.py")), "--port", str(port)],
+                            cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    rows = []
+    try:
+        _wait(f"http://127.0.0.1:{port}/health", proc, log)
+        for count in clients:
+            for run in range(1, repeat + 1):
+                rows.append(measure_wrk(f"http://127.0.0.1:{port}", token, accounts, count, seconds, proc.pid,
+                                        run=run, server="bare uvicorn, constant app"))
+                print(rows[-1], flush=True)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    return rows
 
 
 def _probe(body: bytes, port: int) -> None:

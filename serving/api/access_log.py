@@ -9,6 +9,12 @@ never a header, a body or a query value. The id is the client's ``X-Request-ID``
 short plain token (letters, digits, ``._:-``, at most 64), else a fresh random one; it is always
 sent back as ``X-Request-ID``. The same duration goes to the runtime's
 :class:`serving.metrics.ServiceMetrics` (per route template, method and status).
+
+While the logger's only way out is the service's own handler (:func:`log_to_stderr`: no other
+handler, no filter, not propagated), the line is built by :func:`serving.json_logs.json_line` and
+written by that handler directly, one write and flush per line, without a log record: the same
+text, at a tenth of the cost. Any other set-up (handlers or filters of one's own, ``propagate``)
+gets a log record as before.
 """
 
 from __future__ import annotations
@@ -19,10 +25,11 @@ import secrets
 import sys
 import time
 from functools import lru_cache
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from serving.json_logs import JsonLines, log_fields
+from serving.json_logs import JsonLines, json_line, log_fields
 from serving.metrics import ServiceMetrics
 
 LOGGER = logging.getLogger("symbiose.access")
@@ -72,10 +79,14 @@ class AccessLog:
             if metrics is not None:
                 metrics.observe_request(template, method, status, seconds)
             if LOGGER.isEnabledFor(logging.INFO):
-                log_fields(LOGGER, {"event": "request", "request_id": request_id.decode("ascii"),
-                                    "method": method, "route": template, "status": status,
-                                    "duration_ms": round(seconds * 1000, 2),
-                                    "role": (scope.get("state") or {}).get("role", "-")})
+                fields = {"event": "request", "request_id": request_id.decode("ascii"), "method": method,
+                          "route": template, "status": status, "duration_ms": round(seconds * 1000, 2),
+                          "role": (scope.get("state") or {}).get("role", "-")}
+                handler = _own_handler()
+                if handler is None:
+                    log_fields(LOGGER, fields)
+                else:
+                    handler.write_fields(fields)
 
 
 def _metrics(scope: Scope) -> ServiceMetrics | None:
@@ -98,13 +109,47 @@ def _template(path: str) -> str:
     return _CONVERTER.sub("}", path)
 
 
+class AccessLines(logging.StreamHandler):
+    """The service's handler of access lines: a stream handler formatting with
+    :class:`~serving.json_logs.JsonLines` that also writes a line straight from its fields."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__(stream)
+        self.setFormatter(JsonLines())
+
+    def write_fields(self, fields: dict[str, Any]) -> None:
+        """Write the line a record of ``fields`` logged now at INFO would be, and flush, as
+        :meth:`emit` does for a record (a failed write is reported as ``logging`` reports it)."""
+        created = time.time()
+        line = json_line(created, "INFO", LOGGER.name, fields)
+        with self.lock:  # type: ignore[union-attr]
+            try:
+                self.stream.write(line + self.terminator)
+                self.flush()
+            except RecursionError:
+                raise
+            except Exception:
+                record = LOGGER.makeRecord(LOGGER.name, logging.INFO, __file__, 0, "%s", (line,), None)
+                record.created = created
+                self.handleError(record)
+
+
+def _own_handler() -> AccessLines | None:
+    """The logger's :class:`AccessLines` handler when a record would reach it alone, unfiltered."""
+    handlers = LOGGER.handlers
+    if len(handlers) != 1 or LOGGER.propagate or LOGGER.filters:
+        return None
+    handler = handlers[0]
+    if type(handler) is not AccessLines or handler.filters or handler.level > logging.INFO:
+        return None
+    return handler
+
+
 def log_to_stderr() -> None:
     """Send access lines to standard error, one JSON object each, unless the logger was
     configured already."""
     if LOGGER.handlers:
         return
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonLines())
-    LOGGER.addHandler(handler)
+    LOGGER.addHandler(AccessLines(sys.stderr))
     LOGGER.setLevel(logging.INFO)
     LOGGER.propagate = False

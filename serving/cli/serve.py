@@ -62,6 +62,7 @@ def serve(
     from serving.app import create_app
     from serving.runtime import settle_heap
     from serving.store.db import Database
+    from serving.web.context import compile_templates
 
     with command_errors():
         overrides = {k: v for k, v in (("data", data), ("host", host), ("port", port), ("model", model),
@@ -77,6 +78,7 @@ def serve(
         Database.open(config.resolved_database_url(), sqlite_synchronous=config.sqlite_synchronous).close()
         with progress("loading model and snapshot"):
             application = create_app(config)
+            compile_templates()
             settle_heap()
         _announce(application.state.runtime.snapshot, config)
     # Nothing here may keep the first snapshot (a local variable of this frame would hold it for

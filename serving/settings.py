@@ -46,6 +46,11 @@ class Settings(RegistrySettings):
     explore: float = Field(0.0, ge=0, le=1, description="share of accounts whose first suggestion is a random "
                            "eligible action or a `none` holdout, with exact propensities in the decision log")
     explore_seed: int | None = Field(None, description="random seed of the exploration draw (default: fresh)")
+    malloc_arena_max: int = Field(2, ge=0, le=1024, description=(
+        "glibc malloc arenas of `symbiose serve` and `demo`, set at start (0: glibc's default, 8 per core); "
+        "fewer arenas keep a reload's freed memory reusable instead of growing the process"))
+    malloc_mmap_threshold: int = Field(0, ge=0, le=32 * 1024 * 1024, description=(
+        "bytes from which glibc maps a block on its own, unmapped when freed (0: glibc's sliding default)"))
     feedback_refresh_seconds: float = Field(
         1.0, ge=0, le=3600, description="how often feedback stored by other processes is read into memory "
                                         "(0 = only at start; this process's own feedback counts at once)")

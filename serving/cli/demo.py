@@ -118,6 +118,7 @@ def serve_demo(data_dir: Path, *, model: str | None = None, host: str = "127.0.0
     from serving.app import create_app
     from serving.cli.common import settings
     from serving.runtime import settle_heap
+    from serving.web.context import compile_templates
 
     console = console or Console()
     config = settings(data=Path(data_dir), model=model, host=host, port=port)
@@ -127,6 +128,7 @@ def serve_demo(data_dir: Path, *, model: str | None = None, host: str = "127.0.0
     tokens = _introduce(app.state.runtime, Path(data_dir), f"http://{host}:{port}", console)
     if serve:
         console.print(f"serving on http://{host}:{port} (Ctrl+C to stop)", highlight=False)
+        compile_templates()
         settle_heap()
         uvicorn.run(app, host=host, port=port, log_level="warning")
     return tokens

@@ -36,6 +36,7 @@ def demo(
     from serving.cli.demo import run_demo
 
     with command_errors():
+        start_heap(settings())
         run_demo(workdir, n_accounts=accounts, seed=seed, console=out, serve=serve, port=port)
 
 
@@ -61,12 +62,14 @@ def serve(
     from serving.app import create_app
     from serving.runtime import settle_heap
     from serving.store.db import Database
+    from serving.web.context import compile_templates
 
     with command_errors():
         overrides = {k: v for k, v in (("data", data), ("host", host), ("port", port), ("model", model),
                                        ("as_of", as_of), ("explore", explore), ("scores", scores))
                      if v is not None}
         config = settings(**overrides)
+        start_heap(config)
         if config.as_of:
             parse_time(config.as_of, "--as-of" if as_of is not None else "SYMBIOSE_AS_OF")
         if config.data is None:
@@ -75,6 +78,7 @@ def serve(
         Database.open(config.resolved_database_url(), sqlite_synchronous=config.sqlite_synchronous).close()
         with progress("loading model and snapshot"):
             application = create_app(config)
+            compile_templates()
             settle_heap()
         _announce(application.state.runtime.snapshot, config)
     # Nothing here may keep the first snapshot (a local variable of this frame would hold it for
@@ -82,6 +86,18 @@ def serve(
     # handler instead of installing its own text format.
     uvicorn.run(application, host=config.host, port=config.port, log_level="warning",
                 log_config=None if json_logs() else LOGGING_CONFIG)
+
+
+def start_heap(config: Settings) -> None:
+    """Tune glibc's heap as configured; first thing a serving command does, before any thread."""
+    from serving.heap import tune_malloc
+
+    try:
+        tuned = tune_malloc(config.malloc_arena_max, config.malloc_mmap_threshold)
+    except ValueError as exc:
+        raise CommandError(f"SYMBIOSE_MALLOC_*: {exc}") from exc
+    if tuned:
+        log_event("malloc_tuned", **{name.lower(): value for name, value in tuned.items()})
 
 
 def _announce(snap: Snapshot, config: Settings) -> None:

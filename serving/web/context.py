@@ -24,6 +24,15 @@ ENV = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoesca
                   trim_blocks=True, lstrip_blocks=True)
 
 
+def compile_templates() -> int:
+    """Compile every page template now (how many); a service calls it before it answers, so that
+    no request of its first minute compiles one (about 0.1-0.8 s for all of them)."""
+    names = ENV.list_templates(extensions=["html"])
+    for name in names:
+        ENV.get_template(name)
+    return len(names)
+
+
 class SignInRequired(Exception):
     """No valid session: the caller is sent to the sign-in page."""
 

@@ -83,9 +83,11 @@ def serve(
         _announce(application.state.runtime.snapshot, config)
     # Nothing here may keep the first snapshot (a local variable of this frame would hold it for
     # as long as the service runs, after every reload). With --log-json uvicorn keeps the JSON
-    # handler instead of installing its own text format.
+    # handler instead of installing its own text format. uvicorn's own access lines are INFO,
+    # below the level given, so never written; access_log=False also spares each answer their
+    # arguments (client address, quoted path and query). The service's access log is its own.
     uvicorn.run(application, host=config.host, port=config.port, log_level="warning",
-                log_config=None if json_logs() else LOGGING_CONFIG)
+                log_config=None if json_logs() else LOGGING_CONFIG, access_log=False)
 
 
 def start_heap(config: Settings) -> None:

@@ -1,9 +1,10 @@
 """Hot reload: follow the registry's ``champion`` alias without a restart.
 
 A background thread asks the registry every ``SYMBIOSE_MODEL_POLL_SECONDS`` which version is
-champion. When it differs from the served one, the thread loads that model and scores the
-data directory into a new :class:`~serving.runtime.Snapshot` while the old one keeps serving,
-then swaps in a new runtime with one attribute assignment. Requests take the runtime once
+champion. When it differs from the served one, a child process scores the data directory with
+that version (``serving.child_scoring``), the thread loads its scores into a new
+:class:`~serving.runtime.Snapshot` while the old one keeps serving, then swaps in a new runtime
+with one attribute assignment. Requests take the runtime once
 (``serving.api.deps.get_runtime``), so each sees either the old snapshot or the new one, whole.
 """
 
@@ -14,10 +15,11 @@ import threading
 from collections.abc import Callable
 from typing import Protocol
 
-from models.registry import champion_version, configure_tracking, version_label
+from models.registry import MODEL_NAME, champion_version, configure_tracking, version_label
+from serving.child_scoring import load_snapshot_apart, replace_settings
 from serving.runtime import Runtime, settle_heap
 from serving.settings import Settings
-from serving.snapshot import Snapshot, load_snapshot
+from serving.snapshot import Snapshot
 
 log = logging.getLogger("symbiose.serving")
 
@@ -38,13 +40,13 @@ class ChampionWatcher:
     """Polls the champion alias and swaps in a freshly built snapshot when it moves."""
 
     def __init__(self, holder: RuntimeHolder, interval: float, *,
-                 load: Callable[[Settings], Snapshot] = load_snapshot,
+                 load: Callable[[Settings], Snapshot] | None = None,
                  champion: Callable[[], int | None] = champion_version) -> None:
         if interval <= 0:
             raise ValueError(f"poll interval: expected seconds > 0, got {interval!r}")
         self.holder = holder
         self.interval = float(interval)
-        self._load = load
+        self._load = load or self._load_apart
         self._champion = champion
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -60,7 +62,8 @@ class ChampionWatcher:
         return self
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop polling; waits up to ``timeout`` seconds for a reload in progress to finish."""
+        """Stop polling and end a scoring child process in progress; waits up to ``timeout``
+        seconds for the reload to finish."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
@@ -87,8 +90,9 @@ class ChampionWatcher:
         current = self.holder.runtime
         if wanted in (current.snapshot.model.version, self._failed):
             return False
+        settings = replace_settings(current.settings, model=f"models:/{MODEL_NAME}/{version}")
         try:
-            snapshot = self._load(current.settings).prepare()
+            snapshot = self._load(settings).prepare()
         except Exception:
             self._failed = wanted
             raise
@@ -103,6 +107,11 @@ class ChampionWatcher:
         self.reloads += 1
         log.warning("now serving %s (was %s)", *versions)
         return True
+
+    def _load_apart(self, settings: Settings) -> Snapshot:
+        """The default load: scored by a child process that :meth:`stop` ends
+        (``serving.child_scoring``)."""
+        return load_snapshot_apart(settings, stop=self._stop)
 
 
 def watch_champion(holder: RuntimeHolder) -> ChampionWatcher | None:

@@ -149,6 +149,11 @@ def recommend(
         help="also write, beside --out as NAME.later.EXT, the calls and visits that contact caps or quiet "
              "days block today but allow within this many days, for `symbiose serve --scores` to list in "
              "a rep's day (use SYMBIOSE_REP_DAY_DAYS, 14 by default; 0: none)")] = 0,
+    explain_depth: Annotated[int | None, typer.Option(
+        "--explain-depth", min=0, max=50,
+        help="give reasons from the account's history to each account's first N suggestions only, as "
+             "`symbiose serve` does (SYMBIOSE_EXPLAIN_DEPTH); deeper ones carry the value sentence alone "
+             "(default: every suggestion; 0: none)")] = None,
 ) -> None:
     """Write the recommendations file: next best actions for every account."""
     import pandas as pd
@@ -174,6 +179,8 @@ def recommend(
         if engine == "spark":
             if later_days:
                 raise CommandError("--later-days: only with --engine pandas")
+            if explain_depth is not None:
+                raise CommandError("--explain-depth: only with --engine pandas (Spark writes no reasons)")
             _recommend_on_spark(data, out_file, fmt, given, top_k, model, explore, master)
             return
         if engine != "pandas":
@@ -187,13 +194,15 @@ def recommend(
             pipeline, version = load_model(model)
         with progress("scoring") as scoring:
             recs = score_dataset(ds, ts, pipeline, top_k=top_k, model_version=version,
+                                 explain=explain_depth != 0, explain_depth=explain_depth,
                                  explore_epsilon=explore, seed=seed, reason_codes=True, ahead=True)
             scoring.count(rows=len(recs), accounts=recs["account_id"].nunique())
         later = pd.DataFrame()
         if later_days:
             with step(f"calls and visits possible within {later_days} days") as looking:
                 later = later_rows(ds, ts, pipeline, contact_state(ds.before(ts), ts), later_days,
-                                   model_version=version, candidates=top_k, explain_depth=top_k)
+                                   model_version=version, candidates=top_k,
+                                   explain_depth=top_k if explain_depth is None else explain_depth)
                 later = later.drop(columns=[LATER], errors="ignore")
                 looking.count(rows=len(later))
         with step("write recommendations") as writing:

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 import serving.suggestions
+from serving.child_scoring import SCORED_IN_CHILD
 from serving.scores import (
     ScoresMeta,
     data_fingerprint,
@@ -294,8 +295,9 @@ def test_scoring_some_accounts_alone_gives_what_scoring_all_gives(small_dataset,
 def test_a_new_champion_is_not_served_from_the_old_ones_scores(
         tmp_path: Path, tmp_path_factory: pytest.TempPathFactory, trained_run, small_data_dir: Path,
         scoring_spy: list[int], caplog: pytest.LogCaptureFixture) -> None:
-    """Hot reload with a scores file: the file of the old champion is refused and the new one
-    scored in full; once `recommend` wrote the new champion's scores, a reload serves them."""
+    """Hot reload with a scores file: the file of the old champion is not served; the new one is
+    scored in full by a child process, not in the service; once `recommend` wrote the new
+    champion's scores, a reload serves them."""
     from models.registry import MODEL_NAME, make_champion, register_challenger
     from serving.cli.model import register
     from serving.model_watch import ChampionWatcher
@@ -324,9 +326,10 @@ def test_a_new_champion_is_not_served_from_the_old_ones_scores(
         with caplog.at_level(logging.WARNING, logger="symbiose.serving"):
             assert watcher.check_once()
         assert holder.runtime.snapshot.model.version == f"{MODEL_NAME}/{second}"
-        assert holder.runtime.snapshot.scored_from == "scored at start"
-        assert scoring_spy == [len(started.suggestions.accounts)]
-        assert f"scored by model {MODEL_NAME}/{first}, the service serves {MODEL_NAME}/{second}" in caplog.text
+        assert holder.runtime.snapshot.scored_from == SCORED_IN_CHILD
+        assert scoring_spy == [], "the service itself scores nothing"
+        assert len(holder.runtime.snapshot.suggestions.accounts) == len(started.suggestions.accounts)
+        assert "not serving" not in caplog.text and "instead" not in caplog.text
 
         make_champion(third)
         code, out, err = invoke(recommend, ["recommend", "--data", small_data_dir, "--out", scores,
@@ -336,4 +339,4 @@ def test_a_new_champion_is_not_served_from_the_old_ones_scores(
         assert watcher.check_once()
         assert holder.runtime.snapshot.model.version == f"{MODEL_NAME}/{third}"
         assert holder.runtime.snapshot.scored_from == f"scores file {scores}"
-        assert len(scoring_spy) == 1, "the new champion's own scores are served without scoring"
+        assert scoring_spy == [], "the new champion's own scores are served without scoring"

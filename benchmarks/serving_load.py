@@ -3,7 +3,8 @@
     python benchmarks/serving_load.py --accounts 20000 [--dir WORKDIR] [--data DIR] [--requests 4000]
 
 Generates a data set (or takes ``--data``), trains and registers a model (reused when ``--dir``
-already has them), writes the batch scores with ``symbiose recommend --top-k 20`` (reused while
+already has them), writes the batch scores with ``symbiose recommend --top-k 20`` (with the
+service's ``--explain-depth`` and ``--later-days``; reused while
 their sidecar matches model, data and as-of; ``--no-scores`` scores at start instead), starts
 ``symbiose serve --scores`` alone and times it from process start to the first 200 on
 ``/health``, then starts ``mlflow models serve --env-manager local`` on loopback, and drives
@@ -170,24 +171,28 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def batch_scores(data: Path, uri: str, path: Path, env: dict[str, str], candidates: int = 20) -> float | None:
-    """Make sure ``path`` holds the batch scores of ``uri`` over ``data`` (``symbiose recommend
-    --top-k candidates``); seconds the command took, None when the file was still valid."""
+    """Make sure ``path`` holds the batch scores of ``uri`` over ``data`` as the service would
+    score them (``symbiose recommend --top-k candidates`` with the service's explain depth and
+    rep's-day look-ahead); seconds the command took, None when the file was still valid."""
     from features.loading import load_dataset
     from models.recommend import load_model
     from serving.scores import ScoresError, data_fingerprint, read_scores_meta, scores_mismatches
+    from serving.settings import Settings
 
+    served = Settings()
     try:
         meta = read_scores_meta(path)
         _pipeline, version = load_model(uri)
-        if not scores_mismatches(meta, model_version=version, as_of=load_dataset(data).default_as_of(),
-                                 fingerprint=data_fingerprint(data), candidates=candidates, explore=0.0,
-                                 explore_seed=None):
+        if meta.later_days == served.rep_day_days and not scores_mismatches(
+                meta, model_version=version, as_of=load_dataset(data).default_as_of(),
+                fingerprint=data_fingerprint(data), candidates=candidates, explore=0.0, explore_seed=None):
             return None
     except ScoresError:
         pass
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "serving.cli", "recommend", "--data", str(data), "--model", uri,
-                    "--top-k", str(candidates), "--out", str(path)], cwd=ROOT, env=env, check=True)
+                    "--top-k", str(candidates), "--explain-depth", str(served.explain_depth),
+                    "--later-days", str(served.rep_day_days), "--out", str(path)], cwd=ROOT, env=env, check=True)
     return time.perf_counter() - started
 
 

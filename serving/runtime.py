@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cache
@@ -68,18 +69,28 @@ def _malloc_trim() -> Callable[[int], int] | None:
 
 
 def release_free_memory() -> bool:
-    """Hand the C heap's free pages back to the operating system (glibc's ``malloc_trim``); False
-    where the C library has none.
+    """Hand the C heap's free pages back to the operating system (glibc's ``malloc_trim``, and
+    Arrow's allocator); False where the C library has no ``malloc_trim``.
 
     Building a snapshot beside the served one takes hundreds of MB of short-lived memory. glibc
     returns freed memory by itself only from the top of its heap, so after a reload the freed
     pages below live objects stayed resident and the service's memory grew with every promotion.
     """
+    _release_arrow_pool()
     trim = _malloc_trim()
     if trim is None:
         return False
     trim(0)
     return True
+
+
+def _release_arrow_pool() -> None:
+    """Ask Arrow's own allocator (mimalloc or jemalloc, used when Parquet files are read) to hand
+    back the pages it keeps after their buffers were freed; they are not glibc's, so
+    ``malloc_trim`` does not reach them. Reading a reload's batch scores left 30-40 MiB each."""
+    arrow = sys.modules.get("pyarrow")
+    if arrow is not None:
+        arrow.default_memory_pool().release_unused()
 
 
 def open_runtime(settings: Settings, snapshot: Snapshot | None = None) -> Runtime:

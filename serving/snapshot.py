@@ -10,7 +10,7 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -68,12 +68,31 @@ class Snapshot:
     offer_names: dict[str, str] = field(default_factory=dict)
     #: Where the suggestions came from: scored at start, or the batch scores file served.
     scored_from: str = "scored at start"
+    #: ``serving.scores.data_fingerprint`` of the data directory's files as read ("" when unknown).
+    data_fingerprint: str = ""
 
     @property
     def key(self) -> tuple[str, ...]:
-        """What identifies the snapshot's data in caches: as-of, model version, data directory and
-        the attributed order lines it holds (two snapshots of one directory may hold other lines)."""
+        """What identifies the snapshot in caches of what depends on the model: as-of, model
+        version, data directory and the attributed order lines it holds (two snapshots of one
+        directory may hold other lines)."""
         return self.as_of.isoformat(), self.model.version, str(self.data_dir), str(id(self.attributed))
+
+    @property
+    def data_key(self) -> tuple[str, ...]:
+        """What identifies the snapshot's order lines in caches of what does not depend on the
+        model (revenue, attribution, conversions): as-of, data directory and the attributed order
+        lines. Snapshots of two models share it when they share those lines (:meth:`sharing_data_of`)."""
+        return self.as_of.isoformat(), str(self.data_dir), str(id(self.attributed))
+
+    def sharing_data_of(self, other: Snapshot) -> Snapshot:
+        """This snapshot holding ``other``'s attributed order lines when both were read from the
+        same files (same data directory, fingerprint and as-of), so that caches of what does not
+        depend on the model stay valid across a reload; else this snapshot unchanged."""
+        same = (bool(self.data_fingerprint) and self.data_fingerprint == other.data_fingerprint
+                and self.data_dir == other.data_dir and self.as_of == other.as_of
+                and other.attributed is not None)
+        return replace(self, attributed=other.attributed) if same else self
 
     def attributed_lines(self) -> pd.DataFrame:
         """The credited order lines (waits while they are being built); a clear error if the
@@ -115,12 +134,13 @@ def build_snapshot_state(dataset: Dataset, pipeline: DecisionPipeline, version: 
                          as_of: pd.Timestamp, candidates: int = 20, explain_depth: int = 3,
                          explore: float = 0.0, explore_seed: int | None = None,
                          scores: pd.DataFrame | None = None, scored_from: str = "scored at start",
-                         later_days: int = 14) -> Snapshot:
+                         later_days: int = 14, data_fingerprint: str = "") -> Snapshot:
     """Score ``dataset`` at ``as_of`` with ``pipeline`` once and index its accounts; with
     ``scores`` (batch scores checked to be of the same model, data and as-of) serve those
     instead, scoring only the accounts they miss, when first asked for. ``later_days``: how far
     ahead the rep actions blocked today are looked for when scoring at start (``SuggestionService``;
-    served from a scores file, they are the file's later rows, if any)."""
+    served from a scores file, they are the file's later rows, if any). ``data_fingerprint``: that
+    of the files ``dataset`` was read from, if known."""
     if scores is None:
         service = SuggestionService.build(dataset, as_of, pipeline, model_version=version, candidates=candidates,
                                           explain_depth=explain_depth, explore=explore, seed=explore_seed,
@@ -141,7 +161,7 @@ def build_snapshot_state(dataset: Dataset, pipeline: DecisionPipeline, version: 
                     offer_category=dict(zip(dataset.offers["offer_id"].astype(str),
                                             dataset.offers["product_category"].astype(str), strict=True)),
                     attribution_window_days=dataset.policy.attribution_window_days, scored_from=scored_from,
-                    offer_names=offer_names(dataset))
+                    offer_names=offer_names(dataset), data_fingerprint=data_fingerprint)
 
 
 def offer_names(dataset: Dataset) -> dict[str, str]:
@@ -203,7 +223,7 @@ def _load_snapshot(settings: Settings, data: Path) -> Snapshot:
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="model-load") as pool:
         model = pool.submit(load_model, settings.model)
-        fingerprint = data_fingerprint(data) if settings.scores is not None else ""  # of the files as read
+        fingerprint = data_fingerprint(data)  # of the files as read (hashing leaves the interpreter lock free)
         dataset = load_dataset(data)
         pipeline, version = model.result()
     as_of = resolve_as_of(dataset, settings.as_of, "SYMBIOSE_AS_OF")
@@ -212,7 +232,7 @@ def _load_snapshot(settings: Settings, data: Path) -> Snapshot:
                                 candidates=settings.candidates, explain_depth=settings.explain_depth,
                                 explore=settings.explore, explore_seed=settings.explore_seed, scores=scores,
                                 scored_from="scored at start" if scores is None else f"scores file {settings.scores}",
-                                later_days=settings.rep_day_days)
+                                later_days=settings.rep_day_days, data_fingerprint=fingerprint)
 
 
 def servable_scores(settings: Settings, fingerprint: str, version: str, as_of: pd.Timestamp) -> pd.DataFrame | None:

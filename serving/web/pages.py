@@ -364,7 +364,7 @@ def revenue_chart(page: PageDep, rep_id: FILTER = "", region: FILTER = "") -> Re
             return not_found(page)
     else:
         return not_found(page)
-    svg = _revenue_svg((*snap.key, *page.access.figures_key), rep_id, region, page)
+    svg = _revenue_svg((*snap.data_key, *page.access.figures_key), rep_id, region, page)
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "private, max-age=300"})
 
 

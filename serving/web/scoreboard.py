@@ -1,8 +1,8 @@
 """A rep's scoreboard: revenue of this month and year split offline/online, online revenue
 credited to their outreach, suggestions shown, accepted, done and converted — each against the
 average rep of their region. Periods end at the snapshot's as-of; "this month" is the month of
-the last day before it. Attribution tables are computed once per snapshot (keyed by its as-of,
-model version and data directory); funnel counts are kept incrementally
+the last day before it. Attribution tables are computed once per snapshot's order lines (keyed
+by ``Snapshot.data_key``, so a new model over the same data keeps them); funnel counts are kept incrementally
 (``serving.web.funnel_counts``), so a page's cost does not grow with the decision log."""
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ def periods(as_of: pd.Timestamp) -> Periods:
 
 
 def _table(snap: Snapshot, access: Access, by: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    """The attribution table of a period in the caller's scope, computed once per snapshot."""
-    key = (*snap.key, *access.figures_key, by, f"{start.isoformat()}/{end.isoformat()}")
+    """The attribution table of a period in the caller's scope, computed once per snapshot's order lines."""
+    key = (*snap.data_key, *access.figures_key, by, f"{start.isoformat()}/{end.isoformat()}")
     with _cache_lock:
         found = _cache.get(key)
     if found is None:
@@ -117,7 +117,7 @@ def funnel(runtime: Runtime, account_ids: list[str], counts: FunnelCounts | None
     category — any category for a generic contact — within the attribution window)."""
     snap = runtime.snapshot
     counts = counts or funnel_counts(runtime.sessions)
-    return counts.funnel(account_ids, snap.as_of, snap.key, snap.attributed_lines(), snap.offer_category,
+    return counts.funnel(account_ids, snap.as_of, snap.data_key, snap.attributed_lines(), snap.offer_category,
                          snap.attribution_window_days)
 
 

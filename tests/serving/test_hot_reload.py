@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from types import SimpleNamespace
 
+import pandas as pd
 import pytest
 
 from models.registry import MODEL_NAME, make_champion, register_challenger
@@ -133,3 +134,28 @@ def test_running_service_switches_to_a_new_champion_without_failed_requests(
             assert versions[-1] == f"{MODEL_NAME}/{second}"
             switched = versions.index(f"{MODEL_NAME}/{second}")
             assert set(versions[switched:]) == {f"{MODEL_NAME}/{second}"}, "never back to the old one"
+
+
+def test_a_reload_over_the_same_files_keeps_their_order_lines_and_caches(serving_snapshot, tmp_path: Path) -> None:
+    """A new model over unchanged files holds the served snapshot's attributed order lines, so
+    the scoreboard's caches (keyed by ``data_key``) stay valid; other files or another as-of do not."""
+    first = dataclasses.replace(labelled(serving_snapshot, 1), data_fingerprint="f1")
+    attributed = first.attributed_lines()
+    rebuilt = dataclasses.replace(labelled(serving_snapshot, 2), data_fingerprint="f1",
+                                  attributed=attributed.copy())
+    assert rebuilt.data_key != first.data_key
+
+    holder = holder_for(first, Settings(data=tmp_path))
+    watcher = ChampionWatcher(holder, 1.0, load=lambda _s: rebuilt, champion=lambda: 2)
+    assert watcher.check_once()
+    served = holder.runtime.snapshot
+    assert served.model.version == f"{MODEL_NAME}/2" and served.attributed is first.attributed
+    assert served.data_key == first.data_key and served.key != first.key, "model caches are not kept"
+
+    for other in (dataclasses.replace(rebuilt, data_fingerprint="f2"),
+                  dataclasses.replace(rebuilt, data_fingerprint=""),
+                  dataclasses.replace(rebuilt, as_of=rebuilt.as_of + pd.Timedelta(days=1)),
+                  dataclasses.replace(rebuilt, data_dir=tmp_path)):
+        assert other.sharing_data_of(first).attributed is other.attributed
+    assert dataclasses.replace(first, data_fingerprint="").sharing_data_of(
+        dataclasses.replace(first, data_fingerprint="")).attributed is first.attributed

@@ -10,6 +10,7 @@ import weakref
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
@@ -164,3 +165,21 @@ def _rss_mib() -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise AssertionError("no VmRSS in /proc/self/status")
+
+
+@pytest.mark.skipif(not release_free_memory(), reason="the C library has no malloc_trim")
+def test_memory_arrow_kept_after_reading_parquet_is_given_back(tmp_path: Path) -> None:
+    """Reading batch scores goes through Arrow's own allocator, whose freed pages ``malloc_trim``
+    does not reach; ``release_free_memory`` hands them back too."""
+    path = tmp_path / "scores.parquet"
+    pd.DataFrame({"rank": np.arange(2_000_000),
+                  "reasons": [f"reason {i % 5000}" for i in range(2_000_000)]}).to_parquet(path)
+    release_free_memory()
+    base = _rss_mib()
+    for _ in range(3):
+        frame = pd.read_parquet(path)
+        del frame
+    kept = _rss_mib()
+    release_free_memory()
+    after = _rss_mib()
+    assert after - base < 30, f"RSS {base:.0f} MiB, after three reads {kept:.0f}, released {after:.0f}"

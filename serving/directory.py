@@ -24,6 +24,20 @@ def none_if_na(values: np.ndarray | pd.Series) -> np.ndarray:
     return out
 
 
+def shared_strings(values: np.ndarray | pd.Series) -> np.ndarray:
+    """An object array of ``values`` in which equal values are one object (missing ones as given).
+
+    Text read from a file (or taken out of an Arrow-backed column) is a new object per row even
+    where thousands of rows hold the same channel, offer or reason sentence; held for the life of
+    a snapshot, the copies cost tens of MB."""
+    given = np.asarray(values, dtype=object)
+    codes, uniques = pd.factorize(given, use_na_sentinel=True)
+    out = given.copy()
+    present = codes >= 0
+    out[present] = np.asarray(uniques, dtype=object)[codes[present]]
+    return out
+
+
 class AccountDirectory:
     """Who owns which account, and each account's recent history as of the serving time."""
 

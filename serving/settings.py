@@ -51,6 +51,9 @@ class Settings(RegistrySettings):
         "fewer arenas keep a reload's freed memory reusable instead of growing the process"))
     malloc_mmap_threshold: int = Field(0, ge=0, le=32 * 1024 * 1024, description=(
         "bytes from which glibc maps a block on its own, unmapped when freed (0: glibc's sliding default)"))
+    arrow_system_allocator: bool = Field(True, description=(
+        "`symbiose serve` and `demo` make Arrow (Parquet reads, pandas' text columns) allocate from the C "
+        "library's heap, where freed memory is given back, instead of Arrow's own pool"))
     feedback_refresh_seconds: float = Field(
         1.0, ge=0, le=3600, description="how often feedback stored by other processes is read into memory "
                                         "(0 = only at start; this process's own feedback counts at once)")

@@ -33,7 +33,7 @@ from features.reason_texts import Reason
 from models.pipeline import REASON_CODES, DecisionPipeline
 from models.recommend import score_dataset
 from models.suggestion import Suggestion, split_reasons, suggestion_id, suggestion_ids
-from serving.directory import none_if_na
+from serving.directory import none_if_na, shared_strings
 from serving.store.feedback import FeedbackEffects
 from serving.store.tables import Decision
 
@@ -133,20 +133,20 @@ class SuggestionService:
         order = np.lexsort((cand["rank"].to_numpy(), pos))
         cand = cand.iloc[order].reset_index(drop=True)
         cols: dict[str, np.ndarray] = {
-            name: cand[name].to_numpy(dtype=object) for name in
-            ("account_id", "channel", "offer_id", "executed_by", "reasons", "category", "offer_name")
+            name: shared_strings(cand[name]) for name in
+            ("channel", "offer_id", "executed_by", "reasons", "category", "offer_name")
         }
-        cols["account_id"] = cand["account_id"].astype(str).to_numpy(dtype=object)
+        cols["account_id"] = shared_strings(cand["account_id"].astype(str))
         codes = cand[REASON_CODES] if REASON_CODES in cand else pd.Series(None, index=cand.index, dtype=object)
-        cols[REASON_CODES] = none_if_na(codes.to_numpy(dtype=object))
+        cols[REASON_CODES] = none_if_na(shared_strings(codes))
+        for name in ("offer_id", "executed_by", "offer_name"):
+            cols[name] = none_if_na(cols[name])
         for name in ("discount_pct", "p_convert", "p_convert_baseline", "expected_incremental_margin"):
             cols[name] = cand[name].to_numpy(dtype=np.float64)
         explored = cand["explored"] if "explored" in cand else pd.Series(False, index=cand.index)
         cols["explored"] = explored.fillna(False).to_numpy(dtype=bool)
         later = cand[LATER] if LATER in cand else pd.Series(False, index=cand.index)
         cols[LATER] = later.fillna(False).to_numpy(dtype=bool)
-        for name in ("offer_id", "executed_by", "offer_name"):
-            cols[name] = none_if_na(cols[name])
         cols["suggestion_id"] = np.array(suggestion_ids(
             self.model_version, self.as_of, cols["account_id"], cols["channel"], cols["offer_id"],
             cols["discount_pct"]), dtype=object)

@@ -91,13 +91,16 @@ def serve(
 
 
 def start_heap(config: Settings) -> None:
-    """Tune glibc's heap as configured; first thing a serving command does, before any thread."""
-    from serving.heap import tune_malloc
+    """Tune glibc's heap as configured, and put Arrow on it (``SYMBIOSE_ARROW_SYSTEM_ALLOCATOR``);
+    first thing a serving command does, before any thread."""
+    from serving import heap
 
     try:
-        tuned = tune_malloc(config.malloc_arena_max, config.malloc_mmap_threshold)
+        tuned: dict[str, int | str] = dict(heap.tune_malloc(config.malloc_arena_max, config.malloc_mmap_threshold))
     except ValueError as exc:
         raise CommandError(f"SYMBIOSE_MALLOC_*: {exc}") from exc
+    if config.arrow_system_allocator:
+        tuned["arrow_allocator"] = heap.arrow_on_system_allocator()
     if tuned:
         log_event("malloc_tuned", **{name.lower(): value for name, value in tuned.items()})
 

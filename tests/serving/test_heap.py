@@ -42,10 +42,11 @@ def test_tune_malloc_reports_a_refused_or_negative_option() -> None:
         tune_malloc(-1, 0, FakeLibc())
 
 
-@pytest.mark.parametrize("env, expected", [({}, (2, 0)),
-                                           ({"SYMBIOSE_MALLOC_ARENA_MAX": "0",
-                                             "SYMBIOSE_MALLOC_MMAP_THRESHOLD": "1048576"}, (0, 1 << 20))])
-def test_serve_tunes_the_heap_first(env: dict[str, str], expected: tuple[int, int],
+@pytest.mark.parametrize("env, expected, arrow", [
+    ({}, (2, 0), True),
+    ({"SYMBIOSE_MALLOC_ARENA_MAX": "0", "SYMBIOSE_MALLOC_MMAP_THRESHOLD": "1048576",
+      "SYMBIOSE_ARROW_SYSTEM_ALLOCATOR": "false"}, (0, 1 << 20), False)])
+def test_serve_tunes_the_heap_first(env: dict[str, str], expected: tuple[int, int], arrow: bool,
                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """``symbiose serve`` applies the configured heap options before anything else it does (here it
     then stops: no data directory)."""
@@ -53,12 +54,14 @@ def test_serve_tunes_the_heap_first(env: dict[str, str], expected: tuple[int, in
     from serving.cli import main
 
     asked: list[tuple[int, int]] = []
+    arrow_moved: list[bool] = []
 
     def record(arenas: int, mmap_threshold: int) -> dict[str, int]:
         asked.append((arenas, mmap_threshold))
         return {}
 
     monkeypatch.setattr(serving.heap, "tune_malloc", record)
+    monkeypatch.setattr(serving.heap, "arrow_on_system_allocator", lambda: arrow_moved.append(True) or "system")
     monkeypatch.delenv("SYMBIOSE_DATA", raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -66,6 +69,16 @@ def test_serve_tunes_the_heap_first(env: dict[str, str], expected: tuple[int, in
         main(["serve"])
     assert stopped.value.code
     assert asked == [expected]
+    assert arrow_moved == ([True] if arrow else [])
+
+
+def test_arrow_allocates_from_the_c_heap_once_asked() -> None:
+    script = ("import pyarrow as pa; before = pa.default_memory_pool().backend_name; "
+              "from serving.heap import arrow_on_system_allocator; print(before, arrow_on_system_allocator())")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                          cwd=Path(__file__).resolve().parents[2])
+    before, after = done.stdout.split()
+    assert after == "system" and before != "system"
 
 
 _THREADS = """

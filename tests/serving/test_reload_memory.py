@@ -183,3 +183,18 @@ def test_memory_arrow_kept_after_reading_parquet_is_given_back(tmp_path: Path) -
     release_free_memory()
     after = _rss_mib()
     assert after - base < 30, f"RSS {base:.0f} MiB, after three reads {kept:.0f}, released {after:.0f}"
+
+
+def test_snapshot_text_is_held_once_per_distinct_value(tmp_path: Path) -> None:
+    from serving.directory import shared_strings
+
+    given = pd.Series(["call", "visit", "call", None, np.nan, "visit"], dtype=object)
+    out = shared_strings(given)
+    assert out.tolist()[:3] == ["call", "visit", "call"] and out[0] is out[2] and out[1] is out[5]
+    assert out[3] is None and isinstance(out[4], float) and np.isnan(out[4])
+    read = pd.Series([f"reason {i % 3}" for i in range(30)]).to_frame("r")
+    read.to_parquet(tmp_path / "r.parquet")
+    column = pd.read_parquet(tmp_path / "r.parquet")["r"]
+    assert column.to_numpy(dtype=object)[0] is not column.to_numpy(dtype=object)[3]
+    shared = shared_strings(column)
+    assert len({id(x) for x in shared}) == 3 and shared.tolist() == read["r"].tolist()

@@ -11,9 +11,11 @@ with one attribute assignment. Requests take the runtime once
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Protocol
 
 from models.registry import MODEL_NAME, champion_version, configure_tracking, version_label
@@ -29,6 +31,26 @@ class RuntimeHolder(Protocol):
     """Where the served runtime lives (``app.state``)."""
 
     runtime: Runtime
+
+
+#: The interpreter's switch interval while a reload works in this process (Python's default: 5 ms).
+RELOAD_SWITCH_SECONDS = 0.0005
+
+
+@contextmanager
+def short_switches(seconds: float = RELOAD_SWITCH_SECONDS) -> Iterator[None]:
+    """Let the interpreter switch threads every ``seconds`` instead of every 5 ms, then restore it.
+
+    While a reload reads and indexes the new scores, its thread is busy in the interpreter. A
+    request thread that gave up the interpreter lock (to wait for the database, a socket) may
+    then wait a whole switch interval to get it back, at each of the dozens of times it does so
+    per request."""
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(seconds)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(previous)
 
 
 def follows_champion(settings: Settings) -> bool:
@@ -94,10 +116,11 @@ class ChampionWatcher:
         settings = replace_settings(current.settings, model=f"models:/{MODEL_NAME}/{version}")
         started = time.perf_counter()
         try:
-            # Order lines of the same files are kept, with the caches built on them.
-            snapshot = self._load(settings).sharing_data_of(current.snapshot)
-            loaded = time.perf_counter()
-            snapshot.prepare()
+            with short_switches():
+                # Order lines of the same files are kept, with the caches built on them.
+                snapshot = self._load(settings).sharing_data_of(current.snapshot)
+                loaded = time.perf_counter()
+                snapshot.prepare()
         except Exception:
             self._failed = wanted
             raise
@@ -110,7 +133,8 @@ class ChampionWatcher:
         snapshot_source = snapshot.scored_from
         self.holder.runtime = self.holder.runtime.with_snapshot(snapshot)
         del current, snapshot  # so that the replaced snapshot can be freed now
-        settle_heap()
+        with short_switches():
+            settle_heap()
         self.reloads += 1
         log.warning("now serving %s (was %s): %s in %.1f s, histories and order lines in %.1f s, heap settled "
                     "in %.1f s", *versions, snapshot_source, loaded - started, prepared - loaded,

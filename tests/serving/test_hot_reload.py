@@ -159,3 +159,21 @@ def test_a_reload_over_the_same_files_keeps_their_order_lines_and_caches(serving
         assert other.sharing_data_of(first).attributed is other.attributed
     assert dataclasses.replace(first, data_fingerprint="").sharing_data_of(
         dataclasses.replace(first, data_fingerprint="")).attributed is first.attributed
+
+
+def test_the_reload_works_with_short_thread_switches_and_restores_them(serving_snapshot, tmp_path: Path) -> None:
+    import sys
+
+    from serving.model_watch import RELOAD_SWITCH_SECONDS
+
+    seen: list[float] = []
+
+    def load(settings: Settings):
+        seen.append(sys.getswitchinterval())
+        return labelled(serving_snapshot, 2)
+
+    before = sys.getswitchinterval()
+    holder = holder_for(labelled(serving_snapshot, 1), Settings(data=tmp_path))
+    assert ChampionWatcher(holder, 1.0, load=load, champion=lambda: 2).check_once()
+    assert seen == [pytest.approx(RELOAD_SWITCH_SECONDS)] and RELOAD_SWITCH_SECONDS < before
+    assert sys.getswitchinterval() == before

@@ -30,11 +30,12 @@ def shared_strings(values: np.ndarray | pd.Series) -> np.ndarray:
     Text read from a file (or taken out of an Arrow-backed column) is a new object per row even
     where thousands of rows hold the same channel, offer or reason sentence; held for the life of
     a snapshot, the copies cost tens of MB."""
-    given = np.asarray(values, dtype=object)
-    codes, uniques = pd.factorize(given, use_na_sentinel=True)
-    out = given.copy()
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)  # Arrow-backed text: without a copy
     present = codes >= 0
+    out = np.empty(len(codes), dtype=object)
     out[present] = np.asarray(uniques, dtype=object)[codes[present]]
+    if not present.all():
+        out[~present] = np.asarray(values, dtype=object)[~present]
     return out
 
 

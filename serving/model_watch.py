@@ -42,7 +42,7 @@ def short_switches(seconds: float = RELOAD_SWITCH_SECONDS) -> Iterator[None]:
     """Let the interpreter switch threads every ``seconds`` instead of every 5 ms, then restore it.
 
     While a reload reads and indexes the new scores, its thread is busy in the interpreter (the
-    whole reload runs with short switches, the child's run included, which costs little). A
+    whole reload runs with short switches, the child's run included). A
     request thread that gave up the interpreter lock (to wait for the database, a socket) may
     then wait a whole switch interval to get it back, at each of the dozens of times it does so
     per request."""

@@ -90,11 +90,14 @@ def later_path(scores: str | Path) -> Path:
 
 
 def data_fingerprint(directory: str | Path) -> str:
-    """SHA-256 over the names and bytes of the data directory's contract tables and policy file:
-    the same files give the same fingerprint wherever the directory is copied; any changed,
-    added or removed table gives another one. Other files in the directory do not count."""
+    """SHA-256 over the names and bytes of the data directory's contract tables, policy file and
+    ownership history (``account_owners``, when there is one): the same files give the same
+    fingerprint wherever the directory is copied; any changed, added or removed table gives another
+    one. Other files in the directory do not count."""
+    from features.ownership import ACCOUNT_OWNERS
+
     directory = Path(directory)
-    names = [POLICY_FILE] + [f"{t.name}{ext}" for t in TABLES for ext in (".csv", ".parquet")]
+    names = [POLICY_FILE] + [f"{t.name}{ext}" for t in (*TABLES, ACCOUNT_OWNERS) for ext in (".csv", ".parquet")]
     digest = hashlib.sha256()
     for name in sorted(names):
         path = directory / name

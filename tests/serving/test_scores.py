@@ -340,3 +340,20 @@ def test_a_new_champion_is_not_served_from_the_old_ones_scores(
         assert holder.runtime.snapshot.model.version == f"{MODEL_NAME}/{third}"
         assert holder.runtime.snapshot.scored_from == f"scores file {scores}"
         assert scoring_spy == [], "the new champion's own scores are served without scoring"
+
+
+def test_the_fingerprint_follows_the_tables_the_policy_and_the_ownership_history(small_data_dir: Path,
+                                                                                 tmp_path: Path) -> None:
+    copy = tmp_path / "data"
+    shutil.copytree(small_data_dir, copy)
+    first = data_fingerprint(copy)
+    assert data_fingerprint(small_data_dir) == first, "the same files wherever they are"
+    (copy / "notes.txt").write_text("not a table")
+    assert data_fingerprint(copy) == first
+    (copy / "account_owners.csv").write_text("account_id,rep_id,valid_from\n")
+    with_owners = data_fingerprint(copy)
+    assert with_owners != first
+    (copy / "account_owners.csv").unlink()
+    policy = copy / "policy.yaml"
+    policy.write_text((policy.read_text() if policy.exists() else "") + "\n# changed\n")
+    assert data_fingerprint(copy) not in (first, with_owners)

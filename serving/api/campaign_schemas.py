@@ -9,7 +9,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from serving.api.schemas import UtcDateTime
 from serving.api.text import ONE_LINE_KEYS, OneLine, OneLineKey
 
-NAME_PATTERN = r"^[^\x00-\x1f]{1,200}$"
+#: One line with at least one character that is not a space (the service refuses a blank name).
+NAME_PATTERN = r"^[^\x00-\x1f]*[^\s\x00-\x1f][^\x00-\x1f]*$"
 
 
 def _integral(value: Any) -> Any:
@@ -29,7 +30,7 @@ class CampaignIn(BaseModel):
 
     model_config = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
 
-    name: OneLine = Field(min_length=1, max_length=200, pattern=NAME_PATTERN)
+    name: OneLine = Field(min_length=1, max_length=200, pattern=NAME_PATTERN, json_schema_extra={"pattern": NAME_PATTERN})
     channels: list[Code] | None = Field(None, max_length=50, description="default: every policy channel")
     offers: list[Code] | None = Field(None, max_length=1000, description="default: every active offer")
     budget: float | None = Field(None, ge=0, le=1e12, description="total contact cost limit")

@@ -122,3 +122,16 @@ def test_unknown_names_are_409_and_out_of_range_values_422(api) -> None:
     response = plan(api, channel_budgets={"fax": 10.0})
     assert response.status_code == 409 and "unknown channels ['fax']" in response.json()["detail"]
     assert plan(api, holdout=1.5).status_code == 422
+
+
+@pytest.mark.parametrize("name", ["\xa0", "   ", "\u2003\u3000"])
+def test_a_blank_name_is_refused_by_the_schema_it_publishes(api, name: str) -> None:
+    """A name of spaces only is 422 naming the field, and the OpenAPI schema says so: a request
+    the published schema allows is never refused for its name."""
+    import re
+
+    response = plan(api, name=name)
+    assert response.status_code == 422 and "name" in response.text, response.text
+    pattern = api.client.app.openapi()["components"]["schemas"]["CampaignIn"]["properties"]["name"]["pattern"]
+    assert re.search(pattern, name) is None and re.search(pattern, f"{name}Spring push{name}")
+    assert plan(api, name=f"{name}Spring push").status_code in (201, 409)

@@ -103,14 +103,16 @@ def _lower_priority(pid: int) -> None:
         log.info("could not lower the priority of the scoring child %d: %s", pid, exc)
 
 
-def load_snapshot_apart(settings: Settings, *, stop: threading.Event | None = None) -> Snapshot:
+def load_snapshot_apart(settings: Settings, *, stop: threading.Event | None = None,
+                        served: Snapshot | None = None) -> Snapshot:
     """The snapshot of ``settings`` (``model`` naming one version), scored in a child process.
 
     When ``settings.scores`` already holds that version's scores, they are loaded as they are
     (``load_snapshot`` checks them). When the child fails, the snapshot is scored in this process,
-    with a warning saying why."""
+    with a warning saying why. ``served``: the snapshot served now, whose model-independent parts
+    the new one shares when the data directory's files are unchanged (``load_snapshot``)."""
     if settings.scores is not None and _scores_version(Path(settings.scores)) == resolve_model_uri(settings.model)[1]:
-        return load_snapshot(settings)
+        return load_snapshot(settings, served)
     with tempfile.TemporaryDirectory(prefix="symbiose-reload-") as folder:
         try:
             scores = score_in_child(settings, Path(folder) / "scores.parquet", stop=stop)
@@ -119,7 +121,7 @@ def load_snapshot_apart(settings: Settings, *, stop: threading.Event | None = No
                 raise
             log.warning("%s; scoring in the serving process instead", exc)
             return replace(load_snapshot(replace_settings(settings, scores=None)), scored_from="scored at reload")
-        snapshot = load_snapshot(replace_settings(settings, scores=scores))
+        snapshot = load_snapshot(replace_settings(settings, scores=scores), served)
     if snapshot.scored_from == f"scores file {scores}":
         return replace(snapshot, scored_from=SCORED_IN_CHILD)
     return snapshot

@@ -144,8 +144,9 @@ class ChampionWatcher:
 
     def _load_apart(self, settings: Settings) -> Snapshot:
         """The default load: scored by a child process that :meth:`stop` ends
-        (``serving.child_scoring``)."""
-        return load_snapshot_apart(settings, stop=self._stop)
+        (``serving.child_scoring``), sharing with the served snapshot what does not depend on
+        the model when the data directory's files are unchanged."""
+        return load_snapshot_apart(settings, stop=self._stop, served=self.holder.runtime.snapshot)
 
 
 def watch_champion(holder: RuntimeHolder) -> ChampionWatcher | None:

@@ -150,11 +150,7 @@ def build_snapshot_state(dataset: Dataset, pipeline: DecisionPipeline, version: 
                                                 candidates=candidates, explain_depth=explain_depth,
                                                 explore=explore, seed=explore_seed)
     directory = AccountDirectory(dataset, as_of, service.accounts)
-    metrics = {k: float(v) for k, v in (pipeline.metrics or {}).items()
-               if isinstance(v, (int, float)) and math.isfinite(float(v))}
-    info = ModelInfo(version=version, trained_at=str(pipeline.trained_at or ""),
-                     trained_as_of=str(pipeline.as_of or ""), metrics=metrics)
-    return Snapshot(model=info, suggestions=service, directory=directory, as_of=pd.Timestamp(as_of),
+    return Snapshot(model=model_info(pipeline, version), suggestions=service, directory=directory, as_of=pd.Timestamp(as_of),
                     data_dir=dataset.source,
                     attributed=Deferred(lambda: attributed_lines(dataset, as_of), name="attributed order lines"),
                     max_discount=offer_guardrails(dataset), currency=dataset.policy.currency,
@@ -162,6 +158,14 @@ def build_snapshot_state(dataset: Dataset, pipeline: DecisionPipeline, version: 
                                             dataset.offers["product_category"].astype(str), strict=True)),
                     attribution_window_days=dataset.policy.attribution_window_days, scored_from=scored_from,
                     offer_names=offer_names(dataset), data_fingerprint=data_fingerprint)
+
+
+def model_info(pipeline: DecisionPipeline, version: str) -> ModelInfo:
+    """What the service tells about ``pipeline`` registered as ``version``."""
+    metrics = {k: float(v) for k, v in (pipeline.metrics or {}).items()
+               if isinstance(v, (int, float)) and math.isfinite(float(v))}
+    return ModelInfo(version=version, trained_at=str(pipeline.trained_at or ""),
+                     trained_as_of=str(pipeline.as_of or ""), metrics=metrics)
 
 
 def offer_names(dataset: Dataset) -> dict[str, str]:
@@ -187,19 +191,24 @@ def offer_guardrails(dataset: Dataset) -> dict[str, float]:
     return dict(zip(offers["offer_id"].astype(str), offers["max_discount_pct"].astype(float), strict=True))
 
 
-def load_snapshot(settings: Settings) -> Snapshot:
+def load_snapshot(settings: Settings, served: Snapshot | None = None) -> Snapshot:
     """Load the data directory and the model named by ``settings`` and score them once (or serve
     the batch scores of ``settings.scores`` when they are of this model, data and as-of).
 
     The model loads in a worker thread while the data directory is read (both spend much of
-    their time outside the interpreter lock: file reads, parsing, the boosters' own code)."""
+    their time outside the interpreter lock: file reads, parsing, the boosters' own code).
+
+    ``served``: the snapshot served now. When the data directory's files are those it was read
+    from and the scores file is of its as-of and covers its accounts, the new snapshot is that one
+    with the new model's suggestions (:func:`rescored`): nothing that does not depend on the model
+    is read or built again."""
     if settings.data is None:
         raise InputError("no data directory: pass --data DIR or set SYMBIOSE_DATA")
     data = Path(settings.data)
     if not data.is_dir():
         raise FileNotFoundError(f"--data {data}: no such directory")
     with _no_collections():
-        return _load_snapshot(settings, data)
+        return _load_snapshot(settings, data, served)
 
 
 @contextmanager
@@ -217,15 +226,23 @@ def _no_collections() -> Iterator[None]:
             gc.enable()
 
 
-def _load_snapshot(settings: Settings, data: Path) -> Snapshot:
+def _load_snapshot(settings: Settings, data: Path, served: Snapshot | None) -> Snapshot:
     from features.loading import load_dataset
     from models.recommend import load_model
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="model-load") as pool:
         model = pool.submit(load_model, settings.model)
         fingerprint = data_fingerprint(data)  # of the files as read (hashing leaves the interpreter lock free)
-        dataset = load_dataset(data)
+        same_files = (served is not None and settings.scores is not None and bool(fingerprint)
+                      and served.data_fingerprint == fingerprint and served.data_dir == data)
+        dataset = None if same_files else load_dataset(data)
         pipeline, version = model.result()
+    if served is not None and dataset is None:
+        snapshot = rescored(served, settings, pipeline, version)
+        if snapshot is not None:
+            return snapshot
+    if dataset is None:
+        dataset = load_dataset(data)
     as_of = resolve_as_of(dataset, settings.as_of, "SYMBIOSE_AS_OF")
     scores = servable_scores(settings, fingerprint, version, as_of)
     return build_snapshot_state(dataset, pipeline, version, as_of=as_of,
@@ -235,12 +252,39 @@ def _load_snapshot(settings: Settings, data: Path) -> Snapshot:
                                 later_days=settings.rep_day_days, data_fingerprint=fingerprint)
 
 
+def rescored(served: Snapshot, settings: Settings, pipeline: DecisionPipeline, version: str) -> Snapshot | None:
+    """``served`` with the suggestions of model ``version`` from the scores file
+    ``settings.scores`` when that file is of ``served``'s data (the caller checked the data
+    directory's files are unchanged), as-of and settings and covers every account of it; None
+    otherwise. The tables read, the accounts' contact state and histories, the attributed order
+    lines and the offers are ``served``'s own, shared."""
+    scores, problems = _scores_or_problems(settings, served.data_fingerprint, version, served.as_of)
+    if scores is None or problems:
+        return None
+    if not served.suggestions.accounts.isin(scores["account_id"].astype(str)).all():
+        return None
+    return replace(served, model=model_info(pipeline, version),
+                   suggestions=served.suggestions.with_candidates(scores, model_version=version),
+                   scored_from=f"scores file {settings.scores}")
+
+
 def servable_scores(settings: Settings, fingerprint: str, version: str, as_of: pd.Timestamp) -> pd.DataFrame | None:
     """The rows of the scores file ``settings.scores`` when its sidecar shows they are of model
     ``version``, of the data whose ``data_fingerprint`` is ``fingerprint`` and of ``as_of``, and deep enough;
     None (with a warning saying why) otherwise, and when no scores file is set."""
+    scores, problems = _scores_or_problems(settings, fingerprint, version, as_of)
+    if problems:
+        log.warning("not serving the scores file %s: %s; scoring all accounts now instead",
+                    settings.scores, "; ".join(problems))
+    return scores
+
+
+def _scores_or_problems(settings: Settings, fingerprint: str, version: str,
+                        as_of: pd.Timestamp) -> tuple[pd.DataFrame | None, list[str]]:
+    """(rows, []) of the scores file ``settings.scores`` when they may be served (see
+    :func:`servable_scores`), else (None, every reason they may not); (None, []) without a file."""
     if settings.scores is None:
-        return None
+        return None, []
     path = Path(settings.scores)
     try:
         meta = read_scores_meta(path)
@@ -249,12 +293,10 @@ def servable_scores(settings: Settings, fingerprint: str, version: str, as_of: p
                                      explore_seed=settings.explore_seed)
         if not problems:
             scores = read_scores(path, meta, candidates=settings.candidates)
-            return _with_later_rows(scores, path, meta, settings)
+            return _with_later_rows(scores, path, meta, settings), []
     except ScoresError as exc:
         problems = [str(exc)]
-    log.warning("not serving the scores file %s: %s; scoring all accounts now instead",
-                path, "; ".join(problems))
-    return None
+    return None, problems
 
 
 def _with_later_rows(scores: pd.DataFrame, path: Path, meta: ScoresMeta, settings: Settings) -> pd.DataFrame:

@@ -18,6 +18,7 @@ requests never get them; the rep's day lists them with the day they become possi
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -97,6 +98,23 @@ class SuggestionService:
         self.accounts = pd.Index(state.index.astype(str), name="account_id")
         self.account_ids = self.accounts.to_numpy(dtype=object)
         self._positions = {a: i for i, a in enumerate(self.account_ids.tolist())}
+        self._index_candidates(candidates, scorer)
+        self.rep_id = none_if_na(state["rep_id"])
+        #: The policy's channels with a contact cap, and each account's touches on them before as-of.
+        self.capped = {name: rule for name, rule in channels.items() if rule.max_per_30d is not None}
+        self.touches = {ch: state[TOUCH_COUNT_PREFIX + ch].to_numpy(dtype=np.int64)
+                        for ch in self.capped if TOUCH_COUNT_PREFIX + ch in state}
+        #: The rules, each account's latest touches per capped channel (``latest_contacts``) and
+        #: its last order before as-of: what :meth:`free_day` needs.
+        self.policy = policy if policy is not None else Policy(channels=dict(channels))
+        self.latest = latest or {}
+        days = state["days_since_last_order"].to_numpy(dtype=np.float64) if "days_since_last_order" in state \
+            else np.full(len(self.accounts), np.nan)
+        self.last_order = pd.DatetimeIndex(self.as_of - pd.to_timedelta(days, unit="D"))
+
+    def _index_candidates(self, candidates: pd.DataFrame, scorer: Scorer | None) -> None:
+        """Hold ``candidates`` (rows as ``score_dataset`` returns them) as the ranked rows of each
+        account, and nothing built from earlier ones."""
         n = len(self.accounts)
         rows, pos = self._candidate_rows(candidates)
         start = np.searchsorted(pos, np.arange(n), side="left")
@@ -112,18 +130,16 @@ class SuggestionService:
         self._records: dict[tuple[int, int], Suggestion] = {}
         #: Accounts scored on demand since start (the file missed them).
         self.scored_on_demand = 0
-        self.rep_id = none_if_na(state["rep_id"])
-        #: The policy's channels with a contact cap, and each account's touches on them before as-of.
-        self.capped = {name: rule for name, rule in channels.items() if rule.max_per_30d is not None}
-        self.touches = {ch: state[TOUCH_COUNT_PREFIX + ch].to_numpy(dtype=np.int64)
-                        for ch in self.capped if TOUCH_COUNT_PREFIX + ch in state}
-        #: The rules, each account's latest touches per capped channel (``latest_contacts``) and
-        #: its last order before as-of: what :meth:`free_day` needs.
-        self.policy = policy if policy is not None else Policy(channels=dict(channels))
-        self.latest = latest or {}
-        days = state["days_since_last_order"].to_numpy(dtype=np.float64) if "days_since_last_order" in state \
-            else np.full(n, np.nan)
-        self.last_order = pd.DatetimeIndex(self.as_of - pd.to_timedelta(days, unit="D"))
+
+    def with_candidates(self, candidates: pd.DataFrame, *, model_version: str) -> SuggestionService:
+        """The service of another model over the same accounts, as-of, policy and contact state:
+        ``candidates`` (rows as ``score_dataset`` returns them, e.g. another model's batch scores)
+        indexed anew, everything that does not depend on the model shared with this service.
+        Accounts ``candidates`` miss get no suggestions (there is no scorer)."""
+        service = copy.copy(self)
+        service.model_version = model_version
+        service._index_candidates(candidates, scorer=None)
+        return service
 
     def _candidate_rows(self, candidates: pd.DataFrame) -> tuple[dict[str, Any], np.ndarray]:
         """The row arrays of ``candidates`` (accounts of this snapshot only), sorted by account

@@ -91,3 +91,60 @@ def test_the_child_runs_at_lower_priority(tmp_path: Path, monkeypatch: pytest.Mo
     score_in_child(Settings(data=tmp_path, model="models:/symbiose-nba/1"), tmp_path / "s.parquet")
     expected = min(19, os.nice(0) + child_scoring.CHILD_NICENESS)
     assert int(report.read_text()) == expected
+
+
+def test_a_reload_over_unchanged_files_shares_what_does_not_depend_on_the_model(
+        small_data_dir: Path, trained_run, serving_snapshot) -> None:
+    """The tables, contact state, histories, order lines and offers are the served snapshot's own;
+    the suggestions are the new scores', equal to a snapshot read and scored anew."""
+    from dataclasses import replace
+
+    from serving.scores import data_fingerprint
+
+    served = replace(serving_snapshot, data_dir=small_data_dir, data_fingerprint=data_fingerprint(small_data_dir))
+    settings = Settings(data=small_data_dir, model=f"models:/{trained_run.model_version}")
+    apart = load_snapshot_apart(settings, served=served)
+    assert apart.scored_from == SCORED_IN_CHILD
+    assert apart.directory is served.directory and apart.attributed is served.attributed
+    assert apart.suggestions is not served.suggestions
+    assert apart.suggestions.latest is served.suggestions.latest and apart.suggestions.policy is served.suggestions.policy
+    pd.testing.assert_frame_equal(held(apart), held(serving_snapshot), check_dtype=False, rtol=1e-12)
+    first = apart.suggestions.records(apart.suggestions.pick(np.arange(5), 3, _no_effects()))
+    again = serving_snapshot.suggestions.records(serving_snapshot.suggestions.pick(np.arange(5), 3, _no_effects()))
+    assert [(s.account_id, s.channel, s.offer_id, s.reasons) for s in first] == \
+        [(s.account_id, s.channel, s.offer_id, s.reasons) for s in again]
+
+    other_files = load_snapshot_apart(settings, served=replace(served, data_fingerprint="0" * 64))
+    assert other_files.directory is not served.directory and other_files.attributed is not served.attributed
+    pd.testing.assert_frame_equal(held(other_files), held(serving_snapshot), check_dtype=False, rtol=1e-12)
+
+
+def test_scores_that_miss_an_account_are_read_with_the_data_again(
+        small_data_dir: Path, trained_run, serving_snapshot, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Shared state has no scorer for accounts the scores miss: such a reload reads the data
+    directory and scores the missing account on demand, as a start from that file does."""
+    from dataclasses import replace
+
+    import serving.snapshot as snapshot_module
+    from serving.scores import data_fingerprint
+
+    read = snapshot_module.read_scores
+    missing = str(serving_snapshot.suggestions.accounts[0])
+
+    def without_one(*args, **kwargs) -> pd.DataFrame:
+        rows = read(*args, **kwargs)
+        return rows.loc[rows["account_id"].astype(str) != missing].reset_index(drop=True)
+
+    monkeypatch.setattr(snapshot_module, "read_scores", without_one)
+    served = replace(serving_snapshot, data_dir=small_data_dir, data_fingerprint=data_fingerprint(small_data_dir))
+    apart = load_snapshot_apart(Settings(data=small_data_dir, model=f"models:/{trained_run.model_version}"),
+                                served=served)
+    assert apart.directory is not served.directory
+    shown = apart.suggestions.records(apart.suggestions.pick(np.array([0]), 3, _no_effects()))
+    assert shown and {s.account_id for s in shown} == {missing} and apart.suggestions.scored_on_demand == 1
+
+
+def _no_effects():
+    from serving.feedback_index import NO_EFFECTS
+
+    return NO_EFFECTS

@@ -256,8 +256,8 @@ def rescored(served: Snapshot, settings: Settings, pipeline: DecisionPipeline, v
     """``served`` with the suggestions of model ``version`` from the scores file
     ``settings.scores`` when that file is of ``served``'s data (the caller checked the data
     directory's files are unchanged), as-of and settings and covers every account of it; None
-    otherwise. The tables read, the accounts' contact state and histories, the attributed order
-    lines and the offers are ``served``'s own, shared."""
+    otherwise. The data directory is not read again: the accounts' contact state and histories,
+    the attributed order lines and the offers are ``served``'s own, shared."""
     scores, problems = _scores_or_problems(settings, served.data_fingerprint, version, served.as_of)
     if scores is None or problems:
         return None

@@ -14,13 +14,14 @@ import logging
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Protocol
+from typing import Any, Protocol
 
 from models.registry import MODEL_NAME, champion_version, configure_tracking, version_label
 from serving.child_scoring import load_snapshot_apart, replace_settings
-from serving.runtime import Runtime, settle_heap
+from serving.runtime import Runtime, replaced_parts, settle_heap
 from serving.settings import Settings
 from serving.snapshot import Snapshot
 
@@ -75,8 +76,10 @@ class ChampionWatcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._failed: str | None = None
+        self._replaced: list[weakref.ref[Any]] = []
         self.last_error: str | None = None
         self.reloads = 0
+        self.full_collections = 0
 
     def start(self) -> ChampionWatcher:
         """Start polling in a daemon thread (the first check after one interval)."""
@@ -96,10 +99,28 @@ class ChampionWatcher:
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             try:
+                self.free_replaced()
                 self.check_once()
             except Exception as exc:  # keep serving the old snapshot; try again next time
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.warning("champion check failed: %s", self.last_error)
+
+    def free_replaced(self) -> bool:
+        """After a swap, one poll interval later: when part of the replaced snapshot is still
+        alive (not freed by reference counting once the requests that held it were answered), a
+        full collection frees it; True when one was made. The swap itself collects only young
+        objects, so as not to pause requests for a walk over every frozen one."""
+        replaced, self._replaced = self._replaced, []
+        alive = [type(value).__name__ for value in (ref() for ref in replaced) if value is not None]
+        if not alive:
+            return False
+        del replaced
+        started = time.perf_counter()
+        settle_heap(full=True)
+        self.full_collections += 1
+        log.info("a full garbage collection for the replaced snapshot's %s took %.2f s", ", ".join(alive),
+                 time.perf_counter() - started)
+        return True
 
     def check_once(self) -> bool:
         """Reload if the champion is not the served version; True when a new snapshot was swapped in.
@@ -133,9 +154,10 @@ class ChampionWatcher:
         versions = (snapshot.model.version, current.snapshot.model.version)
         snapshot_source = snapshot.scored_from
         self.holder.runtime = self.holder.runtime.with_snapshot(snapshot)
+        self._replaced = replaced_parts(current.snapshot, snapshot)
         del current, snapshot  # so that the replaced snapshot can be freed now
         with short_switches():
-            settle_heap()
+            settle_heap(full=False)
         self.reloads += 1
         log.warning("now serving %s (was %s): %s in %.1f s, histories and order lines in %.1f s, heap settled "
                     "in %.1f s", *versions, snapshot_source, loaded - started, prepared - loaded,

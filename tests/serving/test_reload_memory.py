@@ -123,6 +123,49 @@ def test_the_first_snapshot_is_freed_after_a_reload_of_the_started_service(
     assert first_alive == [False], f"symbiose {command} still holds its first snapshot after a reload"
 
 
+class _Cycle:
+    """Garbage only the cyclic collector frees, holding ``held`` while it lives."""
+
+    def __init__(self, held: object) -> None:
+        self.me = self
+        self.held = held
+
+
+@pytest.mark.parametrize("cycle", [False, True], ids=["freed at the swap", "held by a frozen cycle"])
+def test_a_swap_walks_frozen_objects_only_when_the_replaced_snapshot_outlives_it(
+        cycle: bool, tmp_path: Path, small_dataset, trained_run) -> None:
+    """The swap collects young objects only (no pause over the frozen snapshot); one poll later,
+    a full collection runs only when part of the replaced snapshot is still alive."""
+    from types import SimpleNamespace
+
+    from serving.runtime import open_runtime
+    from serving.snapshot import build_snapshot_state
+
+    old = build_snapshot_state(small_dataset, trained_run.result.pipeline, trained_run.model_version,
+                               as_of=small_dataset.default_as_of())
+    holder = SimpleNamespace(runtime=open_runtime(Settings(database_url=f"sqlite:///{tmp_path / 's.db'}",
+                                                           data=tmp_path, model_poll_seconds=0), old))
+    gone = weakref.ref(old.suggestions)
+    try:
+        settle_heap()  # as at start: everything alive is frozen
+        if cycle:
+            _Cycle(old.suggestions)  # unreachable at once, alive until a full collection walks it
+            gc.freeze()  # as a cycle made while serving and frozen at a swap
+        del old
+        watcher = ChampionWatcher(holder, 60.0, load=lambda _s: _copy(holder.runtime.snapshot), champion=lambda: 2)
+        assert watcher.check_once()
+        assert holder.runtime.snapshot.model.version == "symbiose-nba/2"
+        assert (gone() is not None) is cycle
+        assert gc.get_freeze_count() > 0  # the new snapshot is out of the collector's view
+        assert watcher.free_replaced() is cycle
+        assert watcher.full_collections == int(cycle)
+        assert gone() is None
+        assert not watcher.free_replaced()  # once per swap
+    finally:
+        holder.runtime.close()
+        gc.unfreeze()
+
+
 def _copy(snapshot):
     """The same snapshot under version 2, with suggestions of its own (the served ones can go)."""
     import copy

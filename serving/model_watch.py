@@ -154,7 +154,7 @@ class ChampionWatcher:
         versions = (snapshot.model.version, current.snapshot.model.version)
         snapshot_source = snapshot.scored_from
         self.holder.runtime = self.holder.runtime.with_snapshot(snapshot)
-        self._replaced = replaced_parts(current.snapshot, snapshot)
+        self._replaced += replaced_parts(current.snapshot, snapshot)  # until free_replaced looks
         del current, snapshot  # so that the replaced snapshot can be freed now
         with short_switches():
             settle_heap(full=False)

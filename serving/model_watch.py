@@ -114,7 +114,6 @@ class ChampionWatcher:
         alive = [type(value).__name__ for value in (ref() for ref in replaced) if value is not None]
         if not alive:
             return False
-        del replaced
         started = time.perf_counter()
         settle_heap(full=True)
         self.full_collections += 1

@@ -155,11 +155,24 @@ def _parse_timestamp(raw: pd.Series) -> Parsed:
         values = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[us]")
     else:
         text = as_string(raw).str.strip()
-        parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
-        values = parsed.dt.tz_localize(None)
+        values = _plain_iso_times(text)
+        if values is None:
+            parsed = pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce")
+            values = parsed.dt.tz_localize(None)
     values = values.astype("datetime64[us]")
     bad = raw.notna().to_numpy() & values.isna().to_numpy()
     return values, bad
+
+
+def _plain_iso_times(text: pd.Series) -> pd.Series | None:
+    """ISO 8601 times without a zone (``2024-05-01``, ``2024-05-01T10:23[:00[.5]]``), parsed by
+    Arrow (several times faster than pandas, the same values); None when any filled cell is
+    written otherwise (a zone, a bad date), which pandas then parses or reports."""
+    try:
+        cast = pc.cast(pa.array(text, type=pa.large_string(), from_pandas=True), pa.timestamp("us"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    return pd.Series(cast.to_numpy(zero_copy_only=False), index=text.index, dtype="datetime64[us]")
 
 
 PARSERS: dict[str, Callable[[pd.Series], Parsed]] = {

@@ -18,6 +18,7 @@ import pandas as pd
 from features.dataset import Dataset, resolve_as_of
 from features.errors import InputError
 from models.pipeline import DecisionPipeline
+from serving.data_reading import DataReading
 from serving.deferred import Deferred
 from serving.directory import AccountDirectory
 from serving.scores import (
@@ -191,7 +192,8 @@ def offer_guardrails(dataset: Dataset) -> dict[str, float]:
     return dict(zip(offers["offer_id"].astype(str), offers["max_discount_pct"].astype(float), strict=True))
 
 
-def load_snapshot(settings: Settings, served: Snapshot | None = None) -> Snapshot:
+def load_snapshot(settings: Settings, served: Snapshot | None = None, *,
+                  reading: DataReading | None = None) -> Snapshot:
     """Load the data directory and the model named by ``settings`` and score them once (or serve
     the batch scores of ``settings.scores`` when they are of this model, data and as-of).
 
@@ -201,14 +203,19 @@ def load_snapshot(settings: Settings, served: Snapshot | None = None) -> Snapsho
     ``served``: the snapshot served now. When the data directory's files are those it was read
     from and the scores file is of its as-of and covers its accounts, the new snapshot is that one
     with the new model's suggestions (:func:`rescored`): nothing that does not depend on the model
-    is read or built again."""
+    is read or built again.
+
+    ``reading``: the data directory's reading, started earlier (``serving.data_reading``); it
+    must be of ``settings.data``."""
     if settings.data is None:
         raise InputError("no data directory: pass --data DIR or set SYMBIOSE_DATA")
     data = Path(settings.data)
     if not data.is_dir():
         raise FileNotFoundError(f"--data {data}: no such directory")
+    if reading is not None and reading.directory != data:
+        raise ValueError(f"a reading of {reading.directory} given for the data directory {data}")
     with _no_collections():
-        return _load_snapshot(settings, data, served)
+        return _load_snapshot(settings, data, served, reading)
 
 
 @contextmanager
@@ -226,16 +233,21 @@ def _no_collections() -> Iterator[None]:
             gc.enable()
 
 
-def _load_snapshot(settings: Settings, data: Path, served: Snapshot | None) -> Snapshot:
+def _load_snapshot(settings: Settings, data: Path, served: Snapshot | None,
+                   reading: DataReading | None) -> Snapshot:
     from features.loading import load_dataset
     from models.recommend import load_model
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="model-load") as pool:
         model = pool.submit(load_model, settings.model)
-        fingerprint = data_fingerprint(data)  # of the files as read (hashing leaves the interpreter lock free)
-        same_files = (served is not None and settings.scores is not None and bool(fingerprint)
-                      and served.data_fingerprint == fingerprint and served.data_dir == data)
-        dataset = None if same_files else load_dataset(data)
+        if served is not None and settings.scores is not None and reading is None:
+            # The fingerprint decides whether the files need reading at all.
+            fingerprint = data_fingerprint(data)
+            same_files = (bool(fingerprint) and served.data_fingerprint == fingerprint
+                          and served.data_dir == data)
+            dataset = None if same_files else load_dataset(data)
+        else:  # tables and fingerprint read side by side (hashing leaves the interpreter lock free)
+            dataset, fingerprint = (reading if reading is not None else DataReading(data)).result()
         pipeline, version = model.result()
     if served is not None and dataset is None:
         snapshot = rescored(served, settings, pipeline, version)

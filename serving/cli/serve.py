@@ -56,13 +56,7 @@ def serve(
                          "data and as-of, otherwise the service says why and scores")] = None,
 ) -> None:
     """Start the HTTP service over the data directory's latest snapshot (docs at /docs)."""
-    import uvicorn
-    from uvicorn.config import LOGGING_CONFIG
-
-    from serving.app import create_app
-    from serving.runtime import settle_heap
-    from serving.store.db import Database
-    from serving.web.context import compile_templates
+    from serving.data_reading import DataReading
 
     with command_errors():
         overrides = {k: v for k, v in (("data", data), ("host", host), ("port", port), ("model", model),
@@ -74,10 +68,23 @@ def serve(
             parse_time(config.as_of, "--as-of" if as_of is not None else "SYMBIOSE_AS_OF")
         if config.data is None:
             raise CommandError("no data directory: pass --data DIR or set SYMBIOSE_DATA")
+        # The data directory is read while the rest of the service's code loads.
+        reading = DataReading(config.data) if Path(config.data).is_dir() else None
+
+        import uvicorn
+        from uvicorn.config import LOGGING_CONFIG
+
+        from serving.app import create_app
+        from serving.runtime import settle_heap
+        from serving.snapshot import load_snapshot
+        from serving.store.db import Database
+        from serving.web.context import compile_templates
+
         # The database first: an unusable URL is reported before minutes of scoring.
         Database.open(config.resolved_database_url(), sqlite_synchronous=config.sqlite_synchronous).close()
         with progress("loading model and snapshot"):
-            application = create_app(config)
+            application = create_app(config, snapshot=load_snapshot(config, reading=reading))
+            del reading  # the service holds the tables it needs; nothing here may keep them
             compile_templates()
             settle_heap()
         _announce(application.state.runtime.snapshot, config)

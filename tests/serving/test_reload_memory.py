@@ -123,6 +123,46 @@ def test_the_first_snapshot_is_freed_after_a_reload_of_the_started_service(
     assert first_alive == [False], f"symbiose {command} still holds its first snapshot after a reload"
 
 
+def test_serve_keeps_nothing_of_the_tables_it_read_at_start_but_the_snapshot(
+        tmp_path: Path, small_data_dir: Path, trained_run, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tables ``symbiose serve`` read while its code loaded (``serving.data_reading``) are
+    freed once a snapshot read anew replaces the first one."""
+    import uvicorn
+
+    import serving.data_reading as data_reading
+    from serving.cli import main
+    from serving.snapshot import load_snapshot
+
+    monkeypatch.setenv("SYMBIOSE_DATABASE_URL", f"sqlite:///{tmp_path / 'service.db'}")
+    monkeypatch.setenv("SYMBIOSE_MODEL_POLL_SECONDS", "0")
+    monkeypatch.setenv("SYMBIOSE_ACCESS_LOG", "false")
+    read_at_start: list[weakref.ref] = []
+    read = data_reading.load_dataset
+
+    def recorded(directory: Path):
+        dataset = read(directory)
+        read_at_start.append(weakref.ref(dataset))
+        return dataset
+
+    monkeypatch.setattr(data_reading, "load_dataset", recorded)
+    alive: list[bool] = []
+
+    def run_and_reload(app, **_options) -> None:  # instead of serving: one reload read anew
+        monkeypatch.setattr(data_reading, "load_dataset", read)
+        fresh = load_snapshot(Settings(data=small_data_dir, model=trained_run.model_uri))
+        watcher = ChampionWatcher(app.state, 60.0, load=lambda _s: _relabel(fresh), champion=lambda: 2)
+        assert watcher.check_once()
+        gc.collect()
+        alive.extend(ref() is not None for ref in read_at_start)
+
+    monkeypatch.setattr(uvicorn, "run", run_and_reload)
+    try:
+        main(["serve", "--data", str(small_data_dir), "--model", trained_run.model_uri])
+    except SystemExit as exc:
+        assert not exc.code, f"symbiose serve exited with {exc.code}"
+    assert alive == [False], "symbiose serve still holds the tables it read at start"
+
+
 class _Cycle:
     """Garbage only the cyclic collector frees, holding ``held`` while it lives."""
 

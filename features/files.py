@@ -264,7 +264,7 @@ def _closes_its_last_cell(path: Path, separator: str, last: str | None) -> bool:
     with path.open("rb") as handle:
         handle.seek(max(0, size - _TAIL_BYTES))
         tail = handle.read().rstrip(b"\r\n")
-    return any(tail.endswith(ending) for ending in endings) and max(map(len, endings)) < len(tail)
+    return any(tail.endswith(ending) for ending in endings)
 
 
 def _header(path: Path, encoding: str, separator: str) -> list[str]:

@@ -28,7 +28,10 @@ Checked and printed as a results table with a verdict (exit code 1 when a criter
 * model follows: ``/health`` names the versions in the order the champion took them, and the
   server logged no failed reload.
 
-A window is ``--window-seconds`` long (default a minute).
+A window is ``--window-seconds`` long (default a minute). Beside the clients' latencies, each window
+shows the p99 of the durations the server logged for the same requests (its access lines, joined by
+``X-Request-ID``) and the longest delay of the load generator's own event loop, so that a slow
+window can be told apart: the service, or the process measuring it.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import random
 import re
@@ -89,8 +93,9 @@ class SoakPlan:
 class Outcome:
     """What the load generator saw."""
 
-    requests: list[tuple[float, str, int, float, bool, str]] = field(default_factory=list)
-    """(start second, kind, status (0 = no answer), latency ms, failed, detail)"""
+    requests: list[tuple[float, str, int, float, bool, str, str]] = field(default_factory=list)
+    """(start second, kind, status (0 = no answer), latency ms, failed, detail, the server's
+    request id (``X-Request-ID``; "" without an answer))"""
     api_feedback: dict[str, tuple[int, str]] = field(default_factory=dict)
     """idempotency key -> (feedback id, status) of every acknowledged API feedback"""
     web_feedback: Counter[tuple[str, str]] = field(default_factory=Counter)
@@ -99,6 +104,8 @@ class Outcome:
     rss: list[tuple[float, float]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     load: list[float] = field(default_factory=list)
+    lags: list[tuple[float, float]] = field(default_factory=list)
+    """(second, ms): how late the load generator's own event loop woke from a 10 ms sleep"""
     seconds: float = 0.0
     """how long the run lasted"""
 
@@ -260,13 +267,14 @@ class Traffic:
             response = await http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
             self.outcome.requests.append((start, kind, 0, (time.perf_counter() - t0) * 1000, True,
-                                          f"{type(exc).__name__}: {exc}"))
+                                          f"{type(exc).__name__}: {exc}", ""))
             return None
         latency = (time.perf_counter() - t0) * 1000
         signed_out = response.headers.get("location", "").startswith("/ui/login")  # a lost web session
         failed = signed_out or not (200 <= response.status_code < 400 or response.status_code in expect)
         detail = f"{method} {path} -> {response.status_code} {response.text[:200]}" if failed else ""
-        self.outcome.requests.append((start, kind, response.status_code, latency, failed, detail))
+        self.outcome.requests.append((start, kind, response.status_code, latency, failed, detail,
+                                      response.headers.get("x-request-id", "")))
         return response
 
     async def run_client(self, client: Client, index: int) -> None:
@@ -372,6 +380,14 @@ class Traffic:
                 tick += 1
                 await asyncio.sleep(0.5)
 
+    async def watch_lag(self) -> None:
+        """Every 10 ms: how late this process's event loop wakes (its own stalls delay every
+        answer it is waiting for, and show in the clients' latencies as if the server were slow)."""
+        while self.now() < self.deadline:
+            before = time.perf_counter()
+            await asyncio.sleep(0.01)
+            self.outcome.lags.append((self.now(), (time.perf_counter() - before - 0.01) * 1000))
+
     async def move_champion(self, env: dict[str, str], log: Path, expected: list[str]) -> None:
         """At each planned fraction of the run: promote a version (forced) or roll back, with the
         commands (``symbiose promote``/``rollback``) or the registry functions they end with; then
@@ -430,7 +446,7 @@ class Traffic:
         self.started = time.monotonic()
         self.deadline = self.plan.seconds
         tasks = [self.run_client(c, i) for i, c in enumerate(self.clients)]
-        await asyncio.gather(self.watch(pid), self.move_champion(env, log, expected), *tasks)
+        await asyncio.gather(self.watch(pid), self.watch_lag(), self.move_champion(env, log, expected), *tasks)
         return self.now()
 
 
@@ -499,20 +515,42 @@ def version_sequence(versions: list[tuple[float, str]]) -> list[str]:
     return sequence
 
 
-def window_table(outcome: Outcome, plan: SoakPlan) -> pd.DataFrame:
+def server_durations(log_text: str) -> dict[str, float]:
+    """request id -> the duration the server logged for it (ms), from its access lines."""
+    durations = {}
+    for line in log_text.splitlines():
+        if '"event": "request"' not in line:
+            continue
+        try:
+            fields = json.loads(line)
+            durations[str(fields["request_id"])] = float(fields["duration_ms"])
+        except (ValueError, KeyError, TypeError):
+            continue
+    return durations
+
+
+def window_table(outcome: Outcome, plan: SoakPlan, durations: dict[str, float] | None = None) -> pd.DataFrame:
     """Per window: requests, failed, latency percentiles, mean RSS, served versions (a last
-    window shorter than half a window is counted in the one before)."""
+    window shorter than half a window is counted in the one before). With ``durations`` (the
+    server's access lines, :func:`server_durations`), also the p99 of the time the server itself
+    took for the same requests: where it stays low while the clients' p99 rises, the time went
+    outside the service's request handling (the load generator, the network stack, the
+    server's event loop before the request reached the app)."""
     n = max(1, round((outcome.seconds or plan.seconds) / plan.window_seconds))
-    requests = pd.DataFrame(outcome.requests, columns=["t", "kind", "status", "ms", "failed", "detail"])
+    requests = pd.DataFrame(outcome.requests, columns=["t", "kind", "status", "ms", "failed", "detail", "request_id"])
+    requests["server_ms"] = requests["request_id"].map(durations or {}).astype("float64")
     requests["window"] = (requests["t"] // plan.window_seconds).clip(upper=n - 1).astype(int)
     rss = pd.DataFrame(outcome.rss, columns=["t", "mib"])
     rss["window"] = (rss["t"] // plan.window_seconds).clip(upper=n - 1).astype(int)
     versions = pd.DataFrame(outcome.versions, columns=["t", "version"])
     versions["window"] = (versions["t"] // plan.window_seconds).clip(upper=n - 1).astype(int)
+    lags = pd.DataFrame(outcome.lags, columns=["t", "ms"])
+    lags["window"] = (lags["t"] // plan.window_seconds).clip(upper=n - 1).astype(int)
     rows = []
     for w in range(n):
         r = requests[requests["window"] == w]
         ms = r.loc[r["status"] > 0, "ms"].to_numpy()
+        server_ms = r["server_ms"].dropna().to_numpy()
         served = version_sequence(list(versions.loc[versions["window"] == w, ["t", "version"]]
                                        .itertuples(index=False, name=None)))
         rows.append({"window": w + 1, "requests": len(r), "failed": int(r["failed"].sum()),
@@ -520,9 +558,11 @@ def window_table(outcome: Outcome, plan: SoakPlan) -> pd.DataFrame:
                      "p50_ms": float(np.percentile(ms, 50)) if len(ms) else float("nan"),
                      "p99_ms": float(np.percentile(ms, 99)) if len(ms) else float("nan"),
                      "max_ms": float(ms.max()) if len(ms) else float("nan"),
+                     "server_p99_ms": float(np.percentile(server_ms, 99)) if len(server_ms) else float("nan"),
+                     "client_lag_max_ms": float(lags.loc[lags["window"] == w, "ms"].max()),
                      "rss_mib": float(rss.loc[rss["window"] == w, "mib"].mean()),
                      "served": " > ".join(v.rsplit("/", 1)[-1] for v in served)})
-    return pd.DataFrame(rows).round({"p50_ms": 1, "p99_ms": 1, "max_ms": 1, "rss_mib": 1})
+    return pd.DataFrame(rows).round({"p50_ms": 1, "p99_ms": 1, "max_ms": 1, "server_p99_ms": 1, "client_lag_max_ms": 1, "rss_mib": 1})
 
 
 def verdict(table: pd.DataFrame, feedback: dict[str, int], served: list[str], expected: list[str],
@@ -623,7 +663,7 @@ def run_soak(data: Path, home: Path, versions: list[int], db_url: str, plan: Soa
     text = log.read_text(errors="replace")
     reload_errors = text.count("champion check failed") + text.count("Traceback")
     feedback = check_feedback(stored_feedback(db_url), outcome.api_feedback, outcome.web_feedback)
-    windows = window_table(outcome, plan)
+    windows = window_table(outcome, plan, server_durations(text))
     served = version_sequence(outcome.versions)
     return SoakResult(windows, verdict(windows, feedback, served, wanted, reload_errors), feedback, served,
                       wanted, outcome, log)

@@ -11,13 +11,16 @@ import pandas as pd
 import pytest
 
 from benchmarks.soak import (
+    Outcome,
     SoakPlan,
     check_feedback,
     plan_events,
     report,
     run_soak,
+    server_durations,
     verdict,
     version_sequence,
+    window_table,
 )
 from models.registry import register_challenger
 from tests.registry_fixtures import add_version, model_source, separate_registry
@@ -69,6 +72,26 @@ def test_verdict_fails_each_criterion_on_its_own() -> None:
     assert failed(reload_errors=1) == ["model follows the champion"]
     assert version_sequence([(0, "m/1"), (1, "?"), (2, "m/1"), (3, "m/2"), (4, "m/1")]) == served
     assert plan_events([4, 5])[1] == [4, 5, 4] and plan_events([4, 5, 6])[1] == [4, 5, 6, 5]
+
+
+def test_windows_show_the_servers_own_durations_and_the_load_generators_delays() -> None:
+    log = "\n".join([
+        '{"time": "t", "level": "INFO", "logger": "symbiose.access", "event": "request", "request_id": "a1", '
+        '"route": "/health", "status": 200, "duration_ms": 2.5}',
+        "now serving symbiose-nba/2 (was symbiose-nba/1)",
+        '{"event": "request", "request_id": "b2", "duration_ms": 40.0}',
+        '{"event": "request", "request_id": "c3"}',
+    ])
+    durations = server_durations(log)
+    assert durations == {"a1": 2.5, "b2": 40.0}
+    outcome = Outcome(seconds=20.0)
+    outcome.requests = [(1.0, "api_read", 200, 900.0, False, "", "a1"), (12.0, "api_read", 200, 45.0, False, "", "b2"),
+                        (13.0, "api_read", 0, 30_000.0, True, "no answer", "")]
+    outcome.lags = [(2.0, 850.0), (15.0, 1.5)]
+    table = window_table(outcome, SoakPlan(seconds=20.0, clients=2, rate=1.0, window_seconds=10.0), durations)
+    assert table["p99_ms"].tolist() == [900.0, 45.0]  # what the clients saw (answered requests)
+    assert table["server_p99_ms"].tolist() == [2.5, 40.0]  # what the server took for the same ones
+    assert table["client_lag_max_ms"].tolist() == [850.0, 1.5]
 
 
 @pytest.mark.slow

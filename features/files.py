@@ -219,7 +219,7 @@ def _arrow_text_read(path: Path, separator: str, names: list[str]) -> pd.DataFra
     other way than pandas would (a header pandas renames or reads otherwise, a row with fewer or
     more cells, text that is not UTF-8): the caller then reads it with pandas, which says
     what is wrong, if anything."""
-    if len(set(names)) != len(names) or _has_bare_carriage_return(path):
+    if len(names) < 2 or len(set(names)) != len(names) or _has_bare_carriage_return(path):
         return None
     try:
         read = pa_csv.read_csv(
@@ -231,7 +231,7 @@ def _arrow_text_read(path: Path, separator: str, names: list[str]) -> pd.DataFra
                 null_values=[""], quoted_strings_can_be_null=True))
     except (pa.ArrowException, OSError, ValueError):
         return None
-    if read.column_names != names or not read.num_rows or len(names) < 2:
+    if read.column_names != names or not read.num_rows:
         return None
     if not _closes_its_last_cell(path, separator, read.column(len(names) - 1)[-1].as_py()):
         return None

@@ -7,8 +7,9 @@ For each size: ``symbiose generate`` (skipped when ``--data`` names an existing 
 size), ``symbiose train`` (default configuration), ``symbiose recommend`` (pandas engine) and, when
 pyspark is importable and ``recommend`` has an ``--engine`` option, ``symbiose recommend --engine
 spark --master local[2]``. Each step runs in its own process; the table gives its wall seconds, CPU
-seconds and peak memory (the largest resident set of the step's process or of any process it
-waited for, from ``wait4``). Then the seconds of the scoring snapshot's features and the scoring
+seconds and peak memory: the largest resident set of the step's process or of any process it
+waited for (``wait4``), and the largest sum of the proportional set sizes of the step's process and
+its descendants, sampled every 0.2 s (forked workers share pages, which resident sets count twice). Then the seconds of the scoring snapshot's features and the scoring
 throughput of the decision pipeline next to one bare ``Booster.predict`` of the conversion model on
 the same rows, and their ratio, measured by ``benchmarks/scoring_ratio.py`` (``--repeats``:
 alternating timings, medians).
@@ -23,6 +24,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -34,16 +36,55 @@ BIN = Path(sys.executable).parent / "symbiose"
 
 
 def _run(args: list[str], env: dict[str, str]) -> dict[str, float]:
-    """Run ``symbiose ARGS`` in its own process: wall seconds, CPU seconds, peak MiB."""
+    """Run ``symbiose ARGS`` in its own process: wall seconds, CPU seconds, peak MiB of the largest
+    process, and peak MiB of the step's processes together (proportional set sizes summed)."""
     started = time.perf_counter()
     proc = subprocess.Popen([str(BIN), *args], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    peak_pss = [0]
+    done = threading.Event()
+    sampler = threading.Thread(target=_sample_pss, args=(proc.pid, done, peak_pss), daemon=True)
+    sampler.start()
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - started
+    done.set()
+    sampler.join()
     stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     code = os.waitstatus_to_exitcode(status)
     if code != 0:
         raise SystemExit(f"symbiose {' '.join(args)} failed with exit code {code}:\n{stderr[-2000:]}")
-    return {"seconds": seconds, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_MiB": usage.ru_maxrss / 1024}
+    return {"seconds": seconds, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_MiB": usage.ru_maxrss / 1024,
+            "peak_all_MiB": peak_pss[0] / 1024}
+
+
+def _sample_pss(pid: int, done: threading.Event, peak: list[int], every: float = 0.2) -> None:
+    """Largest sum of proportional set sizes (KiB) of ``pid`` and its descendants, every ``every``
+    seconds until ``done`` (Linux; stays 0 elsewhere). Forked workers share the parent's pages
+    until written, so PSS counts each page once across them, unlike resident sets."""
+    while not done.wait(every):
+        total = 0
+        for p in _tree(pid):
+            try:
+                for line in Path(f"/proc/{p}/smaps_rollup").read_text().splitlines():
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+                        break
+            except OSError:  # gone meanwhile, or not Linux
+                continue
+        peak[0] = max(peak[0], total)
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants, from ``/proc/PID/task/*/children``."""
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        for children in Path(f"/proc/{p}/task").glob("*/children"):
+            try:
+                todo += [int(c) for c in children.read_text().split()]
+            except OSError:
+                continue
+    return found
 
 
 def spark_available(env: dict[str, str]) -> str | None:
@@ -90,7 +131,8 @@ def run_size(accounts: int, data: Path | None, as_of: str, seed: int, work: Path
 
     def step(name: str, args: list[str]) -> None:
         rows.append({"accounts": accounts, "step": name, **_run(args, env)})
-        print(f"{accounts:,} accounts, {name}: {rows[-1]['seconds']:.1f} s, {rows[-1]['peak_MiB']:.0f} MiB", flush=True)
+        print(f"{accounts:,} accounts, {name}: {rows[-1]['seconds']:.1f} s, {rows[-1]['peak_MiB']:.0f} MiB "
+              f"(all processes: {rows[-1]['peak_all_MiB']:.0f} MiB)", flush=True)
 
     if data is None or not data.is_dir():
         data = data or work / f"data-{accounts}"

@@ -4,14 +4,14 @@ One row per account × category with ``account_id``, ``category``, ``rep_id``, t
 columns (consent, do-not-contact, touches per channel in the last 30 days, quiet period) and the
 declared feature columns. This is the input of the decision pipeline (CLI, service and pyfunc).
 
-Large data sets are scored in blocks of accounts (:func:`account_blocks`): every feature of an
+Large data sets are scored in blocks of accounts (:class:`AccountBlocks`): every feature of an
 account reads only that account's rows and the shared tables, so a block's snapshot rows equal
 the whole data set's, while the event indexes and the scoring of one block bound the memory.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -50,27 +50,53 @@ def build_snapshot(dataset: Dataset, as_of: pd.Timestamp, specs: list[FeatureSpe
     return pd.concat([keys, repeated, feats], axis=1)
 
 
-def account_blocks(dataset: Dataset, block_accounts: int = BLOCK_ACCOUNTS) -> Iterator[Dataset]:
+class AccountBlocks(Sequence[Dataset]):
     """``dataset`` in blocks of at most ``block_accounts`` consecutive accounts (the accounts
     table's order): each block holds its accounts and their orders, touches and web events (in
     the table's order); offers, reps and the policy are shared. A data set of at most
     ``block_accounts`` accounts is one block, itself. Rows of accounts that the accounts table
-    does not list belong to no block (no feature reads them)."""
-    if block_accounts < 1:
-        raise ValueError(f"block_accounts must be >= 1, got {block_accounts}")
-    n_acc = len(dataset.accounts)
-    if n_acc <= block_accounts:
-        yield dataset
-        return
-    accounts = pd.Index(dataset.accounts["account_id"])
-    if not accounts.is_unique:
-        raise ValueError("account_blocks: accounts.account_id must be unique")
-    owner = {name: codes_in(getattr(dataset, name)["account_id"], accounts) for name in TIME_COLUMNS}
-    for start in range(0, n_acc, block_accounts):
-        stop = min(start + block_accounts, n_acc)
-        tables = {name: _rows_where(getattr(dataset, name), (code >= start) & (code < stop))
-                  for name, code in owner.items()}
-        yield replace(dataset, accounts=dataset.accounts.iloc[start:stop].reset_index(drop=True), **tables)
+    does not list belong to no block (no feature reads them).
+
+    Any block can be taken on its own (``blocks[i]``): which account owns each event row is found
+    once, here, so processes forked afterwards share it."""
+
+    def __init__(self, dataset: Dataset, block_accounts: int = BLOCK_ACCOUNTS) -> None:
+        if block_accounts < 1:
+            raise ValueError(f"block_accounts must be >= 1, got {block_accounts}")
+        self.dataset = dataset
+        self.block_accounts = block_accounts
+        n_acc = len(dataset.accounts)
+        self._count = max(1, -(-n_acc // block_accounts))
+        self._owner: dict[str, np.ndarray] = {}
+        if self._count > 1:
+            accounts = pd.Index(dataset.accounts["account_id"])
+            if not accounts.is_unique:
+                raise ValueError("account_blocks: accounts.account_id must be unique")
+            self._owner = {name: codes_in(getattr(dataset, name)["account_id"], accounts) for name in TIME_COLUMNS}
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __getitem__(self, i: int) -> Dataset:  # type: ignore[override]
+        if not isinstance(i, int | np.integer):
+            raise TypeError(f"AccountBlocks: expected a block number, got {type(i).__name__}")
+        if not -self._count <= i < self._count:
+            raise IndexError(f"block {i} of {self._count}")
+        if self._count == 1:
+            return self.dataset
+        start = (int(i) % self._count) * self.block_accounts
+        stop = min(start + self.block_accounts, len(self.dataset.accounts))
+        tables = {name: _rows_where(getattr(self.dataset, name), (code >= start) & (code < stop))
+                  for name, code in self._owner.items()}
+        return replace(self.dataset, accounts=self.dataset.accounts.iloc[start:stop].reset_index(drop=True), **tables)
+
+    def __iter__(self) -> Iterator[Dataset]:
+        return (self[i] for i in range(self._count))
+
+
+def account_blocks(dataset: Dataset, block_accounts: int = BLOCK_ACCOUNTS) -> AccountBlocks:
+    """The blocks of :class:`AccountBlocks` (the accounts' events split once, blocks made as asked)."""
+    return AccountBlocks(dataset, block_accounts)
 
 
 def _rows_where(table: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -9,13 +10,17 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 
 from features.actions import contact_state_on
-from features.ahead import one_ahead
+from features.ahead import made_in_workers, usable_cores
 from features.dataset import Dataset
-from features.snapshot import BLOCK_ACCOUNTS, account_blocks, build_snapshot
+from features.snapshot import BLOCK_ACCOUNTS, AccountBlocks, build_snapshot
 from models.model_input import decision_context, snapshot_categories
 from models.pipeline import REASON_CODES, DecisionPipeline, split_snapshot
 from models.pyfunc import load_pipeline
 from models.registry import ModelNotFoundError, configure_tracking, resolve_model_uri
+
+#: Accounts below which a data set is not split further only to give every worker a block (forking
+#: and handing back the rows would cost more than the second core saves).
+MIN_WORKER_ACCOUNTS = 2_000
 
 
 def load_model(model: str | None = None) -> tuple[DecisionPipeline, str]:
@@ -34,7 +39,7 @@ def score_dataset(dataset: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipel
                   rank_by: str = "incremental_margin", explain: bool = True,
                   explain_depth: int | None = None, reason_codes: bool = False,
                   explore_epsilon: float = 0.0, seed: int | None = None,
-                  block_accounts: int = BLOCK_ACCOUNTS, ahead: bool = False,
+                  block_accounts: int = BLOCK_ACCOUNTS, workers: int = 1,
                   eligible_on: pd.Timestamp | None = None) -> pd.DataFrame:
     """Ranked recommendations (docs/data-contract.md §3 rows) for every account of ``dataset`` at ``as_of``,
     with the data directory's current offers and policy: the one way the data is scored, used by
@@ -49,11 +54,13 @@ def score_dataset(dataset: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipel
     day, with the contacts and orders known at ``as_of`` (``features.actions.contact_state_on``),
     are eligible, e.g. to show when an action blocked today becomes possible; the features stay
     those at ``as_of``.
-    Accounts are scored ``block_accounts`` at a time (``features.snapshot.account_blocks``; the
+    Accounts are scored ``block_accounts`` at a time (``features.snapshot.AccountBlocks``; the
     rows are the same, in the same order, as in one pass); with exploration in one pass, as its
-    draws run over all accounts. With ``ahead`` and several blocks, each block's snapshot is built
-    in a forked worker process (``features.ahead.one_ahead``) while the previous block is scored:
-    for a batch command only, never inside a process that runs other threads (the service).
+    draws run over all accounts. With ``workers`` > 1, the blocks are ``workers`` times smaller (not
+    below ``MIN_WORKER_ACCOUNTS``), so that every worker has one and the blocks in flight hold
+    about what one block would, and each block is built and scored in one of ``workers`` forked
+    worker processes (``features.ahead.made_in_workers``), all at once: for a batch command only,
+    never inside a process that runs other threads (the service). ``workers`` 0: one per usable core.
     """
     as_of = pd.Timestamp(as_of)
     data = dataset.before(as_of)
@@ -67,11 +74,22 @@ def score_dataset(dataset: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipel
     context: dict[str, Any] = {
         **catalog, "model_version": model_version,
         "rank_by": rank_by, "explore_epsilon": explore_epsilon, "seed": seed, "reason_codes": reason_codes}
-    one_pass = explore_epsilon > 0 or len(data.accounts) <= block_accounts
-    blocks = [data] if explore_epsilon > 0 else account_blocks(data, block_accounts)
-    snapshots = (_block_snapshot(block, as_of, pipeline, categories, eligible_on) for block in blocks)
-    parts = [_score_block(snapshot, pipeline, top_k, explain, explain_depth, context)
-             for snapshot in (one_ahead(snapshots) if ahead and not one_pass else snapshots)]
+    if workers == 0:
+        workers = usable_cores()
+    if workers < 0:
+        raise ValueError(f"workers must be >= 0, got {workers}")
+    if explore_epsilon > 0:
+        blocks: Sequence[Dataset] = [data]
+    else:
+        # Every worker gets a block, and the blocks in flight hold about what one block would.
+        per_worker = -(-min(block_accounts, len(data.accounts)) // max(workers, 1))
+        blocks = AccountBlocks(data, max(min(MIN_WORKER_ACCOUNTS, block_accounts), per_worker))
+
+    def scored(i: int) -> pd.DataFrame:
+        snapshot = _block_snapshot(blocks[i], as_of, pipeline, categories, eligible_on)
+        return _score_block(snapshot, pipeline, top_k, explain, explain_depth, context)
+
+    parts = list(made_in_workers(scored, len(blocks), workers))
     return parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
 
 

@@ -154,6 +154,10 @@ def recommend(
         help="give reasons from the account's history to each account's first N suggestions only, as "
              "`symbiose serve` does (SYMBIOSE_EXPLAIN_DEPTH); deeper ones carry the value sentence alone "
              "(default: every suggestion; 0: none)")] = None,
+    workers: Annotated[int, typer.Option(
+        "--workers", min=0, max=256,
+        help="processes that build and score blocks of accounts at once with --engine pandas "
+             "(default 0: one per usable core; 1: this process alone)")] = 0,
 ) -> None:
     """Write the recommendations file: next best actions for every account."""
     import pandas as pd
@@ -181,6 +185,8 @@ def recommend(
                 raise CommandError("--later-days: only with --engine pandas")
             if explain_depth is not None:
                 raise CommandError("--explain-depth: only with --engine pandas (Spark writes no reasons)")
+            if workers:
+                raise CommandError("--workers: only with --engine pandas (Spark has its own executors)")
             _recommend_on_spark(data, out_file, fmt, given, top_k, model, explore, master)
             return
         if engine != "pandas":
@@ -195,7 +201,7 @@ def recommend(
         with progress("scoring") as scoring:
             recs = score_dataset(ds, ts, pipeline, top_k=top_k, model_version=version,
                                  explain=explain_depth != 0, explain_depth=explain_depth,
-                                 explore_epsilon=explore, seed=seed, reason_codes=True, ahead=True)
+                                 explore_epsilon=explore, seed=seed, reason_codes=True, workers=workers)
             scoring.count(rows=len(recs), accounts=recs["account_id"].nunique())
         later = pd.DataFrame()
         if later_days:

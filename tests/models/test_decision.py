@@ -97,12 +97,12 @@ def test_blocks_of_accounts_give_the_recommendations_of_one_pass(trained_run, sm
     pipeline = trained_run.result.pipeline
     n_acc = len(small_dataset.accounts)
     one_pass = score_dataset(small_dataset, as_of, pipeline, top_k=3, reason_codes=True, block_accounts=n_acc)
-    for ahead in (False, True):  # blocks made in this process, or one ahead in a forked worker
+    for workers in (1, 2):  # blocks made in this process, or in two forked workers
         blocks = score_dataset(small_dataset, as_of, pipeline, top_k=3, reason_codes=True,
-                               block_accounts=n_acc // 3, ahead=ahead)
+                               block_accounts=n_acc // 3, workers=workers)
         pd.testing.assert_frame_equal(blocks, one_pass, check_exact=True)
     shallow = score_dataset(small_dataset, as_of, pipeline, top_k=3, explain_depth=1, block_accounts=n_acc // 3,
-                            ahead=True)
+                            workers=2)
     pd.testing.assert_frame_equal(shallow, score_dataset(small_dataset, as_of, pipeline, top_k=3, explain_depth=1),
                                   check_exact=True)
 

@@ -374,6 +374,21 @@ def test_recommend_top_k_one_gives_one_row_per_account(
     assert (recs["model_version"] == cli_trained.version).all()
 
 
+def test_recommend_in_one_process_writes_what_the_workers_write(
+        tmp_path: Path, generated: Generated, cli_trained: Trained) -> None:
+    files = {}
+    for workers in ("1", "2"):
+        files[workers] = tmp_path / f"recs-{workers}.parquet"
+        result = run_cli("recommend", "--data", generated.data_dir, "--as-of", AS_OF, "--out", files[workers],
+                         "--workers", workers)
+        assert result.code == 0, result.stderr
+    pd.testing.assert_frame_equal(pd.read_parquet(files["1"]), pd.read_parquet(files["2"]), check_exact=True)
+    result = run_cli("recommend", "--data", generated.data_dir, "--out", tmp_path / "spark.parquet",
+                     "--engine", "spark", "--workers", "2")
+    assert result.code != 0
+    assert "--workers: only with --engine pandas" in result.stderr + result.stdout
+
+
 @pytest.mark.parametrize("model", [
     pytest.param(f"models:/{MODEL_NAME}/999", id="unknown-version"),
     pytest.param(f"models:/{MODEL_NAME}@no-such-alias", id="unknown-alias"),

@@ -6,7 +6,7 @@ Generates a data set (or takes ``--data``), trains and registers a model (reused
 already has them), writes the batch scores with ``symbiose recommend --top-k 20`` (with the
 service's ``--explain-depth`` and ``--later-days``; reused while
 their sidecar matches model, data and as-of; ``--no-scores`` scores at start instead), starts
-``symbiose serve --scores`` alone and times it from process start to the first 200 on
+``symbiose serve --scores`` alone (on a fresh service database) and times it from process start to the first 200 on
 ``/health``, then starts ``mlflow models serve --env-manager local`` on loopback, and drives
 both with a bounded load generator (asyncio; fixed request count and time limit):
 our ``GET /v1/accounts/{id}/suggestions?k=3`` (random accounts) and mlflow's ``/invocations``
@@ -292,6 +292,10 @@ def main() -> None:
     from serving.store.users import add_user
 
     tracking = configure_tracking()
+    # A fresh service database per start: the decision log grows by every answered request, and
+    # commits into a log of millions of rows cost more, so runs of different starts would differ.
+    for leftover in workdir.glob("service.db*"):
+        leftover.unlink()
     db_url = f"sqlite:///{workdir / 'service.db'}"
     with Database.open(db_url)() as session:
         _user, token = add_user(session, name=f"load-{time.time_ns()}", role="admin")

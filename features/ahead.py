@@ -9,13 +9,15 @@ available, or one worker or item would do, the items are made in the calling pro
 asked for.
 
 OpenMP libraries do not survive a fork once their threads have started: each worker limits them to
-one thread (``threadpoolctl``), which is also what several workers on as many cores want.
+one thread (``threadpoolctl``), which is also what several workers on as many cores want. Workers
+ignore Ctrl-C (SIGINT): the caller gets it and ends them.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
@@ -37,7 +39,8 @@ def made_in_workers(make: Callable[[int], T], count: int, workers: int) -> Itera
     """``make(0)``, …, ``make(count - 1)`` in order, made by ``workers`` forked workers.
 
     ``make`` runs in the workers only (with fork); an exception raised while making an item is
-    raised here, at that item. Stopping early (closing the iterator) stops the workers."""
+    raised here, at that item. Stopping early (an error, closing the iterator, Ctrl-C in the caller)
+    ends the workers at once, whatever they are making."""
     if count < 0 or workers < 1:
         raise ValueError(f"made_in_workers: expected count >= 0 and workers >= 1, got {count} and {workers}")
     workers = min(workers, count)
@@ -47,6 +50,7 @@ def made_in_workers(make: Callable[[int], T], count: int, workers: int) -> Itera
     context = multiprocessing.get_context("fork")
     conns: list[Connection] = []
     procs: list[multiprocessing.process.BaseProcess] = []
+    finished = False
     try:
         for w in range(workers):
             mine, theirs = context.Pipe()
@@ -68,6 +72,7 @@ def made_in_workers(make: Callable[[int], T], count: int, workers: int) -> Itera
             if i + workers < count:
                 conns[w].send(i + workers)  # made while the caller uses this one
             yield item
+        finished = True
     finally:
         for conn in conns:
             try:
@@ -76,7 +81,9 @@ def made_in_workers(make: Callable[[int], T], count: int, workers: int) -> Itera
                 pass
             conn.close()
         for worker in procs:
-            worker.join(timeout=5)
+            # Idle once every item was taken; otherwise (an error, the caller stopped early or was
+            # interrupted) what a worker is still making is not wanted.
+            worker.join(timeout=5 if finished else 0)
             if worker.is_alive():
                 worker.terminate()
                 worker.join()
@@ -86,6 +93,7 @@ def _serve(make: Callable[[int], Any], conn: Connection) -> None:
     """Worker: ``make(i)`` for each number ``i`` received on ``conn``, until None or the caller goes."""
     from threadpoolctl import threadpool_limits
 
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the caller's to handle: it stops the workers
     threadpool_limits(1)
     try:
         while (i := conn.recv()) is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 import lightgbm as lgb
 import numpy as np
@@ -68,3 +69,20 @@ def test_lightgbm_predicts_in_workers_after_the_caller_used_its_threads() -> Non
     thread.join(timeout=60)
     assert not thread.is_alive(), "the workers hung in LightGBM's predict"
     np.testing.assert_array_equal(got["parts"], got["expected"])
+
+
+def _slow_after_two(i: int) -> int:
+    if i >= 2:
+        time.sleep(60)
+    return os.getpid()
+
+
+def test_stopping_early_ends_workers_still_making_items_at_once() -> None:
+    items = made_in_workers(_slow_after_two, 6, 2)
+    pids = [next(items), next(items)]  # both workers are now busy with items 2 and 3
+    started = time.perf_counter()
+    items.close()
+    assert time.perf_counter() - started < 4, "closing waited for items nobody wants"
+    for pid in pids:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)

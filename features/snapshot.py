@@ -71,7 +71,7 @@ class AccountBlocks(Sequence[Dataset]):
         if self._count > 1:
             accounts = pd.Index(dataset.accounts["account_id"])
             if not accounts.is_unique:
-                raise ValueError("account_blocks: accounts.account_id must be unique")
+                raise ValueError("AccountBlocks: accounts.account_id must be unique")
             self._owner = {name: codes_in(getattr(dataset, name)["account_id"], accounts) for name in TIME_COLUMNS}
 
     def __len__(self) -> int:
@@ -92,11 +92,6 @@ class AccountBlocks(Sequence[Dataset]):
 
     def __iter__(self) -> Iterator[Dataset]:
         return (self[i] for i in range(self._count))
-
-
-def account_blocks(dataset: Dataset, block_accounts: int = BLOCK_ACCOUNTS) -> AccountBlocks:
-    """The blocks of :class:`AccountBlocks` (the accounts' events split once, blocks made as asked)."""
-    return AccountBlocks(dataset, block_accounts)
 
 
 def _rows_where(table: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:

@@ -7,11 +7,11 @@ import pytest
 
 from features.actions import action_space
 from features.definitions import feature_specs
-from features.snapshot import account_blocks, build_snapshot
+from features.snapshot import AccountBlocks, build_snapshot
 
 
 def test_blocks_split_accounts_and_their_rows_in_order(small_dataset) -> None:
-    blocks = list(account_blocks(small_dataset, 70))
+    blocks = list(AccountBlocks(small_dataset, 70))
     n_acc = len(small_dataset.accounts)
     assert [len(b.accounts) for b in blocks] == [min(70, n_acc - s) for s in range(0, n_acc, 70)]
     pd.testing.assert_frame_equal(pd.concat([b.accounts for b in blocks], ignore_index=True), small_dataset.accounts)
@@ -28,9 +28,9 @@ def test_blocks_split_accounts_and_their_rows_in_order(small_dataset) -> None:
 
 
 def test_one_block_is_the_data_set_itself_and_bad_sizes_are_refused(small_dataset) -> None:
-    assert list(account_blocks(small_dataset, len(small_dataset.accounts))) == [small_dataset]
+    assert list(AccountBlocks(small_dataset, len(small_dataset.accounts))) == [small_dataset]
     with pytest.raises(ValueError, match="block_accounts must be >= 1, got 0"):
-        list(account_blocks(small_dataset, 0))
+        list(AccountBlocks(small_dataset, 0))
 
 
 def test_snapshots_of_blocks_equal_the_whole_snapshot(small_dataset, as_of) -> None:
@@ -38,6 +38,6 @@ def test_snapshots_of_blocks_equal_the_whole_snapshot(small_dataset, as_of) -> N
     specs = feature_specs(data)
     categories = sorted(set(action_space(data)["category"]))
     whole = build_snapshot(data, as_of, specs, categories)
-    parts = pd.concat([build_snapshot(b, as_of, specs, categories) for b in account_blocks(data, 45)],
+    parts = pd.concat([build_snapshot(b, as_of, specs, categories) for b in AccountBlocks(data, 45)],
                       ignore_index=True)
     pd.testing.assert_frame_equal(parts, whole, check_exact=True)

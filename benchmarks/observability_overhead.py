@@ -40,12 +40,12 @@ def _bare_app(runtime):
     from serving.api.access_log import AccessLog
     from serving.app import create_api
     from serving.decision_log import DecisionLog
-    from serving.store.db import Database
+    from serving.log_writer import WriterInChild
 
     app = create_api(settings=runtime.settings)
     app.user_middleware = [m for m in app.user_middleware if m.cls is not AccessLog]
     runtime.decision_log.close()
-    log = DecisionLog(Database.open_log(runtime.settings.resolved_database_url()))
+    log = DecisionLog(WriterInChild(runtime.settings.resolved_database_url()))
     app.state.runtime = dataclasses.replace(runtime, decision_log=log)
     return app
 

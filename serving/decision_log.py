@@ -1,5 +1,7 @@
 """Group commit for the decision log: requests hand their shown suggestions to one writer thread
-and wait until they are committed, so concurrent requests share one transaction.
+and wait until they are committed, so concurrent requests share one transaction. The thread
+commits each batch through a :class:`serving.log_writer.LogWriter`: in the service, a child
+process (``WriterInChild``), so that the inserts do not hold this process's interpreter lock.
 
 Requests on the event loop (:meth:`DecisionLog.write_async`) are first gathered in the loop: while
 one batch is being written, the rows of every request that arrives meanwhile wait for the next
@@ -11,13 +13,11 @@ from __future__ import annotations
 import asyncio
 import queue
 import threading
-import time
 from collections.abc import Sequence
 from concurrent.futures import Future, InvalidStateError
 from typing import TYPE_CHECKING, Any
 
-from serving.store.db import Database
-from serving.store.decisions import log_decisions
+from serving.log_writer import LogWriter
 
 if TYPE_CHECKING:
     from serving.metrics import ServiceMetrics
@@ -28,13 +28,14 @@ class DecisionLogUnavailable(RuntimeError):
 
 
 class DecisionLog:
-    """One writer thread; :meth:`write` (and ``await`` :meth:`write_async`) return once the rows are
-    committed, or raise :class:`DecisionLogUnavailable`. With ``metrics``, each commit's duration,
-    its suggestions per channel and model version, and each failed commit are counted there."""
+    """One writer thread committing batches through ``writer``; :meth:`write` (and ``await``
+    :meth:`write_async`) return once the rows are committed, or raise :class:`DecisionLogUnavailable`.
+    With ``metrics``, each commit's duration, its suggestions per channel and model version, and
+    each failed commit are counted there."""
 
-    def __init__(self, database: Database, *, max_batch: int = 1000, timeout: float = 10.0,
+    def __init__(self, writer: LogWriter, *, max_batch: int = 1000, timeout: float = 10.0,
                  metrics: ServiceMetrics | None = None) -> None:
-        self._database = database
+        self._writer = writer
         self._metrics = metrics
         self._max_batch = max_batch
         self._timeout = timeout
@@ -108,10 +109,10 @@ class DecisionLog:
         return gathered + self._queue.qsize()
 
     def close(self) -> None:
-        """Finish pending writes, stop the writer thread and close the log's database."""
+        """Finish pending writes, stop the writer thread and close the writer."""
         self._queue.put(None)
         self._thread.join(timeout=self._timeout)
-        self._database.close()
+        self._writer.close()
 
     def _run(self) -> None:
         while True:
@@ -129,10 +130,8 @@ class DecisionLog:
                     break
                 batch.append(extra)
             shown = [row for rows, _ in batch for row in rows]
-            started = time.perf_counter()
             try:
-                with self._database() as session:
-                    log_decisions(session, shown)
+                seconds = self._writer.write(shown)
             except Exception as exc:  # every waiting request gets the error
                 if self._metrics is not None:
                     self._metrics.observe_log_failure()
@@ -140,7 +139,7 @@ class DecisionLog:
                     _settle(future, exc)
             else:
                 if self._metrics is not None:
-                    self._metrics.observe_log_commit(shown, time.perf_counter() - started)
+                    self._metrics.observe_log_commit(shown, seconds)
                 for _, future in batch:
                     _settle(future, None)
 

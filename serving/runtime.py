@@ -15,6 +15,7 @@ from typing import Any, cast
 from serving.auth import PrincipalCache
 from serving.decision_log import DecisionLog
 from serving.feedback_index import FeedbackIndex
+from serving.log_writer import WriterInChild
 from serving.metrics import ServiceMetrics
 from serving.settings import Settings
 from serving.snapshot import Snapshot, load_snapshot
@@ -123,6 +124,6 @@ def open_runtime(settings: Settings, snapshot: Snapshot | None = None) -> Runtim
                              refresh_seconds=settings.feedback_refresh_seconds)
     metrics = ServiceMetrics()
     return Runtime(settings=settings, snapshot=snapshot, sessions=database,
-                   decision_log=DecisionLog(Database.open_log(url), metrics=metrics),
+                   decision_log=DecisionLog(WriterInChild(url), metrics=metrics),
                    principals=PrincipalCache(settings.auth_cache_seconds), feedback=feedback,
                    metrics=metrics)

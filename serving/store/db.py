@@ -9,8 +9,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -94,6 +92,9 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
 
 def migrate(engine: Engine) -> None:
     """Bring the schema of ``engine``'s database to the latest Alembic revision."""
+    from alembic import command  # imported here: the decision log's writer process never migrates
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:

@@ -5,15 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from sqlalchemy import Dialect, Table, insert, select, text
 from sqlalchemy.orm import Session
 
-from models.suggestion import Suggestion
 from serving.store.db import writing
 from serving.store.tables import Decision
+
+if TYPE_CHECKING:  # the decision log's writer process imports this module without pandas
+    import pandas as pd
+
+    from models.suggestion import Suggestion
 
 DECISION_FIELDS = ("suggestion_id", "account_id", "rank", "channel", "offer_id", "discount_pct",
                    "executed_by", "p_convert", "p_convert_baseline", "expected_incremental_margin",
@@ -26,6 +29,8 @@ DECISIONS: Table = Decision.__table__  # type: ignore[assignment]
 def decision_rows(suggestions: Sequence[Suggestion], *, model_version: str, as_of: pd.Timestamp,
                   requested_at: datetime, user_id: int | None) -> list[dict[str, Any]]:
     """Decision-log rows (``store.decisions.DECISION_FIELDS``) of shown ``suggestions``."""
+    import pandas as pd
+
     ts = pd.Timestamp(as_of).to_pydatetime()
     return [{"suggestion_id": s.suggestion_id, "account_id": s.account_id, "rank": s.rank,
              "channel": s.channel, "offer_id": s.offer_id, "discount_pct": s.discount_pct,

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import event
 
 from serving.decision_log import DecisionLog, DecisionLogUnavailable
+from serving.log_writer import WriterInThisProcess
 from serving.store.db import Database
 from serving.store.decisions import count_decisions
 from tests.serving.test_store import _decision
@@ -18,7 +19,7 @@ from tests.serving.test_store import _decision
 @pytest.fixture
 def log(database_url: str):
     Database.open(database_url).close()  # migrate
-    decision_log = DecisionLog(Database.open_log(database_url), timeout=5.0)
+    decision_log = DecisionLog(WriterInThisProcess(Database.open_log(database_url)), timeout=5.0)
     yield decision_log
     decision_log.close()
 
@@ -26,7 +27,7 @@ def log(database_url: str):
 def _commits(log: DecisionLog) -> list[int]:
     """A list that grows by one per committed transaction of ``log``'s engine."""
     commits: list[int] = []
-    event.listen(log._database.engine, "commit", lambda _conn: commits.append(1))
+    event.listen(log._writer.database.engine, "commit", lambda _conn: commits.append(1))
     return commits
 
 
@@ -38,7 +39,7 @@ def test_concurrent_async_requests_share_commits_and_store_every_row(log: Decisi
                                for i in range(200)))
 
     asyncio.run(requests())
-    with log._database() as session:
+    with log._writer.database() as session:
         assert count_decisions(session) == 600
         assert count_decisions(session, "A17") == 3
     # 200 requests arrive in one loop tick: the first starts a batch, the others share the next.
@@ -64,7 +65,7 @@ def test_requests_arriving_during_a_write_join_the_next_batch(log: DecisionLog) 
         await asyncio.gather(*(one(i) for i in range(300)))
 
     asyncio.run(requests())
-    with log._database() as session:
+    with log._writer.database() as session:
         assert count_decisions(session) == 600
     assert sum(handoffs) == 600
     assert len(handoffs) < 100, len(handoffs)
@@ -81,7 +82,7 @@ def test_a_failed_write_fails_the_requests_of_its_batch_only(log: DecisionLog) -
     failed, ok = asyncio.run(requests())
     assert all(isinstance(f, DecisionLogUnavailable) and "not written" in str(f) for f in failed)
     assert ok == [None, None, None]
-    with log._database() as session:
+    with log._writer.database() as session:
         assert count_decisions(session) == 3
 
 
@@ -99,13 +100,13 @@ def test_a_cancelled_request_does_not_disturb_the_others(log: DecisionLog) -> No
 def test_a_write_that_does_not_finish_in_time_is_unavailable(tmp_path) -> None:
     url = f"sqlite:///{tmp_path / 'slow.db'}"
     Database.open(url).close()
-    log = DecisionLog(Database.open_log(url), timeout=0.2)
+    log = DecisionLog(WriterInThisProcess(Database.open_log(url)), timeout=0.2)
     release = threading.Event()
 
     def stall(*_args) -> None:
         release.wait(5)
 
-    event.listen(log._database.engine, "begin", stall)
+    event.listen(log._writer.database.engine, "begin", stall)
     try:
         with pytest.raises(DecisionLogUnavailable, match="within 0.2 s"):
             asyncio.run(log.write_async([_decision("slow")]))
@@ -135,7 +136,7 @@ def test_the_async_path_works_from_several_event_loops(log: DecisionLog) -> None
         t.join()
     assert failures == []
     log.write([_decision("sync")])
-    with log._database() as session:
+    with log._writer.database() as session:
         assert count_decisions(session) == 201
 
 

@@ -155,6 +155,7 @@ def test_the_decision_log_counts_commits_failures_and_its_queue(tmp_path) -> Non
     from sqlalchemy import event
 
     from serving.decision_log import DecisionLog, DecisionLogUnavailable
+    from serving.log_writer import WriterInThisProcess
     from serving.metrics import ServiceMetrics
     from serving.store.db import Database
     from tests.serving.test_store import _decision
@@ -162,7 +163,7 @@ def test_the_decision_log_counts_commits_failures_and_its_queue(tmp_path) -> Non
     url = f"sqlite:///{tmp_path / 'log.db'}"
     Database.open(url).close()
     metrics = ServiceMetrics()
-    log = DecisionLog(Database.open_log(url), timeout=5.0, metrics=metrics)
+    log = DecisionLog(WriterInThisProcess(Database.open_log(url)), timeout=5.0, metrics=metrics)
     entered, release, failing = threading.Event(), threading.Event(), threading.Event()
 
     def stall_or_fail(*_args) -> None:
@@ -179,7 +180,7 @@ def test_the_decision_log_counts_commits_failures_and_its_queue(tmp_path) -> Non
         labels = {"channel": rows[0]["channel"], "model_version": rows[0]["model_version"]}
         assert registry.get_sample_value("symbiose_suggestions_served_total", labels) == 2
 
-        event.listen(log._database.engine, "begin", stall_or_fail)
+        event.listen(log._writer.database.engine, "begin", stall_or_fail)
         stalled = [log.submit([_decision("m3")])]
         assert entered.wait(5), "the writer took the first batch and waits in its transaction"
         stalled.append(log.submit([_decision("m4")]))

@@ -162,3 +162,26 @@ def test_suggestion_ids_of_many_are_those_of_each() -> None:
     rows = [("A", "phone", "O1", 5.0), ("007", "none", None, 0.0), ("B", "email", "O2", 12.5)]
     assert suggestion_ids("m/1", AS_OF, *zip(*rows, strict=True)) == \
         [suggestion_id("m/1", AS_OF, *row) for row in rows]
+
+
+def test_kept_records_leave_the_collectors_view_every_so_many(service, monkeypatch) -> None:
+    """Full collections would visit every kept record; every ``FREEZE_EVERY_RECORDS`` new ones
+    are frozen (out of every generation ``gc.get_objects`` lists), and only then."""
+    import gc
+
+    import serving.suggestions as suggestions
+
+    monkeypatch.setattr(suggestions, "FREEZE_EVERY_RECORDS", 4)
+    service._freeze_at = 4
+    try:
+        gc.unfreeze()
+        first = service.records(service.pick(np.array([service.position("A")]), 3, NO_EFFECTS))
+        assert len(service._records) == 3 and gc.get_freeze_count() == 0  # below the step: not yet
+        assert any(obj is first[0] for obj in gc.get_objects())
+        second = service.records(service.pick(np.array([service.position("B")]), 3, NO_EFFECTS))
+        assert len(service._records) == 5 and gc.get_freeze_count() > 0  # B's two rows as well
+        tracked = {id(obj) for obj in gc.get_objects()}
+        assert id(first[0]) not in tracked and id(second[0]) not in tracked
+        assert service._freeze_at == 9  # the next step counts from here
+    finally:
+        gc.unfreeze()

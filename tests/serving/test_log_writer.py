@@ -9,6 +9,8 @@ import os
 import signal
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -17,6 +19,25 @@ from serving.log_writer import LogWriteError, WriterInChild, read_frame, send_fr
 from serving.store.db import Database
 from serving.store.decisions import count_decisions
 from tests.serving.test_store import _decision
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    """A migrated SQLite database file of its own."""
+    url = f"sqlite:///{tmp_path / 'log.db'}"
+    Database.open(url).close()
+    return url
+
+
+@contextmanager
+def _child(url: str) -> Iterator[WriterInChild]:
+    """A child writer on ``url`` (migrated), closed at the end."""
+    Database.open(url).close()
+    writer = WriterInChild(url)
+    try:
+        yield writer
+    finally:
+        writer.close()
 
 
 def _count(url: str, account_id: str | None = None) -> int:
@@ -52,39 +73,28 @@ def test_frames_round_trip_and_a_short_stream_is_an_end() -> None:
 
 
 def test_batches_are_committed_by_the_child_and_it_ends_on_close(database_url: str) -> None:
-    Database.open(database_url).close()  # migrate
-    writer = WriterInChild(database_url)
-    pid = writer.pid
-    assert pid is not None and pid != os.getpid()
-    try:
+    with _child(database_url) as writer:
+        pid = writer.pid
+        assert pid is not None and pid != os.getpid()
         seconds = writer.write([_decision(f"c{i}", account="A1") for i in range(3)])
         writer.write([_decision("c3", account="A2")])
-    finally:
-        writer.close()
     assert seconds > 0
     assert _count(database_url) == 4 and _count(database_url, "A1") == 3
     assert _gone(pid), "the child ends once its input is closed"
 
 
 def test_a_failed_batch_reports_the_database_error_and_the_next_is_written(database_url: str) -> None:
-    Database.open(database_url).close()
-    writer = WriterInChild(database_url)
-    try:
+    with _child(database_url) as writer:
         with pytest.raises(LogWriteError, match="IntegrityError"):
             writer.write([_decision("bad"), {**_decision("x"), "account_id": None}])
         with pytest.raises(LogWriteError, match="account_id"):  # a row without the field
             writer.write([{"suggestion_id": "x"}])
         writer.write([_decision("good")])
-    finally:
-        writer.close()
     assert _count(database_url) == 1
 
 
-def test_a_killed_child_fails_its_batch_and_a_new_child_writes_the_next(tmp_path) -> None:
-    url = f"sqlite:///{tmp_path / 'log.db'}"
-    Database.open(url).close()
-    writer = WriterInChild(url)
-    try:
+def test_a_killed_child_fails_its_batch_and_a_new_child_writes_the_next(sqlite_url: str) -> None:
+    with _child(sqlite_url) as writer:
         writer.write([_decision("before")])
         first = writer.pid
         assert first is not None
@@ -101,31 +111,23 @@ def test_a_killed_child_fails_its_batch_and_a_new_child_writes_the_next(tmp_path
         with pytest.raises(LogWriteError, match="writer process ended"):
             writer.write([_decision("lost")])
         writer.write([_decision("again")])
-    finally:
-        writer.close()
-    assert _count(url) == 3
+    assert _count(sqlite_url) == 3
 
 
-def test_the_child_ignores_interrupts_and_finishes_its_batches(tmp_path) -> None:
-    url = f"sqlite:///{tmp_path / 'log.db'}"
-    Database.open(url).close()
-    writer = WriterInChild(url)
-    try:
+def test_the_child_ignores_interrupts_and_finishes_its_batches(sqlite_url: str) -> None:
+    with _child(sqlite_url) as writer:
         writer.write([_decision("one")])
         assert writer.pid is not None
         os.kill(writer.pid, signal.SIGINT)
         os.kill(writer.pid, signal.SIGTERM)
         time.sleep(0.2)
         writer.write([_decision("two")])
-    finally:
-        writer.close()
-    assert _count(url) == 2
+    assert _count(sqlite_url) == 2
 
 
-def test_a_child_waiting_on_a_locked_database_makes_the_log_unavailable_in_time(tmp_path) -> None:
-    url = f"sqlite:///{tmp_path / 'log.db'}"
-    Database.open(url).close()
-    writer = WriterInChild(url)
+def test_a_child_waiting_on_a_locked_database_makes_the_log_unavailable_in_time(sqlite_url: str,
+                                                                                 tmp_path) -> None:
+    writer = WriterInChild(sqlite_url)
     writer.write([_decision("first")])  # the child is up (its start takes longer than the timeout)
     log = DecisionLog(writer, timeout=0.3)
     blocker = sqlite3.connect(tmp_path / "log.db")
@@ -138,7 +140,7 @@ def test_a_child_waiting_on_a_locked_database_makes_the_log_unavailable_in_time(
     finally:
         blocker.close()
         log.close()
-    assert _count(url) == 3  # the slow batch was committed once the lock was released
+    assert _count(sqlite_url) == 3  # the slow batch was committed once the lock was released
 
 
 def test_a_service_decision_log_writes_in_a_child(api) -> None:

@@ -72,7 +72,7 @@ class WriterInThisProcess:
 class WriterInChild:
     """Writes through a child process on the database at ``url`` (see the module text). A child
     that died is started again for the next batch; the batch it held fails with
-    :class:`LogWriteError`. Not thread-safe: one writer thread calls :meth:`write`."""
+    :class:`LogWriteError`. One batch at a time: calls from several threads wait their turn."""
 
     def __init__(self, url: str) -> None:
         self._url = url
@@ -117,12 +117,21 @@ class WriterInChild:
             self._child = None
         return self._start()
 
-    def close(self) -> None:
-        """Close the child's input (it ends after its current batch) and wait for it."""
-        with self._lock:
+    def close(self, timeout: float = 10.0) -> None:
+        """Close the child's input (it ends after its current batch) and wait for it. A batch
+        still under way after ``timeout`` seconds (waiting on a locked database) is not waited
+        for: the child is killed and that batch fails."""
+        if not self._lock.acquire(timeout=timeout):
+            child = self._child
+            if child is not None:
+                child.kill()  # the writing thread sees its child end, fails the batch, lets go
+            self._lock.acquire()
+        try:
             if self._child is not None:
                 self._stop(self._child)
                 self._child = None
+        finally:
+            self._lock.release()
 
     @staticmethod
     def _stop(child: subprocess.Popen[bytes], timeout: float = 10.0) -> None:

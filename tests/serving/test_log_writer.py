@@ -143,6 +143,38 @@ def test_a_child_waiting_on_a_locked_database_makes_the_log_unavailable_in_time(
     assert _count(sqlite_url) == 3  # the slow batch was committed once the lock was released
 
 
+def test_closing_does_not_wait_long_for_a_batch_stuck_on_a_locked_database(sqlite_url: str, tmp_path) -> None:
+    import threading
+
+    writer = WriterInChild(sqlite_url)
+    writer.write([_decision("first")])
+    blocker = sqlite3.connect(tmp_path / "log.db")
+    failures: list[BaseException] = []
+
+    def stuck() -> None:
+        try:
+            writer.write([_decision("stuck")])
+        except LogWriteError as exc:
+            failures.append(exc)
+
+    try:
+        blocker.execute("BEGIN IMMEDIATE")
+        thread = threading.Thread(target=stuck)
+        thread.start()
+        time.sleep(0.3)
+        pid = writer.pid
+        started = time.monotonic()
+        writer.close(timeout=0.5)
+        assert time.monotonic() - started < 5  # not SQLite's 30-s busy timeout
+        thread.join(5)
+        assert pid is not None and _gone(pid)
+        assert len(failures) == 1 and "writer process ended" in str(failures[0])
+    finally:
+        blocker.rollback()
+        blocker.close()
+    assert _count(sqlite_url) == 1
+
+
 def test_a_service_decision_log_writes_in_a_child(api) -> None:
     """The service's own log (``open_runtime``) commits in another process."""
     writer = api.runtime.decision_log._writer

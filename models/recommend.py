@@ -82,7 +82,7 @@ def score_dataset(dataset: Dataset, as_of: pd.Timestamp, pipeline: DecisionPipel
         blocks: Sequence[Dataset] = [data]
     else:
         # Every worker gets a block, and the blocks in flight hold about what one block would.
-        per_worker = -(-min(block_accounts, len(data.accounts)) // max(workers, 1))
+        per_worker = -(-min(block_accounts, len(data.accounts)) // workers)
         blocks = AccountBlocks(data, max(min(MIN_WORKER_ACCOUNTS, block_accounts), per_worker))
 
     def scored(i: int) -> pd.DataFrame:

@@ -165,3 +165,58 @@ def test_rows_are_stored_as_the_core_insert_stores_them(database_url: str) -> No
                                                     .order_by(DECISIONS.c.id))]
     database.close()
     assert len(stored) == 6 and stored[:3] == stored[3:]
+
+
+class _HeldWriter:
+    """A writer whose first batch waits until ``release`` is set; records every batch's size."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.batches: list[int] = []
+
+    def write(self, rows) -> float:
+        self.batches.append(len(rows))
+        self.release.wait(5)
+        return 0.0
+
+    def close(self) -> None:
+        self.release.set()
+
+
+@pytest.mark.parametrize("in_flight", [1, 2])
+def test_a_loop_hands_over_its_next_batch_while_one_is_being_written(in_flight: int) -> None:
+    """While the first batch is held, the next loop turn's requests are handed to the writer
+    thread at once when a second batch may be in flight, and only after the commit when not."""
+    writer = _HeldWriter()
+    log = DecisionLog(writer, timeout=5.0, in_flight=in_flight)
+    handoffs: list[int] = []
+    submit = log.submit
+
+    def counting_submit(rows):
+        handoffs.append(len(rows))
+        return submit(rows)
+
+    log.submit = counting_submit  # type: ignore[method-assign]
+
+    async def requests() -> list[int]:
+        first = asyncio.ensure_future(log.write_async([_decision("a")]))
+        while not writer.batches:
+            await asyncio.sleep(0.001)
+        later = [asyncio.ensure_future(log.write_async([_decision(f"b{i}")])) for i in range(3)]
+        await asyncio.sleep(0.05)
+        seen = list(handoffs)
+        writer.release.set()
+        await asyncio.gather(first, *later)
+        return seen
+
+    try:
+        seen = asyncio.run(requests())
+    finally:
+        log.close()
+    assert seen == ([1, 3] if in_flight == 2 else [1])
+    assert handoffs == [1, 3] and writer.batches == [1, 3]
+
+
+def test_in_flight_must_allow_one_batch() -> None:
+    with pytest.raises(ValueError, match="in_flight: expected at least 1 batch, got 0"):
+        DecisionLog(_HeldWriter(), in_flight=0)

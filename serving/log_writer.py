@@ -29,6 +29,7 @@ from typing import IO, Any, Protocol
 
 from serving.store.db import Database
 from serving.store.decisions import log_decisions
+from serving.store.wal import WalCheckpoints
 
 _LENGTH = struct.Struct("!Q")
 #: How much of a failed commit's error text goes back (a database error may quote every row).
@@ -54,18 +55,25 @@ class LogWriter(Protocol):
 
 
 class WriterInThisProcess:
-    """Writes in the calling thread through ``database`` (a ``Database.open_log`` engine)."""
+    """Writes in the calling thread through ``database`` (a ``Database.open_log`` engine); on
+    SQLite, its write-ahead log is checkpointed by a thread beside the commits (``store.wal``)."""
 
     def __init__(self, database: Database) -> None:
         self.database = database
+        self.checkpoints = WalCheckpoints(database.engine) if database.engine.dialect.name == "sqlite" else None
 
     def write(self, rows: Sequence[dict[str, Any]]) -> float:
         started = time.perf_counter()
         with self.database() as session:
             log_decisions(session, rows)
-        return time.perf_counter() - started
+        seconds = time.perf_counter() - started
+        if self.checkpoints is not None:
+            self.checkpoints.nudge()
+        return seconds
 
     def close(self) -> None:
+        if self.checkpoints is not None:
+            self.checkpoints.close()
         self.database.close()
 
 

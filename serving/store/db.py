@@ -17,6 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from features.errors import InputError
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+#: Pages of write-ahead log after which a decision-log commit checkpoints it itself: a bound only,
+#: the log's writer checkpoints in a thread of its own (``serving.store.wal``) long before.
+LOG_WAL_AUTOCHECKPOINT = 10_000
 #: SQLite has one writer at a time; queueing writers here avoids its sleep-and-retry busy handler
 #: (tail latency) and read-to-write upgrade failures under concurrent requests.
 _SQLITE_WRITER = threading.Lock()
@@ -48,8 +51,9 @@ def create_owner_only(path: Path) -> None:
         pass
 
 
-def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
-    """An engine for ``url``; SQLite files get WAL mode, foreign keys and a busy timeout. A URL
+def make_engine(url: str, *, sqlite_synchronous: str = "FULL", sqlite_wal_autocheckpoint: int = 1000) -> Engine:
+    """An engine for ``url``; SQLite files get WAL mode (checkpointed by each commit that grows
+    the log past ``sqlite_wal_autocheckpoint`` pages), foreign keys and a busy timeout. A URL
     that cannot name such a database is an ``InputError`` (the URL is not repeated: it may hold
     a password)."""
     try:
@@ -80,6 +84,7 @@ def make_engine(url: str, *, sqlite_synchronous: str = "FULL") -> Engine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute(f"PRAGMA synchronous={synchronous}")
+            cur.execute(f"PRAGMA wal_autocheckpoint={int(sqlite_wal_autocheckpoint)}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
@@ -140,9 +145,11 @@ class Database:
     def open_log(cls, url: str) -> Database:
         """The database at ``url`` for the decision log: on SQLite a second engine whose commits
         skip the fsync (WAL with synchronous=NORMAL: safe against a killed process, not against
-        power loss); PostgreSQL log transactions turn off ``synchronous_commit`` themselves.
-        The schema is expected in place (:meth:`open` migrates it)."""
-        return cls(make_engine(url, sqlite_synchronous="NORMAL"))
+        power loss) and whose commits leave the write-ahead log's checkpoints to a thread
+        (``serving.store.wal``) up to ``LOG_WAL_AUTOCHECKPOINT`` pages; PostgreSQL log
+        transactions turn off ``synchronous_commit`` themselves. The schema is expected in place
+        (:meth:`open` migrates it)."""
+        return cls(make_engine(url, sqlite_synchronous="NORMAL", sqlite_wal_autocheckpoint=LOG_WAL_AUTOCHECKPOINT))
 
     def __call__(self) -> Session:
         return self.sessions()

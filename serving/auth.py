@@ -62,14 +62,25 @@ def check_scope(role: str, rep_id: str | None, region: str | None) -> None:
         raise InputError(f"--region is only for role manager, not {role}")
 
 
+#: The last share of a cached token's time in which one request checks it again ahead of expiry.
+REFRESH_AHEAD_SHARE = 0.25
+
+
 class PrincipalCache:
     """Recently authenticated tokens (by hash) for ``ttl`` seconds, so a request needs no user
-    lookup; a revoked token stops working at the latest ``ttl`` seconds later (0 = no caching)."""
+    lookup; a revoked token stops working at the latest ``ttl`` seconds later (0 = no caching).
+
+    In the last ``REFRESH_AHEAD_SHARE`` of an entry's time, :meth:`due_for_refresh` hands one
+    caller the job of checking the token again while the others keep the cached answer: a token
+    in steady use is renewed before it expires instead of sending every request that arrives at
+    the expiry to the database at once."""
 
     def __init__(self, ttl: float, max_entries: int = 10_000) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
-        self._entries: dict[str, tuple[float, Principal]] = {}
+        # token hash -> (expires, refresh from, principal), times of time.monotonic()
+        self._entries: dict[str, tuple[float, float, Principal]] = {}
+        self._refreshing: set[str] = set()
         self._lock = threading.Lock()
 
     def get(self, token_hash: str) -> Principal | None:
@@ -77,12 +88,46 @@ class PrincipalCache:
         entry = self._entries.get(token_hash)
         if entry is None or entry[0] < time.monotonic():
             return None
-        return entry[1]
+        return entry[2]
+
+    def due_for_refresh(self, token_hash: str) -> bool:
+        """Whether the fresh entry of ``token_hash`` is in the last part of its time with no
+        check of it under way; True hands that check to the caller, who ends it with
+        :meth:`refreshed` or :meth:`refresh_failed`."""
+        entry = self._entries.get(token_hash)
+        if entry is None or not entry[1] <= time.monotonic() <= entry[0]:
+            return False
+        with self._lock:
+            if token_hash in self._refreshing:
+                return False
+            self._refreshing.add(token_hash)
+            return True
+
+    def refreshed(self, token_hash: str, principal: Principal | None, checked_at: float) -> None:
+        """The result of the check handed out by :meth:`due_for_refresh`, started at
+        ``checked_at`` (``time.monotonic()``): the caller again for ``ttl`` seconds from then, or
+        gone (None). Nothing changes when the entry was dropped meanwhile."""
+        with self._lock:
+            if token_hash not in self._refreshing:
+                return
+            self._refreshing.discard(token_hash)
+            if principal is None:
+                self._entries.pop(token_hash, None)
+            else:
+                self._entries[token_hash] = (checked_at + self.ttl,
+                                             checked_at + self.ttl * (1 - REFRESH_AHEAD_SHARE), principal)
+
+    def refresh_failed(self, token_hash: str) -> None:
+        """The check handed out by :meth:`due_for_refresh` could not be made; the entry keeps its
+        expiry (a later request may try again)."""
+        with self._lock:
+            self._refreshing.discard(token_hash)
 
     def drop(self, token_hash: str) -> None:
         """Forget ``token_hash`` at once (its sign-in ended)."""
         with self._lock:
             self._entries.pop(token_hash, None)
+            self._refreshing.discard(token_hash)
 
     def put(self, token_hash: str, principal: Principal) -> None:
         """Remember an authenticated caller (oldest entries are dropped beyond ``max_entries``)."""
@@ -91,4 +136,6 @@ class PrincipalCache:
         with self._lock:
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()
-            self._entries[token_hash] = (time.monotonic() + self.ttl, principal)
+            now = time.monotonic()
+            self._entries[token_hash] = (now + self.ttl, now + self.ttl * (1 - REFRESH_AHEAD_SHARE), principal)
+            self._refreshing.discard(token_hash)

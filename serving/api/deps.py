@@ -3,6 +3,8 @@ their access (``Annotated`` types, so a handler names what it needs in its signa
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -65,6 +67,8 @@ async def get_current_user(request: Request, runtime: RuntimeDep, credentials: B
         if principal is None:
             raise _unauthorized("unknown or revoked token")
         runtime.principals.put(key, principal)
+    else:
+        refresh_ahead(runtime, key, token)
     set_role(request.scope, principal.role)
     return principal
 
@@ -72,6 +76,25 @@ async def get_current_user(request: Request, runtime: RuntimeDep, credentials: B
 def _lookup(runtime: Runtime, token: str) -> Principal | None:
     with runtime.sessions() as session:
         return principal_for_token(session, token)
+
+
+def refresh_ahead(runtime: Runtime, key: str, token: str) -> None:
+    """When the cached check of ``token`` (hash ``key``) nears its end, check it again in a worker
+    thread while this and other requests go on with the cached answer
+    (``PrincipalCache.due_for_refresh``): otherwise every request arriving at the expiry would
+    look the caller up at once, and all of them would wait on the database together."""
+    principals = runtime.principals
+    if not principals.due_for_refresh(key):
+        return
+    checked_at = time.monotonic()
+
+    def done(future: asyncio.Future[Principal | None]) -> None:
+        if future.cancelled() or future.exception() is not None:
+            principals.refresh_failed(key)  # the entry expires as usual; a request then looks it up
+        else:
+            principals.refreshed(key, future.result(), checked_at)
+
+    asyncio.get_running_loop().run_in_executor(None, _lookup, runtime, token).add_done_callback(done)
 
 
 CurrentUser = Annotated[Principal, Depends(get_current_user)]

@@ -11,7 +11,8 @@ middleware adds to answers it could have compressed. It answers exactly what the
 the same view, decision-log write, JSON body and headers (``serving.api.routers.accounts``).
 Everything else goes on down the stack unchanged: another path or method, an unusual query, a
 request with a body or with headers beyond the request limits (``serving.api.limits`` answers
-it), a token not checked in the last ``auth_cache_seconds``, an account the caller may not see, a
+it), a token not checked in the last ``auth_cache_seconds`` (one in use is checked again shortly
+before, beside the requests: ``serving.api.deps.refresh_ahead``), an account the caller may not see, a
 decision log that could not be written (the route then tries again and answers with its own
 errors).
 """
@@ -29,7 +30,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from serving.access import Access
 from serving.api import views
 from serving.api.access_log import set_role
-from serving.api.deps import MAX_TOKEN_LENGTH
+from serving.api.deps import MAX_TOKEN_LENGTH, refresh_ahead
 from serving.api.routers import ID_PATTERN, MAX_K, accounts
 from serving.api.suggestion_json import account_suggestions_json
 from serving.auth import hash_token
@@ -87,9 +88,11 @@ class AccountSuggestionsFastPath:
         runtime: Runtime | None = getattr(scope["app"].state, "runtime", None)
         if runtime is None:
             return None
-        principal = runtime.principals.get(hash_token(token))
+        key = hash_token(token)
+        principal = runtime.principals.get(key)
         if principal is None:
             return None
+        refresh_ahead(runtime, key, token)
         try:
             answer = views.account_suggestions(runtime, Access(principal), account_id, k, lang)
         except NotFoundError:

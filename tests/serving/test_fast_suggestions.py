@@ -133,3 +133,61 @@ def test_limits_still_apply_with_a_cached_token(api, fast_answers) -> None:
     body = b"x" * (api.runtime.settings.max_body_bytes + 1)
     assert api.client.request("GET", url, headers=headers, content=body).status_code == 413
     assert not fast_answers
+
+
+def _age(api, token: str, seconds_left: float) -> None:
+    """Make the cached check of ``token`` expire ``seconds_left`` from now (in its last part)."""
+    import time
+
+    from serving.auth import hash_token
+
+    key = hash_token(token)
+    _expires, _refresh_from, principal = api.runtime.principals._entries[key]
+    now = time.monotonic()
+    api.runtime.principals._entries[key] = (now + seconds_left, now, principal)
+
+
+def _wait_for(condition, within: float = 10.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+@pytest.mark.parametrize("query, fast", [("", True), ("?k=3&view=full", False)])
+def test_a_token_in_use_is_checked_again_before_it_expires(api, fast_answers, query: str, fast: bool) -> None:
+    """Near its expiry, a request is answered from the cache and the token is checked again
+    beside it (on the fast path and on the route's); the entry is renewed, so requests after the
+    old expiry need no lookup; a token revoked meanwhile is dropped by that check."""
+    import time
+
+    from serving.auth import hash_token
+    from serving.store.users import add_user, revoke_user
+
+    name = f"refreshing-{int(fast)}"
+    with api.runtime.sessions() as session:
+        _user, token = add_user(session, name=name, role="admin")
+    url = f"/v1/accounts/{api.runtime.snapshot.suggestions.accounts[25]}/suggestions{query}"
+    headers = {"Authorization": f"Bearer {token}"}
+    key = hash_token(token)
+    assert api.client.get(url, headers=headers).status_code == 200  # checked and cached
+    _age(api, token, seconds_left=0.5)
+    fast_answers.clear()
+    assert api.client.get(url, headers=headers).status_code == 200
+    assert len(fast_answers) == int(fast)
+    assert _wait_for(lambda: api.runtime.principals._entries[key][0] > time.monotonic() + 1.0), \
+        "the entry was renewed by the check"
+    time.sleep(0.6)  # past the old expiry: still cached
+    assert api.runtime.principals.get(key) is not None
+    assert api.client.get(url, headers=headers).status_code == 200 and len(fast_answers) == 2 * int(fast)
+
+    with api.runtime.sessions() as session:
+        revoke_user(session, name)
+    _age(api, token, seconds_left=5.0)
+    assert api.client.get(url, headers=headers).status_code == 200  # the cached answer, as before
+    assert _wait_for(lambda: key not in api.runtime.principals._entries), "the check found it revoked"
+    assert api.client.get(url, headers=headers).status_code == 401

@@ -46,8 +46,8 @@ def test_concurrent_async_requests_share_commits_and_store_every_row(log: Decisi
     assert 1 <= len(commits) <= 5, len(commits)
 
 
-def test_requests_arriving_during_a_write_join_the_next_batch(log: DecisionLog) -> None:
-    """One hand-off to the writer thread per batch, not per request."""
+def _handoffs(log: DecisionLog) -> list[int]:
+    """A list that grows by the row count of each batch ``log`` hands to its writer thread."""
     handoffs: list[int] = []
     submit = log.submit
 
@@ -56,6 +56,12 @@ def test_requests_arriving_during_a_write_join_the_next_batch(log: DecisionLog) 
         return submit(rows)
 
     log.submit = counting_submit  # type: ignore[method-assign]
+    return handoffs
+
+
+def test_requests_arriving_during_a_write_join_the_next_batch(log: DecisionLog) -> None:
+    """One hand-off to the writer thread per batch, not per request."""
+    handoffs = _handoffs(log)
 
     async def requests() -> None:
         async def one(i: int) -> None:
@@ -189,14 +195,7 @@ def test_a_loop_hands_over_its_next_batch_while_one_is_being_written(in_flight: 
     thread at once when a second batch may be in flight, and only after the commit when not."""
     writer = _HeldWriter()
     log = DecisionLog(writer, timeout=5.0, in_flight=in_flight)
-    handoffs: list[int] = []
-    submit = log.submit
-
-    def counting_submit(rows):
-        handoffs.append(len(rows))
-        return submit(rows)
-
-    log.submit = counting_submit  # type: ignore[method-assign]
+    handoffs = _handoffs(log)
 
     async def requests() -> list[int]:
         first = asyncio.ensure_future(log.write_async([_decision("a")]))

@@ -32,45 +32,39 @@ def test_one_caller_checks_again_in_the_last_part_of_the_time(clock) -> None:
     assert cache.get("h") is None and not cache.due_for_refresh("h"), "expired: no cached answer"
 
 
-def test_a_refreshed_entry_lasts_the_cache_time_from_the_checks_start(clock) -> None:
+@pytest.fixture
+def claimed(clock) -> PrincipalCache:
+    """A cache whose entry ``h`` (8 s, put at 1000) is being checked again, claimed at 1007."""
     cache = PrincipalCache(ttl=8.0)
     cache.put("h", ALICE)
     clock[0] = 1007.0
     assert cache.due_for_refresh("h")
+    return cache
+
+
+def test_a_refreshed_entry_lasts_the_cache_time_from_the_checks_start(claimed, clock) -> None:
     started = clock[0]
     clock[0] = 1007.5
-    cache.refreshed("h", ALICE, started)
+    claimed.refreshed("h", ALICE, started)
     clock[0] = started + 8.0 - 0.01
-    assert cache.get("h") == ALICE
+    assert claimed.get("h") == ALICE
     clock[0] = started + 8.0 + 0.01
-    assert cache.get("h") is None
+    assert claimed.get("h") is None
 
 
-def test_a_check_finding_the_token_gone_drops_the_entry_at_once(clock) -> None:
-    cache = PrincipalCache(ttl=8.0)
-    cache.put("h", ALICE)
-    clock[0] = 1007.0
-    assert cache.due_for_refresh("h")
-    cache.refreshed("h", None, clock[0])
-    assert cache.get("h") is None
+def test_a_check_finding_the_token_gone_drops_the_entry_at_once(claimed, clock) -> None:
+    claimed.refreshed("h", None, clock[0])
+    assert claimed.get("h") is None
 
 
-def test_an_entry_dropped_during_its_check_is_not_brought_back(clock) -> None:
-    cache = PrincipalCache(ttl=8.0)
-    cache.put("h", ALICE)
-    clock[0] = 1007.0
-    assert cache.due_for_refresh("h")
-    cache.drop("h")  # signed out meanwhile
-    cache.refreshed("h", ALICE, clock[0])
-    assert cache.get("h") is None
+def test_an_entry_dropped_during_its_check_is_not_brought_back(claimed, clock) -> None:
+    claimed.drop("h")  # signed out meanwhile
+    claimed.refreshed("h", ALICE, clock[0])
+    assert claimed.get("h") is None
 
 
-def test_a_failed_check_keeps_the_expiry_and_lets_a_later_caller_try(clock) -> None:
-    cache = PrincipalCache(ttl=8.0)
-    cache.put("h", ALICE)
-    clock[0] = 1007.0
-    assert cache.due_for_refresh("h")
-    cache.refresh_failed("h")
-    assert cache.due_for_refresh("h")
+def test_a_failed_check_keeps_the_expiry_and_lets_a_later_caller_try(claimed, clock) -> None:
+    claimed.refresh_failed("h")
+    assert claimed.due_for_refresh("h")
     clock[0] = 1008.01
-    assert cache.get("h") is None
+    assert claimed.get("h") is None

@@ -114,8 +114,7 @@ class PrincipalCache:
             if principal is None:
                 self._entries.pop(token_hash, None)
             else:
-                self._entries[token_hash] = (checked_at + self.ttl,
-                                             checked_at + self.ttl * (1 - REFRESH_AHEAD_SHARE), principal)
+                self._entries[token_hash] = self._entry(checked_at, principal)
 
     def refresh_failed(self, token_hash: str) -> None:
         """The check handed out by :meth:`due_for_refresh` could not be made; the entry keeps its
@@ -136,6 +135,9 @@ class PrincipalCache:
         with self._lock:
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()
-            now = time.monotonic()
-            self._entries[token_hash] = (now + self.ttl, now + self.ttl * (1 - REFRESH_AHEAD_SHARE), principal)
+            self._entries[token_hash] = self._entry(time.monotonic(), principal)
             self._refreshing.discard(token_hash)
+
+    def _entry(self, checked_at: float, principal: Principal) -> tuple[float, float, Principal]:
+        """(expires, refresh from, principal) of a check made at ``checked_at``."""
+        return checked_at + self.ttl, checked_at + self.ttl * (1 - REFRESH_AHEAD_SHARE), principal

@@ -125,23 +125,29 @@ class ActionCalibrator:
 
     def transform(self, raw: np.ndarray, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """Calibrated log-odds for raw log-odds ``raw`` of the design rows ``X``: the linear map of
-        :meth:`_design`, its terms added in the same order, without building the sparse matrix."""
+        :meth:`_design` as ``slope * raw + offset`` (:meth:`line`), without building the sparse matrix."""
+        slope, offset = self.line(X)
+        return np.asarray(raw, dtype=float) * slope + offset
+
+    def line(self, X: pd.DataFrame | np.ndarray) -> tuple[float, np.ndarray]:
+        """(slope, offset of each row of ``X``): the calibrated log-odds of raw log-odds ``r`` are
+        ``slope * r + offset``. The offset reads the action columns only, so the design rows of one
+        action share it."""
         if self.coef_ is None:
             raise RuntimeError("ActionCalibrator is not fitted; call fit first")
-        raw = np.asarray(raw, dtype=float)
         channel, offer, discount, contact = self._action_values(X)
         w = self.coef_
         k_c = len(self.channels)
-        eta = w[0] + raw * w[1] + contact * w[2] + discount * w[3]
-        channel_col = pd.Index(self.channels).get_indexer(channel) if k_c else np.full(len(raw), -1)
+        offset = w[0] + contact * w[2] + discount * w[3]
+        channel_col = pd.Index(self.channels).get_indexer(channel) if k_c else np.full(len(channel), -1)
         on = channel_col >= 0
-        eta[on] += w[4 + channel_col[on]]
-        eta[on] += discount[on] * w[4 + k_c + channel_col[on]]
+        offset[on] += w[4 + channel_col[on]]
+        offset[on] += discount[on] * w[4 + k_c + channel_col[on]]
         if self.pairs:
             pair_col = _pair_columns(self.pairs, channel, offer)
             on = pair_col >= 0
-            eta[on] += w[4 + 2 * k_c + pair_col[on]]
-        return eta
+            offset[on] += w[4 + 2 * k_c + pair_col[on]]
+        return float(w[1]), offset
 
     def offsets(self) -> dict[str, float]:
         """The fitted coefficients by name (for reports and tests)."""

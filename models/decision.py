@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
 from features.policy import NONE_CHANNEL
-from models.design import DesignMatrix, action_frame
+from models.design import ACTION_COLUMNS, DISCOUNT_COLUMN, DesignMatrix, action_frame
 from models.effect_calibration import EffectCalibration
 from models.estimators import ConversionClassifier, ConversionValueRegressor
 from models.shrinkage import LiftPrior, shrink
@@ -132,9 +133,15 @@ def score_actions(frame: pd.DataFrame, eligible: np.ndarray, actions: pd.DataFra
 class _ConversionScorer:
     """P(convert) of encoded feature rows under given actions, ``chunk_rows`` design rows at a time.
 
-    For the pooled conversion model (``ConversionClassifier.split_rounds``) the trees that never
-    split on an action or action-context column are summed once per feature row and only the others
-    run on every (row, action) design row; any other learner gets whole design rows."""
+    For the pooled conversion model (``ConversionClassifier.split_rounds``) each tree runs on the
+    fewest rows that determine it: the trees that never split on an action or action-context column
+    once per feature row; those that split on such a column but not on the discount once per
+    feature row and action apart from its discount (when the rows scored share them enough,
+    ``GROUP_SHARE``); the others on every (row, action) design row. The calibration depends on the
+    action only and is computed once per action. Any other learner gets whole design rows."""
+
+    #: Group the rows by action apart from its discount when the groups are at most this share of them.
+    GROUP_SHARE = 0.7
 
     def __init__(self, design: DesignMatrix, classifier: ConversionClassifier, encoded: np.ndarray,
                  chunk_rows: int):
@@ -142,10 +149,12 @@ class _ConversionScorer:
             raise ValueError(f"chunk_rows must be >= 1, got {chunk_rows}")
         self.design, self.classifier, self.encoded, self.chunk_rows = design, classifier, encoded, chunk_rows
         account = set(design.account_columns)
-        split = None
+        action = [j for j, name in enumerate(design.columns) if name not in account]
+        discount = [design.columns.index(DISCOUNT_COLUMN)]
+        self.split = self.tiers = None
         if isinstance(classifier, ConversionClassifier):
-            split = classifier.split_rounds([j for j, name in enumerate(design.columns) if name not in account])
-        self.split = split
+            self.split = classifier.split_rounds(action)
+            self.tiers = classifier.split_rounds([j for j in action if j not in discount], discount)
         self._account_raw: np.ndarray | None = None
 
     def encode_actions(self, act: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -160,6 +169,21 @@ class _ConversionScorer:
                 else np.asarray(independent.predict(self.encoded, raw_score=True), dtype=float)
         return self._account_raw
 
+    def _raw(self, booster: lgb.Booster | None, rows: np.ndarray, which: np.ndarray, codes: np.ndarray,
+             sources: np.ndarray, buffer: np.ndarray) -> np.ndarray:
+        """Raw score of ``booster`` on the design rows of feature rows ``rows`` under the actions
+        ``which`` (indexes into ``codes``/``sources``), ``len(buffer)`` rows at a time (0 without a
+        booster)."""
+        out = np.zeros(len(rows))
+        if booster is None:
+            return out
+        for start in range(0, len(rows), len(buffer)):
+            stop = min(start + len(buffer), len(rows))
+            X = self.design.fill_actions(buffer[: stop - start], self.encoded, rows[start:stop],
+                                         codes[which[start:stop]], sources[which[start:stop]])
+            out[start:stop] = booster.predict(X, raw_score=True)
+        return out
+
     def predict(self, rows: np.ndarray, which: np.ndarray, codes: np.ndarray, sources: np.ndarray) -> np.ndarray:
         """P(convert) of feature row ``rows[i]`` under action ``which[i]`` (an index into ``codes``
         and ``sources``, see :meth:`encode_actions`)."""
@@ -168,19 +192,46 @@ class _ConversionScorer:
         if n == 0:
             return p
         buffer = np.empty((min(n, self.chunk_rows), len(self.design.columns)), dtype=np.float32)
-        for start in range(0, n, self.chunk_rows):
-            stop = min(start + self.chunk_rows, n)
-            X = self.design.fill_actions(buffer[: stop - start], self.encoded, rows[start:stop],
-                                         codes[which[start:stop]], sources[which[start:stop]])
-            if self.split is None:
+        if self.split is None:
+            for start in range(0, n, self.chunk_rows):
+                stop = min(start + self.chunk_rows, n)
+                X = self.design.fill_actions(buffer[: stop - start], self.encoded, rows[start:stop],
+                                             codes[which[start:stop]], sources[which[start:stop]])
                 p[start:stop] = self.classifier.predict_proba(X)[:, 1]
-                continue
-            raw = self._account_part()[rows[start:stop]]
-            dependent = self.split[1]
-            if dependent is not None:
-                raw = raw + dependent.predict(X, raw_score=True)
-            p[start:stop] = self.classifier.probability_from_raw(raw, X)
-        return p
+            return p
+        raw = self._account_part()[rows] + self._action_part(rows, which, codes, sources, buffer)
+        action_rows = self.design.fill_actions(np.empty((len(codes), len(self.design.columns)), dtype=np.float32),
+                                               np.full((1, len(self.design.columns)), np.nan, dtype=np.float32),
+                                               np.zeros(len(codes), dtype=np.int64), codes, sources)
+        slope, offset = self.classifier.calibration_line(action_rows)
+        return self.classifier.probability_from_line(raw, slope, np.broadcast_to(offset, len(codes))[which])
+
+    def _action_part(self, rows: np.ndarray, which: np.ndarray, codes: np.ndarray, sources: np.ndarray,
+                     buffer: np.ndarray) -> np.ndarray:
+        """Raw score of the trees that split on an action or action-context column."""
+        assert self.split is not None
+        group_trees, pair_trees = (self.tiers[1], self.tiers[2]) if self.tiers is not None else (None, None)
+        if group_trees is not None:
+            # Actions alike but for their discount: the same design row for the trees that ignore it.
+            alike = codes.copy()
+            alike[:, ACTION_COLUMNS.index(DISCOUNT_COLUMN)] = 0.0
+            group_of, first = _alike_rows(np.column_stack([alike, sources]))
+            if len(first) < len(codes):
+                keys, key_rows = pd.factorize(rows.astype(np.int64) * len(first) + group_of[which])
+                if len(key_rows) <= self.GROUP_SHARE * len(rows):
+                    key_rows = np.asarray(key_rows, dtype=np.int64)
+                    rep = first[key_rows % len(first)]
+                    by_group = self._raw(group_trees, key_rows // len(first), rep, codes, sources, buffer)
+                    return by_group[keys] + self._raw(pair_trees, rows, which, codes, sources, buffer)
+        return self._raw(self.split[1], rows, which, codes, sources, buffer)
+
+
+def _alike_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(group of each row, first row of each group) for the equal rows of a small float matrix
+    (NaN equal to NaN)."""
+    exact = np.column_stack([np.nan_to_num(matrix, nan=0.0), np.isnan(matrix)])
+    group = pd.factorize(pd.Series([row.tobytes() for row in exact]))[0].astype(np.int64)
+    return group, np.unique(group, return_index=True)[1]
 
 
 def rank_actions(scored: ScoredActions, actions: pd.DataFrame, top_k: int,

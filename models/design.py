@@ -37,8 +37,10 @@ CONTEXT_KINDS = {
     "response_rate": "share of earlier touches on this channel followed by an order",
 }
 ACTION_COLUMNS = [s.name for s in ACTION_SPECS]
+#: The action column that holds the discount.
+DISCOUNT_COLUMN = "action_discount_pct"
 #: Conversion never falls as the discount rises (LightGBM monotone constraint).
-MONOTONE_INCREASING = ("action_discount_pct",)
+MONOTONE_INCREASING = (DISCOUNT_COLUMN,)
 
 
 def action_frame(channel: pd.Series | np.ndarray, offer_id: pd.Series | np.ndarray,

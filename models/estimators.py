@@ -54,22 +54,24 @@ def _check_input(X: Any, n_features: int) -> pd.DataFrame | np.ndarray:
     return _check_frame(X)
 
 
-def split_forest(booster: lgb.Booster, num_iteration: int, columns: set[int]
-                 ) -> tuple[lgb.Booster | None, lgb.Booster | None] | None:
-    """(trees of the first ``num_iteration`` rounds that never split on ``columns``, trees that do),
-    each as a booster whose raw score is the sum of its trees (None for an empty part); None when
-    the model has more than one tree per round or linear trees, whose leaves read more features."""
+def split_forest(booster: lgb.Booster, num_iteration: int, *tiers: set[int]
+                 ) -> tuple[lgb.Booster | None, ...] | None:
+    """The trees of the first ``num_iteration`` rounds in ``len(tiers) + 1`` boosters: part ``k > 0``
+    holds the trees that split on a column of ``tiers[k - 1]`` and of no later tier, part 0 those
+    that split on none of them. Each part's raw score is the sum of its trees (None for an empty
+    part), so the parts add up to the model's. None when the model has more than one tree per round
+    or linear trees, whose leaves read more features."""
     text = booster.model_to_string(num_iteration=num_iteration)
     if "\nnum_tree_per_iteration=1\n" not in text or "\nis_linear=1" in text:
         return None
     start, end = text.index("\nTree=") + 1, text.index("end of trees")
     head = re.sub(r"(?m)^tree_sizes=.*\n", "", text[:start])  # sizes change; LightGBM then scans
     trees = re.split(r"(?m)^Tree=\d+\n", text[start:end])[1:]
-    parts: tuple[list[str], list[str]] = ([], [])
+    parts: list[list[str]] = [[] for _ in range(len(tiers) + 1)]
     for tree in trees:
         found = re.search(r"(?m)^split_feature=(.*)$", tree)
         used = {int(f) for f in found.group(1).split()} if found else set()
-        parts[bool(used & columns)].append(tree)
+        parts[max((k + 1 for k, tier in enumerate(tiers) if used & tier), default=0)].append(tree)
 
     def booster_of(part: list[str]) -> lgb.Booster | None:
         if not part:
@@ -77,7 +79,7 @@ def split_forest(booster: lgb.Booster, num_iteration: int, columns: set[int]
         body = "".join(f"Tree={i}\n{tree}" for i, tree in enumerate(part))
         return lgb.Booster(model_str=head + body + text[end:])
 
-    return booster_of(parts[0]), booster_of(parts[1])
+    return tuple(booster_of(part) for part in parts)
 
 
 class ConversionClassifier(ClassifierMixin, BaseEstimator):
@@ -290,26 +292,38 @@ class ConversionClassifier(ClassifierMixin, BaseEstimator):
     def probability_from_raw(self, raw: np.ndarray, X: pd.DataFrame | np.ndarray) -> np.ndarray:
         """Calibrated P(convert) of design rows ``X`` from their raw log-odds ``raw`` (the sum of
         the trees, baseline model included): what :meth:`predict_proba` returns in column 1."""
+        return self.probability_from_line(raw, *self.calibration_line(X))
+
+    @staticmethod
+    def probability_from_line(raw: np.ndarray, slope: float, offset: np.ndarray | float) -> np.ndarray:
+        """P(convert) from raw log-odds and the :meth:`calibration_line` of their rows."""
+        return 1.0 / (1.0 + np.exp(-(raw * slope + offset)))
+
+    def calibration_line(self, X: pd.DataFrame | np.ndarray) -> tuple[float, np.ndarray | float]:
+        """(slope, offset per row of ``X``) of the calibration: calibrated log-odds are
+        ``raw * slope + offset``. The offset depends on the action columns only (one value for the
+        pooled map), so design rows of one action share it."""
         action_calibrator = getattr(self, "action_calibrator_", None)
         if action_calibrator is not None:
-            raw = action_calibrator.transform(raw, X)
-        elif self.calibrator_ is not None:
+            return action_calibrator.line(X)
+        if self.calibrator_ is not None:
             slope, intercept = self.calibrator_
-            raw = slope * raw + intercept
-        return 1.0 / (1.0 + np.exp(-raw))
+            return float(slope), float(intercept)
+        return 1.0, 0.0
 
-    def split_rounds(self, columns: Sequence[int]) -> tuple[lgb.Booster | None, lgb.Booster | None] | None:
-        """The model's trees in two boosters: those that never split on any of ``columns`` (feature
-        positions) and those that do; their raw scores add up to the model's raw score. Rows that
-        differ only in ``columns`` (one account scored under many actions) need the first part once.
-        None when the model cannot be split that way (a separate baseline model). Cached per columns."""
+    def split_rounds(self, *tiers: Sequence[int]) -> tuple[lgb.Booster | None, ...] | None:
+        """The model's trees in ``len(tiers) + 1`` boosters by the tiers of columns (feature positions)
+        they split on (:func:`split_forest`); their raw scores add up to the model's raw score. With
+        one tier: the trees that never split on its columns, and those that do; rows that differ
+        only in those columns (one account scored under many actions) need the first part once.
+        None when the model cannot be split that way (a separate baseline model). Cached per tiers."""
         check_is_fitted(self, "booster_")
         if getattr(self, "baseline_", None) is not None:
             return None
-        key = tuple(sorted(int(c) for c in columns))
-        cache: dict[tuple[int, ...], Any] = self.__dict__.setdefault("_split_rounds", {})
+        key = tuple(tuple(sorted(int(c) for c in tier)) for tier in tiers)
+        cache: dict[tuple[tuple[int, ...], ...], Any] = self.__dict__.setdefault("_split_rounds", {})
         if key not in cache:
-            cache[key] = split_forest(self.booster_, self.best_iteration_, set(key))
+            cache[key] = split_forest(self.booster_, self.best_iteration_, *(set(tier) for tier in key))
         return cache[key]
 
     def __getstate__(self) -> dict[str, Any]:

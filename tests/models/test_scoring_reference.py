@@ -11,8 +11,8 @@ import pytest
 from features.actions import action_space, eligible_mask
 from features.policy import NONE_CHANNEL
 from features.snapshot import build_snapshot
-from models.decision import ScoredActions, row_positions, score_actions
-from models.design import action_frame
+from models.decision import ScoredActions, _ConversionScorer, row_positions, score_actions
+from models.design import DISCOUNT_COLUMN, action_frame
 from models.effect_calibration import EffectCalibration
 from models.pipeline import DecisionPipeline, split_snapshot
 from models.shrinkage import shrink
@@ -94,7 +94,7 @@ def _assert_same(scored: ScoredActions, ref: dict[str, np.ndarray]) -> None:
         np.testing.assert_allclose(getattr(scored, key), ref[key], rtol=0, atol=TOL, err_msg=key)
 
 
-def test_fast_scores_equal_the_reference(trained_run, small_dataset, as_of) -> None:
+def test_fast_scores_equal_the_reference(trained_run, small_dataset, as_of, monkeypatch) -> None:
     """The default S-learner: cross-fitted per-action offsets inside the classifier, lift prior."""
     pipeline = trained_run.result.pipeline
     data, actions, frame, eligible = _world(small_dataset, as_of, pipeline)
@@ -105,7 +105,20 @@ def test_fast_scores_equal_the_reference(trained_run, small_dataset, as_of) -> N
     assert split is not None and all(part is not None for part in split), "both parts of the split are exercised"
     common = dict(design=pipeline.design, classifier=pipeline.classifier, value_model=pipeline.value_model,
                   category_margin=margin)
+    discount = [pipeline.design.columns.index(DISCOUNT_COLUMN)]
+    tiers = pipeline.classifier.split_rounds(
+        [j for j, c in enumerate(pipeline.design.columns) if c not in account and j not in discount], discount)
+    assert tiers is not None and all(part is not None for part in tiers), "all three parts are exercised"
+    grouped = []
+    real_raw = _ConversionScorer._raw
+
+    def spy(self, booster, rows, *args):
+        grouped.append(booster is tiers[1])
+        return real_raw(self, booster, rows, *args)
+
+    monkeypatch.setattr(_ConversionScorer, "_raw", spy)
     scored = score_actions(frame, eligible, actions, prior=pipeline.lift_prior, chunk_rows=997, **common)
+    assert grouped.count(True) == 1, "the pairs went through the trees that ignore the discount once per group"
     ref = reference_scores(frame, eligible, actions, pipeline, margin, None, prior=pipeline.lift_prior)
     assert len(ref["value"]) > 1000 and (ref["value"] > 0).any()
     _assert_same(scored, ref)
@@ -152,6 +165,28 @@ def test_split_forest_adds_up_and_its_first_part_ignores_the_columns() -> None:
     np.testing.assert_allclose(model.probability_from_raw(full, Z), model.predict_proba(Z)[:, 1], rtol=0, atol=0)
     assert "_split_rounds" not in pickle.loads(pickle.dumps(model)).__dict__  # a cache, not state
     assert split_forest(model.booster_, 10, {0, 1, 2, 3, 4})[0] is None  # every tree reads one of them
+
+
+def test_split_forest_by_tiers_adds_up_and_each_part_ignores_the_later_tiers() -> None:
+    from models.estimators import ConversionClassifier
+
+    rng = np.random.default_rng(2)
+    X = pd.DataFrame(rng.normal(size=(3000, 5)).astype(np.float32), columns=list("abcde"))
+    y = (X["a"] + 0.5 * X["d"] + 0.5 * X["e"] * (X["b"] > 0) + rng.normal(size=3000) > 0).astype(int)
+    model = ConversionClassifier(n_estimators=60, num_leaves=7, colsample_bytree=0.4).fit(X, y)
+    parts = model.split_rounds([3], [4])
+    assert parts is not None and len(parts) == 3 and all(part is not None for part in parts)
+    assert sum(part.num_trees() for part in parts) == model.best_iteration_
+    Z = X.to_numpy()
+    full = model.booster_.predict(Z, raw_score=True, num_iteration=model.best_iteration_)
+    np.testing.assert_allclose(sum(part.predict(Z, raw_score=True) for part in parts), full, rtol=0, atol=1e-12)
+    for column, unchanged in ((3, parts[:1]), (4, parts[:2])):
+        shuffled = Z.copy()
+        shuffled[:, column] = rng.normal(size=len(Z))
+        for part in unchanged:
+            np.testing.assert_array_equal(part.predict(shuffled, raw_score=True), part.predict(Z, raw_score=True))
+        assert not np.allclose(parts[column - 2].predict(shuffled, raw_score=True),
+                               parts[column - 2].predict(Z, raw_score=True))
 
 
 def test_action_calibrator_transform_equals_its_sparse_design() -> None:

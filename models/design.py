@@ -141,11 +141,13 @@ class DesignMatrix:
         """The encoding of :meth:`transform` as one float32 matrix (categoricals as level codes,
         unknown levels NaN): what LightGBM predicts from without pandas overhead. Action and
         action-context columns are NaN unless ``frame`` has ``action_channel``."""
-        out = np.full((len(frame), len(self.columns)), np.nan, dtype=np.float32)
+        # Column by column into a column-major matrix, then one copy into rows (LightGBM's order).
+        by_column = np.full((len(self.columns), len(frame)), np.nan, dtype=np.float32)
         context_names = {spec.name for spec, _ in self.context}
         for j, spec in enumerate(self.all_specs):
             if spec.name not in context_names:
-                out[:, j] = self._encode_column(spec, frame)
+                by_column[j] = self._encode_column(spec, frame)
+        out = np.ascontiguousarray(by_column.T)
         if "action_channel" in frame.columns:
             self._fill_context(out, frame["action_channel"].to_numpy(dtype=object))
         return out
@@ -198,18 +200,27 @@ class DesignMatrix:
         """Write into ``out`` (float32, C-contiguous, ``len(rows)`` rows) the rows ``encoded[rows]``
         with action columns ``codes`` (one row of :meth:`action_codes` per row) and action-context
         columns copied from ``sources`` (:meth:`context_sources` per row): the matrix
-        :meth:`with_actions` makes, built without a frame per row."""
+        :meth:`with_actions` makes, built without a frame per row. Each block of columns is written
+        in one pass over the rows."""
         np.take(encoded, rows, axis=0, out=out, mode="clip")  # "raise" would buffer a copy
-        columns = self.columns
-        for k, spec in enumerate(ACTION_SPECS):
-            out[:, columns.index(spec.name)] = codes[:, k]
-        idx = np.arange(len(out))
-        for j, (spec, _sources) in enumerate(self.context):
-            src = sources[:, j]
-            values = out[idx, np.maximum(src, 0)]
-            values[src < 0] = np.nan
-            out[:, columns.index(spec.name)] = values
+        action, context = self._action_positions
+        out[:, action] = codes
+        if len(self.context):
+            values = np.take_along_axis(out, np.maximum(sources, 0), axis=1)
+            values[sources < 0] = np.nan
+            out[:, context] = values
         return out
+
+    @property
+    def _action_positions(self) -> tuple[slice | list[int], slice | list[int]]:
+        """Positions of the action columns and of the action-context columns (slices when adjacent)."""
+        columns = self.columns
+
+        def positions(names: list[str]) -> slice | list[int]:
+            at = [columns.index(name) for name in names]
+            return slice(at[0], at[-1] + 1) if at and at == list(range(at[0], at[-1] + 1)) else at
+
+        return positions(ACTION_COLUMNS), positions([spec.name for spec, _ in self.context])
 
     def _fill_context(self, X: np.ndarray, channels: np.ndarray) -> None:
         columns = self.columns

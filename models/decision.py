@@ -153,9 +153,9 @@ class _ConversionScorer:
         account = set(design.account_columns)
         action = [j for j, name in enumerate(design.columns) if name not in account]
         discount = [design.columns.index(DISCOUNT_COLUMN)]
-        self.split = self.tiers = None
+        #: (account trees, action trees but the discount's, the discount's trees), or None.
+        self.tiers = None
         if isinstance(classifier, ConversionClassifier):
-            self.split = classifier.split_rounds(action)
             self.tiers = classifier.split_rounds([j for j in action if j not in discount], discount)
         self._account_raw: np.ndarray | None = None
 
@@ -166,24 +166,26 @@ class _ConversionScorer:
     def _account_part(self) -> np.ndarray:
         """Raw score of the action-independent trees for every feature row (0 without such trees)."""
         if self._account_raw is None:
-            independent = self.split[0] if self.split is not None else None
+            independent = self.tiers[0] if self.tiers is not None else None
             self._account_raw = np.zeros(len(self.encoded)) if independent is None or not len(self.encoded) \
                 else np.asarray(independent.predict(self.encoded, raw_score=True), dtype=float)
         return self._account_raw
 
-    def _raw(self, booster: lgb.Booster | None, rows: np.ndarray, which: np.ndarray, codes: np.ndarray,
-             sources: np.ndarray, buffer: np.ndarray) -> np.ndarray:
-        """Raw score of ``booster`` on the design rows of feature rows ``rows`` under the actions
-        ``which`` (indexes into ``codes``/``sources``), ``len(buffer)`` rows at a time (0 without a
-        booster)."""
+    def _raw(self, boosters: list[lgb.Booster | None], rows: np.ndarray, which: np.ndarray,
+             codes: np.ndarray, sources: np.ndarray, buffer: np.ndarray) -> np.ndarray:
+        """Summed raw score of ``boosters`` (None = no trees) on the design rows of feature rows
+        ``rows`` under the actions ``which`` (indexes into ``codes``/``sources``), each row built
+        once, ``len(buffer)`` rows at a time."""
         out = np.zeros(len(rows))
-        if booster is None:
+        present = [booster for booster in boosters if booster is not None]
+        if not present:
             return out
         for start in range(0, len(rows), len(buffer)):
             stop = min(start + len(buffer), len(rows))
             X = self.design.fill_actions(buffer[: stop - start], self.encoded, rows[start:stop],
                                          codes[which[start:stop]], sources[which[start:stop]])
-            out[start:stop] = booster.predict(X, raw_score=True)
+            for booster in present:
+                out[start:stop] += booster.predict(X, raw_score=True)
         return out
 
     def predict(self, rows: np.ndarray, which: np.ndarray, codes: np.ndarray, sources: np.ndarray) -> np.ndarray:
@@ -194,7 +196,7 @@ class _ConversionScorer:
         if n == 0:
             return p
         buffer = np.empty((min(n, self.chunk_rows), len(self.design.columns)), dtype=np.float32)
-        if self.split is None:
+        if self.tiers is None:
             for start in range(0, n, self.chunk_rows):
                 stop = min(start + self.chunk_rows, n)
                 X = self.design.fill_actions(buffer[: stop - start], self.encoded, rows[start:stop],
@@ -211,8 +213,8 @@ class _ConversionScorer:
     def _action_part(self, rows: np.ndarray, which: np.ndarray, codes: np.ndarray, sources: np.ndarray,
                      buffer: np.ndarray) -> np.ndarray:
         """Raw score of the trees that split on an action or action-context column."""
-        assert self.split is not None
-        group_trees, pair_trees = (self.tiers[1], self.tiers[2]) if self.tiers is not None else (None, None)
+        assert self.tiers is not None
+        _, group_trees, pair_trees = self.tiers
         if group_trees is not None:
             # Actions alike but for their discount: the same design row for the trees that ignore it.
             alike = codes.copy()
@@ -226,9 +228,9 @@ class _ConversionScorer:
                 if grouped < len(rows) * (row + k_group + k_pair):
                     key_rows = np.asarray(key_rows, dtype=np.int64)
                     rep = first[key_rows % len(first)]
-                    by_group = self._raw(group_trees, key_rows // len(first), rep, codes, sources, buffer)
-                    return by_group[keys] + self._raw(pair_trees, rows, which, codes, sources, buffer)
-        return self._raw(self.split[1], rows, which, codes, sources, buffer)
+                    by_group = self._raw([group_trees], key_rows // len(first), rep, codes, sources, buffer)
+                    return by_group[keys] + self._raw([pair_trees], rows, which, codes, sources, buffer)
+        return self._raw([group_trees, pair_trees], rows, which, codes, sources, buffer)
 
 
 def _alike_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -112,9 +112,9 @@ def test_fast_scores_equal_the_reference(trained_run, small_dataset, as_of, monk
     grouped = []
     real_raw = _ConversionScorer._raw
 
-    def spy(self, booster, rows, *args):
-        grouped.append(booster is tiers[1])
-        return real_raw(self, booster, rows, *args)
+    def spy(self, boosters, rows, *args):
+        grouped.append(boosters == [tiers[1]])
+        return real_raw(self, boosters, rows, *args)
 
     monkeypatch.setattr(_ConversionScorer, "_raw", spy)
     scored = score_actions(frame, eligible, actions, prior=pipeline.lift_prior, chunk_rows=997, **common)
